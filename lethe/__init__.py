@@ -1,0 +1,1 @@
+"""Lethe: event-sourced retention and erasure for alarm receiving centres."""

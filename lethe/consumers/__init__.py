@@ -1,0 +1,1 @@
+"""Kafka in: decode, route, record offsets."""

@@ -1,0 +1,1 @@
+"""The pure domain: retention rules, calendar arithmetic, aggregates, use cases."""

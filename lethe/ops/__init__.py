@@ -1,0 +1,1 @@
+"""Configuration, wiring, CLI, deployment and benchmarks."""

@@ -1,0 +1,1 @@
+"""Retention policies as versioned data files."""

@@ -1,0 +1,1 @@
+"""Read models and process managers fed by the event store."""

@@ -1,0 +1,1 @@
+"""Avro schemas: the wire contract (data, read by consumers, ops and tests)."""
