@@ -1,0 +1,307 @@
+"""The item lifecycle: one event-sourced stream per alarm event, image or recording."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from lethe.domain import identity
+from lethe.domain.errors import (
+    DueBeforeCapturedError,
+    ErasureAlreadyOrderedError,
+    ItemAlreadyErasedError,
+    ItemHeldError,
+    ItemRestrictedError,
+    NoSuchHoldError,
+    NoSuchRestrictionError,
+    NotDueError,
+    UnknownOrderError,
+)
+
+
+class ItemState(StrEnum):
+    WAITING = "waiting"  # the clock has not started (e.g. relationship not ended)
+    SCHEDULED = "scheduled"
+    ERASURE_ORDERED = "erasure-ordered"
+    ERASURE_FAILED = "erasure-failed"
+    ERASED = "erased"
+
+
+class ErasureCause(StrEnum):
+    RETENTION_EXPIRED = "RETENTION_EXPIRED"
+    SUBJECT_ERASURE = "SUBJECT_ERASURE"
+    ARRIVED_EXPIRED = "ARRIVED_EXPIRED"
+
+
+class Outcome(StrEnum):
+    DELETED = "DELETED"
+    NOT_FOUND = "NOT_FOUND"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a record was read: the audit trail's answer to 'where did this come from'."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class Item(Aggregate):
+    """An item Lethe must forget on time. Holds references and facts, never personal data."""
+
+    @staticmethod
+    def create_id(item_ref: str) -> UUID:
+        return identity.item_id(item_ref)
+
+    @event("Ingested")
+    def __init__(
+        self,
+        item_ref: str,
+        kind: str,
+        source_topic: str,
+        source_partition: int,
+        source_offset: int,
+        controller: str,
+        category: str,
+        subject_ref: str,
+        captured_at: datetime,
+        police_relevant: bool,
+        blob_uri: str | None,
+        sha256: str | None,
+        legal_basis: str | None,
+        content_digest: str,
+        ingested_at: datetime,
+    ) -> None:
+        self.item_ref = item_ref
+        self.kind = kind
+        self.source = Source(source_topic, source_partition, source_offset)
+        self.controller = controller
+        self.category = category
+        self.subject_ref = subject_ref
+        self.captured_at = captured_at
+        self.police_relevant = police_relevant
+        self.blob_uri = blob_uri
+        self.sha256 = sha256
+        self.legal_basis = legal_basis
+        self.content_digest = content_digest
+        self.ingested_at = ingested_at
+        self.state = ItemState.WAITING
+        self.due_at: datetime | None = None
+        self.rule = ""
+        self.policy = ""
+        self.holds: dict[str, dict[str, Any]] = {}
+        self.restrictions: dict[str, dict[str, Any]] = {}
+        self.kept_for_legal_obligation = False
+        self.order: dict[str, Any] | None = None
+        self.attempts = 0
+        # When the last hold or restriction went: the clock restarts no earlier.
+        self.released_at: datetime | None = None
+
+    # -- schedule ----------------------------------------------------------------
+
+    def schedule(
+        self, due_at: datetime | None, rule: str, policy: str, basis: str, at: datetime
+    ) -> bool:
+        """Record a (new) due instant; returns False when nothing changed."""
+        if self.order is not None:
+            return False  # an ordered erasure is not un-ordered by a new schedule
+        if due_at is not None and due_at < self.captured_at:
+            raise DueBeforeCapturedError(self.item_ref, due_at, self.captured_at)
+        if (due_at, rule, policy) == (self.due_at, self.rule, self.policy) and (
+            self.state != ItemState.WAITING or due_at is None
+        ):
+            return False
+        self._scheduled(due_at=due_at, rule=rule, policy=policy, basis=basis, at=at)
+        return True
+
+    @event("Scheduled")
+    def _scheduled(
+        self, due_at: datetime | None, rule: str, policy: str, basis: str, at: datetime
+    ) -> None:
+        self.due_at, self.rule, self.policy = due_at, rule, policy
+        self.state = ItemState.WAITING if due_at is None else ItemState.SCHEDULED
+
+    def mark_police_relevant(self, case_ref: str, by: str, at: datetime) -> None:
+        self._ensure_not_ordered()
+        self._police_flagged(case_ref=case_ref, by=by, at=at)
+
+    @event("PoliceFlagged")
+    def _police_flagged(self, case_ref: str, by: str, at: datetime) -> None:
+        self.police_relevant = True
+
+    # -- holds and restrictions ----------------------------------------------------
+
+    def place_hold(self, case_ref: str, reason: str, by: str, at: datetime) -> bool:
+        if case_ref in self.holds:
+            return False
+        self._ensure_not_ordered()
+        self._hold_placed(case_ref=case_ref, reason=reason, by=by, at=at)
+        return True
+
+    @event("HoldPlaced")
+    def _hold_placed(self, case_ref: str, reason: str, by: str, at: datetime) -> None:
+        self.holds[case_ref] = {"reason": reason, "by": by, "at": at}
+
+    def release_hold(self, case_ref: str, by: str, at: datetime) -> None:
+        if case_ref not in self.holds:
+            raise NoSuchHoldError(f"item {self.item_ref}", case_ref)
+        self._hold_released(case_ref=case_ref, by=by, at=at)
+
+    @event("HoldReleased")
+    def _hold_released(self, case_ref: str, by: str, at: datetime) -> None:
+        del self.holds[case_ref]
+        self._note_release(at)
+
+    def restrict(self, ticket: str, reason: str, by: str, at: datetime) -> bool:
+        if ticket in self.restrictions:
+            return False
+        self._ensure_not_ordered()
+        self._restricted(ticket=ticket, reason=reason, by=by, at=at)
+        return True
+
+    @event("Restricted")
+    def _restricted(self, ticket: str, reason: str, by: str, at: datetime) -> None:
+        self.restrictions[ticket] = {"reason": reason, "by": by, "at": at}
+
+    def lift_restriction(self, ticket: str, by: str, at: datetime) -> None:
+        if ticket not in self.restrictions:
+            raise NoSuchRestrictionError(f"item {self.item_ref}", ticket)
+        self._restriction_lifted(ticket=ticket, by=by, at=at)
+
+    @event("RestrictionLifted")
+    def _restriction_lifted(self, ticket: str, by: str, at: datetime) -> None:
+        del self.restrictions[ticket]
+        self._note_release(at)
+
+    def _note_release(self, at: datetime) -> None:
+        if not self.holds and not self.restrictions:
+            self.released_at = at
+
+    def keep_for_legal_obligation(self, request_id: str, at: datetime) -> bool:
+        """A subject asked to be forgotten, but law keeps this item until it is due.
+
+        Processing other than storage stops; unlike an art. 18 restriction this does
+        not stop the erasure at the normal due time.
+        """
+        if self.kept_for_legal_obligation or self.order is not None:
+            return False
+        self._kept_for_legal_obligation(request_id=request_id, at=at)
+        return True
+
+    @event("KeptForLegalObligation")
+    def _kept_for_legal_obligation(self, request_id: str, at: datetime) -> None:
+        self.kept_for_legal_obligation = True
+
+    # -- erasure -------------------------------------------------------------------
+
+    @property
+    def is_held(self) -> bool:
+        return bool(self.holds)
+
+    @property
+    def is_restricted(self) -> bool:
+        return bool(self.restrictions)
+
+    def is_due(self, at: datetime) -> bool:
+        return self.due_at is not None and self.due_at <= at
+
+    def order_erasure(self, cause: ErasureCause, at: datetime) -> str:
+        """Order this item's erasure, once; the domain refuses every forbidden case."""
+        self._ensure_not_ordered()
+        if self.holds:
+            raise ItemHeldError(self.item_ref, sorted(self.holds))
+        if self.restrictions:
+            raise ItemRestrictedError(self.item_ref, sorted(self.restrictions))
+        if cause != ErasureCause.SUBJECT_ERASURE and not self.is_due(at):
+            raise NotDueError(self.item_ref, self.due_at, at)
+        order_id = identity.order_id(self.item_ref, cause.value)
+        self._erasure_ordered(
+            order_id=order_id,
+            cause=cause.value,
+            rule=self.rule,
+            policy=self.policy,
+            due_at=self.due_at,
+            source_topic=self.source.topic,
+            category=self.category,
+            blob_uri=self.blob_uri,
+            sha256=self.sha256,
+            at=at,
+        )
+        return order_id
+
+    def order_due_erasure(self, at: datetime) -> str:
+        """The sweeper's order: an item that arrived already past due says so."""
+        arrived_expired = self.due_at is not None and self.due_at <= self.ingested_at
+        cause = (
+            ErasureCause.ARRIVED_EXPIRED if arrived_expired else ErasureCause.RETENTION_EXPIRED
+        )
+        return self.order_erasure(cause, at)
+
+    @event("ErasureOrdered")
+    def _erasure_ordered(
+        self,
+        order_id: str,
+        cause: str,
+        rule: str,
+        policy: str,
+        due_at: datetime | None,
+        source_topic: str,
+        category: str,
+        blob_uri: str | None,
+        sha256: str | None,
+        at: datetime,
+    ) -> None:
+        self.order = {"order_id": order_id, "cause": cause, "at": at}
+        self.attempts = 1
+        self.state = ItemState.ERASURE_ORDERED
+
+    def reissue_erasure(self, at: datetime) -> int:
+        """Send the same order again (unconfirmed or failed); returns the attempt."""
+        if self.order is None:
+            raise NotDueError(self.item_ref, self.due_at, at)
+        if self.state == ItemState.ERASED:
+            raise ItemAlreadyErasedError(self.item_ref)
+        self._erasure_reissued(
+            order_id=self.order["order_id"], attempt=self.attempts + 1, at=at
+        )
+        return self.attempts
+
+    @event("ErasureReissued")
+    def _erasure_reissued(self, order_id: str, attempt: int, at: datetime) -> None:
+        self.attempts = attempt
+        self.state = ItemState.ERASURE_ORDERED
+
+    def confirm_erasure(
+        self, order_id: str, store: str, outcome: Outcome, detail: str | None, at: datetime
+    ) -> bool:
+        """A store answered; returns False for a duplicate answer after erasure."""
+        if self.order is None or self.order["order_id"] != order_id:
+            raise UnknownOrderError(self.item_ref, order_id)
+        if self.state == ItemState.ERASED:
+            return False  # a second store's or a redelivered confirmation changes nothing
+        if outcome == Outcome.FAILED:
+            self._erasure_failed(order_id=order_id, store=store, detail=detail, at=at)
+        else:
+            self._erased(order_id=order_id, store=store, outcome=outcome.value, at=at)
+        return True
+
+    @event("Erased")
+    def _erased(self, order_id: str, store: str, outcome: str, at: datetime) -> None:
+        self.state = ItemState.ERASED
+
+    @event("ErasureFailed")
+    def _erasure_failed(
+        self, order_id: str, store: str, detail: str | None, at: datetime
+    ) -> None:
+        self.state = ItemState.ERASURE_FAILED
+
+    def _ensure_not_ordered(self) -> None:
+        if self.order is not None:
+            raise ErasureAlreadyOrderedError(self.item_ref, self.order["order_id"])

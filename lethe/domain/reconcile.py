@@ -1,0 +1,84 @@
+"""What a subject's facts mean for one of its items: schedule, holds, restriction, erasure.
+
+One pure function, used on arrival of an item and whenever its subject changes,
+so the same facts always give the same answer whichever came first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from lethe.domain.item import ErasureCause, Item, ItemState
+from lethe.domain.policy import ItemFacts, Policy
+from lethe.domain.subject import Subject
+
+SUBJECT_HOLD_PREFIX = "subject:"
+
+
+def facts_of(item: Item, subject: Subject | None) -> ItemFacts:
+    return ItemFacts(
+        captured_at=item.captured_at,
+        police_relevant=item.police_relevant,
+        relationship_ended_at=subject.relationship_ended_at if subject else None,
+        last_contact_at=subject.last_contact_at if subject else None,
+    )
+
+
+def reschedule(item: Item, subject: Subject | None, policy: Policy, basis: str, at: datetime) -> bool:
+    """Recompute the due instant from the policy; returns whether it changed."""
+    if item.order is not None:
+        return False
+    due = policy.due(item.category, facts_of(item, subject))
+    due_at = due.at
+    if due_at is not None and item.released_at is not None:
+        # DESIGN "Overrides of the clock": after a hold, due at max(due, release).
+        due_at = max(due_at, item.released_at)
+    return item.schedule(due_at, due.rule, due.policy, basis, at)
+
+
+def apply_subject(item: Item, subject: Subject, policy: Policy, basis: str, at: datetime) -> bool:
+    """Bring one item in line with its subject; returns whether the item changed."""
+    if item.state in (ItemState.ERASED,) or item.order is not None:
+        return False
+    changed = reschedule(item, subject, policy, basis, at)
+    changed |= _mirror_subject_holds(item, subject, at)
+    changed |= _mirror_subject_restrictions(item, subject, at)
+    for request_id in subject.requests:
+        changed |= _answer_erasure_request(item, policy, request_id, at)
+    return changed
+
+
+def _mirror_subject_holds(item: Item, subject: Subject, at: datetime) -> bool:
+    changed = False
+    for case_ref, hold in subject.holds.items():
+        changed |= item.place_hold(
+            SUBJECT_HOLD_PREFIX + case_ref, hold["reason"], hold["by"], at
+        )
+    for case_ref in [c for c in item.holds if c.startswith(SUBJECT_HOLD_PREFIX)]:
+        if case_ref.removeprefix(SUBJECT_HOLD_PREFIX) not in subject.holds:
+            item.release_hold(case_ref, "subject hold released", at)
+            changed = True
+    return changed
+
+
+def _mirror_subject_restrictions(item: Item, subject: Subject, at: datetime) -> bool:
+    changed = False
+    for ticket, restriction in subject.restrictions.items():
+        changed |= item.restrict(
+            SUBJECT_HOLD_PREFIX + ticket, restriction["reason"], restriction["by"], at
+        )
+    for ticket in [t for t in item.restrictions if t.startswith(SUBJECT_HOLD_PREFIX)]:
+        if ticket.removeprefix(SUBJECT_HOLD_PREFIX) not in subject.restrictions:
+            item.lift_restriction(ticket, "subject restriction lifted", at)
+            changed = True
+    return changed
+
+
+def _answer_erasure_request(item: Item, policy: Policy, request_id: str, at: datetime) -> bool:
+    """Erase now, or keep until due when a legal obligation requires it."""
+    if policy.rule_for(item.category).legal_obligation:
+        return item.keep_for_legal_obligation(request_id, at)
+    if item.is_held or item.is_restricted:
+        return False  # erased when the last hold or restriction goes
+    item.order_erasure(ErasureCause.SUBJECT_ERASURE, at)
+    return True

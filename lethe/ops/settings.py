@@ -1,0 +1,114 @@
+"""One settings object, read from LETHE_* environment variables, passed explicitly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used: the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: str = "sqlite"  # LETHE_STORE: sqlite (embedded default) or postgres
+    sqlite_path: Path = Path("var/lethe.db")
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_dbname: str = "lethe"
+    postgres_user: str = "postgres"
+    postgres_password: str = ""
+    postgres_schema: str = ""
+    pseudonym_key: bytes | None = None  # LETHE_PSEUDONYM_KEY, hex; from a secret store
+    sweep_interval_s: float = 60.0
+    confirm_timeout_s: float = 3600.0
+    max_clock_skew_s: float = 300.0
+    batch_size: int = 1000
+    group_id: str = "lethe"
+    answer_warning_days: int = 7
+    env: Mapping[str, str] | None = None  # the raw mapping, for the Kafka settings
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        get = _Getter(env)
+        store = get.text("LETHE_STORE", cls.store).lower()
+        if store not in ("sqlite", "postgres"):
+            raise SettingsError(f"LETHE_STORE={store!r}: use 'sqlite' or 'postgres'")
+        return cls(
+            store=store,
+            sqlite_path=Path(get.text("LETHE_SQLITE_PATH", str(cls.sqlite_path))),
+            postgres_host=get.text("LETHE_POSTGRES_HOST", cls.postgres_host),
+            postgres_port=get.integer("LETHE_POSTGRES_PORT", cls.postgres_port),
+            postgres_dbname=get.text("LETHE_POSTGRES_DBNAME", cls.postgres_dbname),
+            postgres_user=get.text("LETHE_POSTGRES_USER", cls.postgres_user),
+            postgres_password=get.text("LETHE_POSTGRES_PASSWORD", ""),
+            postgres_schema=get.text("LETHE_POSTGRES_SCHEMA", ""),
+            pseudonym_key=get.hex_bytes("LETHE_PSEUDONYM_KEY"),
+            sweep_interval_s=get.number("LETHE_SWEEP_INTERVAL_S", cls.sweep_interval_s),
+            confirm_timeout_s=get.number("LETHE_CONFIRM_TIMEOUT_S", cls.confirm_timeout_s),
+            max_clock_skew_s=get.number("LETHE_MAX_CLOCK_SKEW_S", cls.max_clock_skew_s),
+            batch_size=get.integer("LETHE_BATCH_SIZE", cls.batch_size),
+            group_id=get.text("LETHE_GROUP_ID", cls.group_id),
+            answer_warning_days=get.integer("LETHE_ANSWER_WARNING_DAYS", cls.answer_warning_days),
+            env=env,
+        )
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The mapping eventsourcing reads; never os.environ, so nothing stray leaks in."""
+        if self.store == "sqlite":
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            return {
+                "PERSISTENCE_MODULE": "lethe.projections.store:LetheSQLiteFactory",
+                "SQLITE_DBNAME": str(self.sqlite_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        env = {
+            "PERSISTENCE_MODULE": "lethe.projections.store:LethePostgresFactory",
+            "POSTGRES_DBNAME": self.postgres_dbname,
+            "POSTGRES_HOST": self.postgres_host,
+            "POSTGRES_PORT": str(self.postgres_port),
+            "POSTGRES_USER": self.postgres_user,
+            "POSTGRES_PASSWORD": self.postgres_password,
+            "POSTGRES_POOL_SIZE": "4",
+        }
+        if self.postgres_schema:
+            env["POSTGRES_SCHEMA"] = self.postgres_schema
+        return env
+
+
+class _Getter:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str, default: str) -> str:
+        return self.env.get(name, "").strip() or default
+
+    def integer(self, name: str, default: int) -> int:
+        raw = self.env.get(name, "").strip()
+        try:
+            return int(raw) if raw else default
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.env.get(name, "").strip()
+        try:
+            return float(raw) if raw else default
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+    def hex_bytes(self, name: str) -> bytes | None:
+        raw = self.env.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            value = bytes.fromhex(raw)
+        except ValueError:
+            raise SettingsError(f"{name} is not hex") from None
+        if len(value) < 16:
+            raise SettingsError(f"{name} must be at least 16 bytes (32 hex digits)")
+        return value

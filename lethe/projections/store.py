@@ -1,0 +1,76 @@
+"""Lethe's recorders: events, tracking and read-model rows commit in one transaction.
+
+eventsourcing's process recorders already put a tracking row in the events'
+transaction; these add `statements` (SQL with `?` placeholders) to it, so a view
+and the position it was built to can never disagree, on SQLite and PostgreSQL
+alike. Select them with PERSISTENCE_MODULE="lethe.projections.store:<Factory>".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import ProcessRecorder
+from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
+from eventsourcing.sqlite import SQLiteFactory, SQLiteProcessRecorder
+
+Statement = tuple[str, Sequence[Any]]
+
+
+class LetheSQLiteProcessRecorder(SQLiteProcessRecorder):
+    def _insert_events(self, c: Any, stored_events: Any, **kwargs: Any) -> Any:
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        for sql, params in kwargs.get("statements", ()):
+            c.execute(sql, params)
+        return returning
+
+
+class LethePostgresProcessRecorder(PostgresProcessRecorder):
+    def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        for sql, params in kwargs.get("statements", ()):
+            curs.execute(_to_pyformat(sql), params)
+
+
+class LetheSQLiteFactory(SQLiteFactory):
+    process_recorder_class = LetheSQLiteProcessRecorder
+
+
+class LethePostgresFactory(PostgresFactory):
+    process_recorder_class = LethePostgresProcessRecorder
+
+
+def _to_pyformat(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class SqlViews:
+    """Reads and schema changes on the event store's own database, either backend."""
+
+    def __init__(self, recorder: ProcessRecorder) -> None:
+        self.recorder = recorder
+        self.is_postgres = isinstance(recorder, PostgresProcessRecorder)
+
+    @contextmanager
+    def cursor(self, commit: bool = False) -> Iterator[Any]:
+        datastore: Any = getattr(self.recorder, "datastore")  # noqa: B009
+        with datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    def sql(self, statement: str) -> str:
+        return _to_pyformat(statement) if self.is_postgres else statement
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.cursor() as cursor:
+            cursor.execute(self.sql(statement), params)
+            return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in cursor.fetchall()]
+
+    def execute(self, statements: Sequence[Statement]) -> None:
+        with self.cursor(commit=True) as cursor:
+            for statement, params in statements:
+                cursor.execute(self.sql(statement), params)
+
+    def run_ddl(self, ddl: Sequence[str]) -> None:
+        self.execute([(statement, ()) for statement in ddl])

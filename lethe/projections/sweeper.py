@@ -1,0 +1,93 @@
+"""The sweeper: orders erasure of every due item not held or restricted, in batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from eventsourcing.persistence import IntegrityError
+
+from lethe.domain.application import Lethe
+from lethe.domain.errors import LetheError
+from lethe.domain.item import Item
+from lethe.projections.schedule_rows import ms
+from lethe.projections.store import SqlViews
+
+DUE_PAGE = (
+    "SELECT item_ref, due_at FROM lethe_schedule WHERE state = 'scheduled' AND due_at <= ?"
+    " AND holds = 0 AND restrictions = 0 AND (due_at > ? OR (due_at = ? AND item_ref > ?))"
+    " ORDER BY due_at, item_ref LIMIT ?"
+)
+UNCONFIRMED = (
+    "SELECT item_ref, ordered_at, attempts FROM lethe_schedule"
+    " WHERE state IN ('erasure-ordered', 'erasure-failed') AND ordered_at <= ?"
+)
+MAX_BACKOFF_DOUBLINGS = 6
+
+
+@dataclass
+class SweepReport:
+    ordered: int = 0
+    reissued: int = 0
+    refused: int = 0  # the view was behind: the domain said no (hold, already ordered)
+
+
+class Sweeper:
+    def __init__(self, app: Lethe, views: SqlViews, batch_size: int = 1000,
+                 confirm_timeout_s: float = 3600.0) -> None:
+        self.app = app
+        self.views = views
+        self.batch_size = batch_size
+        self.confirm_timeout_ms = int(confirm_timeout_s * 1000)
+
+    def due_items(self, now: datetime, limit: int = 1000) -> list[str]:
+        """Items due at `now` and free to go, earliest first."""
+        rows = self.views.query(DUE_PAGE, (ms(now), -(2**62), -(2**62), "", limit))
+        return [r[0] for r in rows]
+
+    def sweep(self, now: datetime) -> SweepReport:
+        report = SweepReport()
+        after: tuple[int, str] = (-(2**62), "")
+        while True:
+            page = self.views.query(DUE_PAGE, (ms(now), after[0], after[0], after[1], self.batch_size))
+            if not page:
+                break
+            self._order_page([r[0] for r in page], now, report)
+            after = (page[-1][1], page[-1][0])
+        self._reissue_unconfirmed(now, report)
+        return report
+
+    def _order_page(self, item_refs: list[str], now: datetime, report: SweepReport) -> None:
+        for _attempt in range(3):
+            items = [i for i in (self.app.find_item(r) for r in item_refs) if i is not None]
+            ordered = [item for item in items if self._try_order(item, now)]
+            try:
+                self.app.record(*ordered)
+            except IntegrityError:
+                continue  # an item changed under us (a hold?): reload and decide again
+            report.ordered += len(ordered)
+            report.refused += len(items) - len(ordered)
+            return
+
+    @staticmethod
+    def _try_order(item: Item, now: datetime) -> bool:
+        try:
+            item.order_due_erasure(now)
+            return True
+        except LetheError:
+            return False
+
+    def _reissue_unconfirmed(self, now: datetime, report: SweepReport) -> None:
+        candidates = self.views.query(UNCONFIRMED, (ms(now) - self.confirm_timeout_ms,))
+        due = [ref for ref, ordered_at, attempts in candidates
+               if ordered_at + self._backoff_ms(attempts) <= ms(now)]
+        for start in range(0, len(due), self.batch_size):
+            items = [i for i in (self.app.find_item(r) for r in due[start:start + self.batch_size]) if i]
+            for item in items:
+                item.reissue_erasure(now)
+            self.app.record(*items)
+            report.reissued += len(items)
+
+    def _backoff_ms(self, attempts: int) -> int:
+        # Timeout, then doubling: 1h, 2h, 4h ... capped, so a dead store is not hammered.
+        return self.confirm_timeout_ms * 2 ** min(attempts - 1, MAX_BACKOFF_DOUBLINGS)
