@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from lethe.domain.application import Lethe
 from lethe.domain.policy import Policy
 from lethe.ops.settings import Settings
 from lethe.ops.vault import SqlSubjectVault
 from lethe.policies import load_shipped, shipped_ids
+from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.store import SqlViews
+from lethe.projections.sweeper import Sweeper
 
 
 def shipped_policies() -> dict[str, Policy]:
@@ -25,3 +28,30 @@ def build_app(settings: Settings, policies: Mapping[str, Policy] | None = None) 
     # The vault shares the event store's database but not its tables.
     app.vault = SqlSubjectVault(SqlViews(app.process_recorder), settings.pseudonym_key)
     return app
+
+
+@dataclass
+class Runtime:
+    """The application and the processes that follow its log, built once per process."""
+
+    settings: Settings
+    app: Lethe
+    views: SqlViews
+    schedule: ScheduleProcess
+    sweeper: Sweeper
+
+    def catch_up(self) -> int:
+        return self.schedule.run_until_idle()
+
+
+def build_runtime(settings: Settings | None = None) -> Runtime:
+    settings = settings or Settings.from_env()
+    app = build_app(settings)
+    views = SqlViews(app.process_recorder)
+    return Runtime(
+        settings=settings,
+        app=app,
+        views=views,
+        schedule=ScheduleProcess(app, views, page_size=settings.batch_size),
+        sweeper=Sweeper(app, views, settings.batch_size, settings.confirm_timeout_s),
+    )

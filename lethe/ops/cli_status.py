@@ -1,0 +1,74 @@
+"""`lethe status` and `lethe item`: what needs attention, and when one item goes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+from rich.table import Table
+
+from lethe.ops.bootstrap import build_runtime
+from lethe.ops.cli_support import INSTANT, echo_table, format_instant
+from lethe.projections.status import read_status
+
+
+@click.command()
+@click.option("--now", type=INSTANT, default=None, help="Judge as of this instant [default: now].")
+@click.option("--json", "as_json", is_flag=True)
+def status(now: datetime | None, as_json: bool) -> None:
+    """Items by state; overdue, unconfirmed and failed erasures; request deadlines."""
+    runtime = build_runtime()
+    runtime.catch_up()
+    settings = runtime.settings
+    now = now or datetime.now(UTC)
+    report = read_status(runtime.views, now, settings.sweep_interval_s,
+                         settings.confirm_timeout_s, settings.answer_warning_days)
+    if as_json:
+        click.echo(json.dumps(_as_dict(report), default=format_instant, indent=2))
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(report.states.items()))
+    click.echo(f"items: {counts or 'none'}")
+    attention = report.overdue + report.unconfirmed + report.failed
+    if attention:
+        table = Table("item", "category", "what", "since", title="needs attention")
+        for a in attention:
+            table.add_row(a.item_ref, a.category, a.what, format_instant(a.since))
+        echo_table(table)
+    if report.requests:
+        table = Table("request", "received", "answer by", "answered", title="subject requests")
+        for r in report.requests:
+            answered = format_instant(r.carried_out_at) if r.carried_out_at else "OPEN"
+            table.add_row(r.request_id, format_instant(r.requested_at),
+                          format_instant(r.answer_due_at), answered + (" LATE" if r.late else ""))
+        echo_table(table)
+    if not attention and not report.requests:
+        click.echo("nothing needs attention")
+
+
+def _as_dict(report: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return asdict(report)  # type: ignore[call-overload, no-any-return]
+
+
+@click.command()
+@click.argument("item_id")
+def item(item_id: str) -> None:
+    """When will ITEM_ID be erased, by which rule, and what stands in the way."""
+    runtime = build_runtime()
+    runtime.catch_up()
+    found = runtime.app.get_item(item_id)
+    click.echo(f"item      {found.item_ref} ({found.category}, {found.controller})")
+    click.echo(f"state     {found.state.value}")
+    click.echo(f"due       {format_instant(found.due_at) if found.due_at else 'not yet (clock not started)'}")
+    click.echo(f"rule      {found.rule}  [{found.policy}]")
+    for case_ref, hold in found.holds.items():
+        click.echo(f"hold      {case_ref}: {hold['reason']} (by {hold['by']}, {format_instant(hold['at'])})")
+    for ticket, r in found.restrictions.items():
+        click.echo(f"restricted {ticket}: {r['reason']} (by {r['by']})")
+    if found.kept_for_legal_obligation:
+        click.echo("kept      by a legal obligation after a subject erasure request")
+    if found.order:
+        click.echo(f"order     {found.order['order_id']} {found.order['cause']} at "
+                   f"{format_instant(found.order['at'])}, attempt {found.attempts}")
