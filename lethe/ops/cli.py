@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from lethe.ops import cli_requests, cli_retention, cli_status
+from lethe.ops import cli_audit, cli_requests, cli_retention, cli_status
 from lethe.ops.cli_support import LetheGroup
 
 
@@ -36,3 +36,4 @@ main.add_command(cli_requests.restrict)
 main.add_command(cli_requests.lift)
 main.add_command(cli_status.status)
 main.add_command(cli_status.item)
+main.add_command(cli_audit.audit)

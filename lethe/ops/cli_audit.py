@@ -1,0 +1,212 @@
+"""`lethe audit`: timelines of an item or a subject, invariant verification, reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from lethe.domain import identity
+from lethe.domain.application import Lethe
+from lethe.domain.errors import ItemNotFoundError, SubjectNotFoundError
+from lethe.ops.bootstrap import build_runtime
+from lethe.ops.cli_requests import CONTROLLER
+from lethe.ops.cli_support import INSTANT, echo_table, format_instant, new_table
+from lethe.projections.audit_timeline import (
+    SUBJECT_ERASED,
+    Row,
+    item_document,
+    rows_of,
+    subject_document,
+)
+from lethe.projections.audit_verify import VerifyLimits, VerifyResult, verify
+
+ITEMS_OF_SUBJECT = (
+    "SELECT item_ref FROM lethe_schedule WHERE subject_ref = ?"
+    " ORDER BY ingested_at, item_ref"
+)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+
+
+@click.group(short_help="Replay history: timelines, verification, disposal reports.")
+def audit() -> None:
+    """Replay Lethe's history: what was kept, by which rule, when and why it went."""
+
+
+@audit.command("item")
+@click.argument("item_id")
+@JSON_OPTION
+def audit_item(item_id: str, as_json: bool) -> None:
+    """The whole history of ITEM_ID: ingest, schedule, holds, erasure, confirmation."""
+    app = build_runtime().app
+    events = list(app.events.get(identity.item_id(item_id)))
+    if not events:
+        raise ItemNotFoundError(item_id)
+    if as_json:
+        _echo_json(item_document(events))
+        return
+    first = events[0]
+    click.echo(f"item      {first.item_ref} ({first.category}, {first.controller})")
+    _echo_rows(rows_of(events), with_item=False)
+
+
+@audit.command("subject")
+@click.argument("subject_id")
+@CONTROLLER
+@JSON_OPTION
+def audit_subject(subject_id: str, controller: str, as_json: bool) -> None:
+    """The history of SUBJECT_ID and of every item Lethe held of them."""
+    runtime = build_runtime()
+    runtime.catch_up()  # the subject's items are found through the schedule's index
+    app = runtime.app
+    subject_ref = app.subject_ref(controller, subject_id)
+    subject_events = list(app.events.get(identity.subject_id(subject_ref)))
+    item_refs = [r[0] for r in runtime.views.query(ITEMS_OF_SUBJECT, (subject_ref,))]
+    if not subject_events and not item_refs:
+        raise SubjectNotFoundError()
+    shown_as = _shown_as(app, subject_ref, subject_events)
+    item_events = [list(app.events.get(identity.item_id(ref))) for ref in item_refs]
+    if as_json:
+        docs = [item_document(events) for events in item_events if events]
+        _echo_json(subject_document(subject_events, shown_as, docs))
+        return
+    click.echo(f"subject   {shown_as}")
+    click.echo(f"pseudonym {subject_ref} ({controller}); {len(item_refs)} items")
+    rows = rows_of(subject_events)
+    for ref, events in zip(item_refs, item_events, strict=True):
+        rows += rows_of(events, item=ref)
+    _echo_rows(sorted(rows, key=lambda r: r.at), with_item=True)
+
+
+def _shown_as(app: Lethe, subject_ref: str, events: list[Any]) -> str:
+    """The subject id only as the vault unseals it; a destroyed key says so."""
+    if not events:
+        return (
+            SUBJECT_ERASED if app.vault.is_shredded(subject_ref) else "not registered"
+        )
+    seal = getattr(events[0], "subject_seal", b"")
+    return app.vault.unseal(subject_ref, seal) or SUBJECT_ERASED
+
+
+def _echo_rows(rows: list[Row], with_item: bool) -> None:
+    table = new_table("instant", *(["item"] if with_item else []), "event", "details")
+    for row in rows:
+        item = [row.item or "(subject)"] if with_item else []
+        table.add_row(format_instant(row.at), *item, row.event, row.details)
+    echo_table(table)
+
+
+def _echo_json(document: Any) -> None:
+    click.echo(json.dumps(document, default=_json_default, indent=2))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, bytes):
+        return None  # never a seal or other bytes in an audit document
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+# -- verify ------------------------------------------------------------------------
+
+
+@audit.command("verify")
+@click.option(
+    "--since", type=INSTANT, default=None, help="Report violations from this instant."
+)
+@click.option(
+    "--until", type=INSTANT, default=None, help="Report violations up to this instant."
+)
+@click.option(
+    "--now",
+    type=INSTANT,
+    default=None,
+    help="Judge open items as of this instant [default: --until, else now].",
+)
+@click.option("--page-size", type=click.IntRange(1), default=5000, show_default=True)
+@JSON_OPTION
+def audit_verify(
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime | None,
+    page_size: int,
+    as_json: bool,
+) -> None:
+    """Replay the whole event store; check every retention invariant (exit 1 if not)."""
+    runtime = build_runtime()
+    settings, app = runtime.settings, runtime.app
+    limits = VerifyLimits(
+        now=now or until or datetime.now(UTC),
+        sweep_interval=timedelta(seconds=settings.sweep_interval_s),
+        confirm_timeout=timedelta(seconds=settings.confirm_timeout_s),
+        since=since,
+        until=until,
+    )
+    started = time.perf_counter()
+    with _progress(app.process_recorder.max_notification_id() or 0) as advance:
+        result = verify(app, limits, advance, page_size)
+    elapsed = time.perf_counter() - started
+    if as_json:
+        _echo_json(_verify_document(result, elapsed))
+    else:
+        _echo_verify(result, elapsed)
+    if not result.ok:
+        sys.exit(1)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on a terminal; nothing when piped or captured."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("replaying", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _echo_verify(result: VerifyResult, elapsed: float) -> None:
+    click.echo(
+        f"replayed {result.events} events of {result.items} items in {elapsed:.1f}s"
+    )
+    if result.ok:
+        click.echo("all invariants hold")
+        return
+    table = new_table("violation", "item", "rule", "instant", "instants")
+    for v in result.violations:
+        instants = ", ".join(
+            f"{k} {format_instant(t) if t else '-'}" for k, t in v.instants.items()
+        )
+        table.add_row(v.name, v.item, v.rule, format_instant(v.instant), instants)
+    echo_table(table)
+    counts = ", ".join(f"{name} {n}" for name, n in sorted(result.counts.items()))
+    click.echo(f"{sum(result.counts.values())} violations: {counts}")
+
+
+def _verify_document(result: VerifyResult, elapsed: float) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "events": result.events,
+        "items": result.items,
+        "seconds": round(elapsed, 3),
+        "counts": dict(result.counts),
+        "violations": [
+            {
+                "name": v.name,
+                "item": v.item,
+                "rule": v.rule,
+                "instant": v.instant,
+                "instants": v.instants,
+            }
+            for v in result.violations
+        ],
+    }

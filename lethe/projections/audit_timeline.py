@@ -1,0 +1,203 @@
+"""Audit timelines: an item's or a subject's history as rows and as one document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+SUBJECT_ERASED = "erased (key destroyed)"
+
+
+@dataclass(frozen=True)
+class Row:
+    at: datetime  # the domain instant (when it happened, not when it was recorded)
+    item: str  # the item id; "" for the subject's own events
+    event: str
+    details: str
+
+
+def instant_of(event: Any) -> datetime:
+    for name in ("at", "requested_at", "ingested_at"):
+        value = getattr(event, name, None)
+        if isinstance(value, datetime):
+            return value
+    return event.timestamp  # type: ignore[no-any-return]
+
+
+def _when(value: datetime | None) -> str:
+    return "not yet (clock not started)" if value is None else value.isoformat()
+
+
+_DETAILS: dict[str, Callable[[Any], str]] = {
+    "Ingested": lambda e: (
+        f"from {e.source_topic} partition {e.source_partition}"
+        f" offset {e.source_offset};"
+        f" {e.controller}/{e.category}; captured {e.captured_at.isoformat()}"
+    ),
+    "Scheduled": lambda e: (
+        f"due {_when(e.due_at)}; rule {e.rule} [{e.policy}]; basis {e.basis}"
+    ),
+    "PoliceFlagged": lambda e: f"case {e.case_ref} (by {e.by})",
+    "HoldPlaced": lambda e: f"case {e.case_ref}: {e.reason} (by {e.by})",
+    "HoldReleased": lambda e: f"case {e.case_ref} (by {e.by})",
+    "Restricted": lambda e: f"ticket {e.ticket}: {e.reason} (by {e.by})",
+    "RestrictionLifted": lambda e: f"ticket {e.ticket} (by {e.by})",
+    "KeptForLegalObligation": lambda e: f"request {e.request_id}",
+    "ErasureOrdered": lambda e: (
+        f"{e.cause}; order {e.order_id}; rule {e.rule} [{e.policy}];"
+        f" due {_when(e.due_at)}"
+    ),
+    "ErasureReissued": lambda e: f"order {e.order_id}; attempt {e.attempt}",
+    "Erased": lambda e: f"{e.store}: {e.outcome}; order {e.order_id}",
+    "ErasureFailed": lambda e: (
+        f"{e.store}: FAILED {e.detail or ''}; order {e.order_id}".strip()
+    ),
+    "Registered": lambda e: f"controller {e.controller}; pseudonym {e.subject_ref}",
+    "RelationshipEnded": lambda e: f"relationship ended {e.ended_at.isoformat()}",
+    "RelationshipResumed": lambda e: f"relationship resumed {e.resumed_at.isoformat()}",
+    "ContactRecorded": lambda e: f"last contact {e.contact_at.isoformat()}",
+    "ErasureRequested": lambda e: (
+        f"request {e.request_id}: {e.reason}"
+        f" (by {e.requested_by}, ticket {e.ticket or '-'});"
+        f" answer due {e.answer_due_at.isoformat()}"
+    ),
+    "ErasureCarriedOut": lambda e: (
+        f"request {e.request_id}: {e.ordered} ordered, {e.kept} kept by law,"
+        f" {e.waiting_on_holds} waiting on holds"
+    ),
+}
+
+
+def rows_of(events: Iterable[Any], item: str = "") -> list[Row]:
+    """One row per event; the subject's seal is never shown."""
+    rows = []
+    for e in events:
+        name = type(e).__name__
+        details = _DETAILS.get(name, lambda _e: "")(e)
+        rows.append(Row(instant_of(e), item, name, details))
+    return rows
+
+
+def item_document(events: list[Any]) -> dict[str, Any]:
+    """An item's history as one JSON-ready document (instants stay datetimes)."""
+    first = events[0]
+    doc: dict[str, Any] = {
+        "item": first.item_ref,
+        "kind": first.kind,
+        "controller": first.controller,
+        "category": first.category,
+        "ingested": {
+            "at": first.ingested_at,
+            "captured_at": first.captured_at,
+            "topic": first.source_topic,
+            "partition": first.source_partition,
+            "offset": first.source_offset,
+        },
+        "scheduled": [],
+        "police_flags": [],
+        "holds": [],
+        "restrictions": [],
+        "kept_for_legal_obligation": None,
+        "erasure": {"ordered": None, "reissued": [], "confirmations": []},
+    }
+    for e in events[1:]:
+        _fold(doc, type(e).__name__, e)
+    doc["timeline"] = [_row_dict(r) for r in rows_of(events)]
+    return doc
+
+
+def _fold(doc: dict[str, Any], name: str, e: Any) -> None:
+    if name == "Scheduled":
+        doc["scheduled"].append(
+            {
+                "at": e.at,
+                "due_at": e.due_at,
+                "rule": e.rule,
+                "policy": e.policy,
+                "basis": e.basis,
+            }
+        )
+    elif name == "PoliceFlagged":
+        doc["police_flags"].append({"at": e.at, "case_ref": e.case_ref, "by": e.by})
+    elif name in ("HoldPlaced", "Restricted"):
+        key, ref = (
+            ("holds", "case_ref")
+            if name == "HoldPlaced"
+            else ("restrictions", "ticket")
+        )
+        doc[key].append(
+            {
+                ref: getattr(e, ref),
+                "reason": e.reason,
+                "placed_by": e.by,
+                "placed_at": e.at,
+                "released_by": None,
+                "released_at": None,
+            }
+        )
+    elif name in ("HoldReleased", "RestrictionLifted"):
+        key, ref = (
+            ("holds", "case_ref")
+            if name == "HoldReleased"
+            else ("restrictions", "ticket")
+        )
+        for entry in doc[key]:
+            if entry[ref] == getattr(e, ref) and entry["released_at"] is None:
+                entry.update(released_by=e.by, released_at=e.at)
+    elif name == "KeptForLegalObligation":
+        doc["kept_for_legal_obligation"] = {"at": e.at, "request_id": e.request_id}
+    elif name == "ErasureOrdered":
+        doc["erasure"]["ordered"] = {
+            "at": e.at,
+            "cause": e.cause,
+            "order_id": e.order_id,
+            "rule": e.rule,
+            "policy": e.policy,
+            "due_at": e.due_at,
+        }
+    elif name == "ErasureReissued":
+        doc["erasure"]["reissued"].append({"at": e.at, "attempt": e.attempt})
+    elif name in ("Erased", "ErasureFailed"):
+        doc["erasure"]["confirmations"].append(
+            {
+                "at": e.at,
+                "store": e.store,
+                "outcome": getattr(e, "outcome", "FAILED"),
+                "detail": getattr(e, "detail", None),
+            }
+        )
+
+
+def subject_document(
+    subject_events: list[Any], shown_as: str, item_docs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A subject's history and its items; `shown_as` is the unsealed id or 'erased'."""
+    first = subject_events[0] if subject_events else None
+    requests: dict[str, dict[str, Any]] = {}
+    for e in subject_events:
+        name = type(e).__name__
+        if name == "ErasureRequested":
+            requests[e.request_id] = {
+                "request_id": e.request_id,
+                "requested_at": e.requested_at,
+                "answer_due_at": e.answer_due_at,
+                "carried_out_at": None,
+                "ticket": e.ticket,
+                "requested_by": e.requested_by,
+            }
+        elif name == "ErasureCarriedOut" and e.request_id in requests:
+            requests[e.request_id]["carried_out_at"] = e.at
+    return {
+        "subject": shown_as,
+        "pseudonym": first.subject_ref if first is not None else None,
+        "controller": first.controller if first is not None else None,
+        "requests": list(requests.values()),
+        "timeline": [_row_dict(r) for r in rows_of(subject_events)],
+        "items": item_docs,
+    }
+
+
+def _row_dict(row: Row) -> dict[str, Any]:
+    return {"at": row.at, "event": row.event, "details": row.details}

@@ -1,0 +1,304 @@
+"""Audit verification: replay the whole log in a stream and check Lethe's invariants.
+
+Memory stays flat however long the history: the replay reads the notification
+log page by page, keeps one small record per live item (dropped again once the
+item is erased) and one per open subject request, and never holds events.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from lethe.domain.application import Lethe
+from lethe.domain.item import ErasureCause, Item
+from lethe.domain.subject import Subject
+
+ORDERED_WHILE_HELD = "ORDERED_WHILE_HELD"
+ORDERED_WHILE_RESTRICTED = "ORDERED_WHILE_RESTRICTED"
+ORDERED_BEFORE_DUE = "ORDERED_BEFORE_DUE"
+ORDERED_LATE = "ORDERED_LATE"
+OVERDUE_WITHOUT_ORDER = "OVERDUE_WITHOUT_ORDER"
+ORDER_UNCONFIRMED = "ORDER_UNCONFIRMED"
+ERASED_WITHOUT_ORDER = "ERASED_WITHOUT_ORDER"
+REQUEST_ANSWERED_LATE = "REQUEST_ANSWERED_LATE"
+REQUEST_UNANSWERED = "REQUEST_UNANSWERED"
+REQUEST_RULE = "GDPR art. 12(3): answer within one month"
+
+# Only these events bear on an invariant or a report; the others (contact,
+# relationship, registration) are skipped before they are decoded.
+RELEVANT = (
+    Item.Ingested,
+    Item.Scheduled,
+    Item.HoldPlaced,
+    Item.HoldReleased,
+    Item.Restricted,
+    Item.RestrictionLifted,
+    Item.ErasureOrdered,
+    Item.ErasureReissued,
+    Item.Erased,
+    Item.ErasureFailed,
+    Subject.HoldPlaced,
+    Subject.HoldReleased,
+    Subject.ErasureRequested,
+    Subject.ErasureCarriedOut,
+)
+
+
+class Track:
+    """What the replay must remember of one live item; a few slots, no events."""
+
+    __slots__ = (
+        "ref",
+        "category",
+        "rule",
+        "due",
+        "free",
+        "holds",
+        "restrictions",
+        "ordered",
+        "cause",
+        "failed",
+    )
+
+    def __init__(self, ref: str, category: str) -> None:
+        self.ref, self.category, self.rule = ref, category, ""
+        self.due: datetime | None = None
+        self.free: datetime | None = None  # due and neither held nor restricted since
+        self.holds = self.restrictions = 0
+        self.ordered: datetime | None = None
+        self.cause = ""
+        self.failed = False
+
+
+@dataclass(frozen=True)
+class Violation:
+    name: str
+    item: str  # the item id, or the request id for a subject request
+    rule: str
+    instant: datetime  # when the invariant broke
+    instants: dict[str, datetime | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VerifyLimits:
+    now: datetime
+    sweep_interval: timedelta
+    confirm_timeout: timedelta
+    since: datetime | None = None
+    until: datetime | None = None
+    keep: int = 1000  # violations listed per name; all are counted
+
+
+@dataclass
+class VerifyResult:
+    events: int = 0
+    items: int = 0
+    violations: list[Violation] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        return not self.counts
+
+
+def replay(
+    app: Lethe, page_size: int = 5000, progress: Callable[[int], None] | None = None
+) -> Iterator[Any]:
+    """Every relevant domain event in log order, one page in memory at a time."""
+    wanted = {get_topic(cls) for cls in RELEVANT}
+    recorder, mapper = app.process_recorder, app.mapper
+    start = 1
+    while page := recorder.select_notifications(start, page_size):
+        for notification in page:
+            if notification.topic in wanted:
+                yield mapper.to_domain_event(notification)
+        start = page[-1].id + 1
+        if progress is not None:
+            progress(len(page))
+
+
+class Verifier:
+    """Feeds on events in log order; `finish` judges what is still open at `now`."""
+
+    def __init__(self, limits: VerifyLimits) -> None:
+        self.limits = limits
+        self.tracks: dict[UUID, Track] = {}
+        self.requests: dict[str, tuple[datetime, datetime]] = {}
+        self.result = VerifyResult()
+        self.on_erased: Callable[[Track, Any], None] | None = None
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            Item.Ingested: self._ingested,
+            Item.Scheduled: self._scheduled,
+            Item.HoldPlaced: self._held,
+            Item.HoldReleased: self._released,
+            Item.Restricted: self._restricted,
+            Item.RestrictionLifted: self._lifted,
+            Item.ErasureOrdered: self._ordered,
+            Item.ErasureFailed: self._failed,
+            Item.Erased: self._erased,
+            Subject.ErasureRequested: self._requested,
+            Subject.ErasureCarriedOut: self._carried_out,
+        }
+
+    def apply(self, event: Any) -> None:
+        self.result.events += 1
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    def finish(self) -> VerifyResult:
+        now, limits = self.limits.now, self.limits
+        for t in self.tracks.values():
+            if (
+                t.ordered is None
+                and t.free is not None
+                and not (t.holds or t.restrictions)
+            ):
+                deadline = t.free + limits.sweep_interval
+                if deadline < now:
+                    self._flag(
+                        OVERDUE_WITHOUT_ORDER, t, deadline, due=t.due, free_from=t.free
+                    )
+            elif t.ordered is not None and t.ordered + limits.confirm_timeout < now:
+                self._flag(
+                    ORDER_UNCONFIRMED,
+                    t,
+                    t.ordered + limits.confirm_timeout,
+                    ordered=t.ordered,
+                    due=t.due,
+                )
+        for request_id, (requested, answer_due) in self.requests.items():
+            if answer_due < now:
+                self._violate(
+                    Violation(
+                        REQUEST_UNANSWERED,
+                        request_id,
+                        REQUEST_RULE,
+                        answer_due,
+                        {"requested": requested, "answer_due": answer_due},
+                    )
+                )
+        return self.result
+
+    # -- items -----------------------------------------------------------------
+
+    def _ingested(self, e: Any) -> None:
+        self.tracks[e.originator_id] = Track(e.item_ref, e.category)
+        self.result.items += 1
+
+    def _scheduled(self, e: Any) -> None:
+        if (t := self.tracks.get(e.originator_id)) is not None:
+            t.due, t.rule = e.due_at, e.rule
+            # An item scheduled into the past is free to go from the moment it is known.
+            t.free = None if e.due_at is None else max(e.due_at, e.at)
+
+    def _held(self, e: Any) -> None:
+        if (t := self.tracks.get(e.originator_id)) is not None:
+            t.holds += 1
+
+    def _restricted(self, e: Any) -> None:
+        if (t := self.tracks.get(e.originator_id)) is not None:
+            t.restrictions += 1
+
+    def _released(self, e: Any) -> None:
+        if (t := self.tracks.get(e.originator_id)) is not None:
+            t.holds -= 1
+            self._maybe_free(t, e.at)
+
+    def _lifted(self, e: Any) -> None:
+        if (t := self.tracks.get(e.originator_id)) is not None:
+            t.restrictions -= 1
+            self._maybe_free(t, e.at)
+
+    @staticmethod
+    def _maybe_free(t: Track, at: datetime) -> None:
+        # The clock restarts at the release: the item is due at max(due, release).
+        if t.free is not None and not (t.holds or t.restrictions):
+            t.free = max(t.free, at)
+
+    def _ordered(self, e: Any) -> None:
+        t = self.tracks.get(e.originator_id)
+        if t is None:
+            return
+        at, seen = e.at, dict(ordered=e.at, due=t.due)
+        if t.holds:
+            self._flag(ORDERED_WHILE_HELD, t, at, **seen)
+        if t.restrictions:
+            self._flag(ORDERED_WHILE_RESTRICTED, t, at, **seen)
+        if e.cause != ErasureCause.SUBJECT_ERASURE and (t.due is None or at < t.due):
+            self._flag(ORDERED_BEFORE_DUE, t, at, **seen)
+        elif t.free is not None and at > t.free + self.limits.sweep_interval:
+            self._flag(ORDERED_LATE, t, t.free + self.limits.sweep_interval, **seen)
+        t.ordered, t.cause = at, e.cause
+
+    def _failed(self, e: Any) -> None:
+        if (t := self.tracks.get(e.originator_id)) is not None:
+            t.failed = True
+
+    def _erased(self, e: Any) -> None:
+        t = self.tracks.pop(e.originator_id, None)  # erased: nothing left to check
+        if t is None:
+            return
+        if t.ordered is None:
+            self._flag(ERASED_WITHOUT_ORDER, t, e.at, erased=e.at)
+        if self.on_erased is not None:
+            self.on_erased(t, e)
+
+    # -- subject requests ------------------------------------------------------
+
+    def _requested(self, e: Any) -> None:
+        self.requests[e.request_id] = (e.requested_at, e.answer_due_at)
+
+    def _carried_out(self, e: Any) -> None:
+        requested, answer_due = self.requests.pop(e.request_id, (None, None))
+        if answer_due is not None and e.at > answer_due:
+            self._violate(
+                Violation(
+                    REQUEST_ANSWERED_LATE,
+                    e.request_id,
+                    REQUEST_RULE,
+                    answer_due,
+                    {
+                        "requested": requested,
+                        "answer_due": answer_due,
+                        "answered": e.at,
+                    },
+                )
+            )
+
+    # -- recording -------------------------------------------------------------
+
+    def _flag(
+        self, name: str, t: Track, instant: datetime, **instants: datetime | None
+    ) -> None:
+        self._violate(Violation(name, t.ref, t.rule, instant, instants))
+
+    def _violate(self, violation: Violation) -> None:
+        limits = self.limits
+        if limits.since is not None and violation.instant < limits.since:
+            return
+        if limits.until is not None and violation.instant > limits.until:
+            return
+        self.result.counts[violation.name] += 1
+        if self.result.counts[violation.name] <= limits.keep:
+            self.result.violations.append(violation)
+
+
+def verify(
+    app: Lethe,
+    limits: VerifyLimits,
+    progress: Callable[[int], None] | None = None,
+    page_size: int = 5000,
+) -> VerifyResult:
+    """Replay the whole log and judge every invariant as of `limits.now`."""
+    verifier = Verifier(limits)
+    for event in replay(app, page_size, progress):
+        verifier.apply(event)
+    return verifier.finish()
