@@ -194,7 +194,7 @@ def echo_table(table: Table) -> None:
     then gets one block per row (psql's `\\x auto`). Piped: no colour, no
     cutting, no trailing blanks, so grep, awk and less see every character.
     """
-    stdout = click.get_text_stream("stdout")
+    stdout = sys.stdout
     if not stdout.isatty():
         _echo_whole(table)
         return
