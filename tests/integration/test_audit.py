@@ -25,14 +25,16 @@ pytestmark = pytest.mark.integration
 T0 = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 ALICE, BOB, CAROL = "cust-ALICE-19850312", "cust-BOB-19900101", "cust-CAROL-1977"
-SUBJECTS = (ALICE, BOB, CAROL)
+DAVE = "cust-DAVE-2001"
+SUBJECTS = (ALICE, BOB, CAROL, DAVE)
 CONTROLLER = "sector-alarm"
 KEY_HEX = "11" * 32
 PG = "host=127.0.0.1 port=5432 user=postgres"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def pg_dbname() -> Iterator[str]:
+    # A database per test, not a schema: Lethe's view tables are not schema-qualified.
     name = f"lethe_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(f"{PG} dbname=postgres", autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
@@ -71,12 +73,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         table = "stored_events"
     else:
         dbname = request.getfixturevalue("pg_dbname")
-        schema = f"s{uuid.uuid4().hex[:10]}"  # a fresh schema per test
-        with psycopg.connect(f"{PG} dbname={dbname}", autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        env |= {"LETHE_STORE": "postgres", "LETHE_POSTGRES_DBNAME": dbname,
-                "LETHE_POSTGRES_SCHEMA": schema}
-        table = f"{schema}.lethe_events"
+        env |= {"LETHE_STORE": "postgres", "LETHE_POSTGRES_DBNAME": dbname}
+        table = "lethe_events"
     runtime = build_runtime(Settings.from_env(env))
     yield Store(env, runtime, table)
     runtime.app.close()
@@ -105,6 +103,7 @@ def build_history(s: Store) -> None:
         record("rec-1", BOB, "alarm-call-recording", captured, "s3://vault/a2d2", 6),
     ]
     app.ingest(records, at=T0)
+    app.record_contact(CONTROLLER, ALICE, T0, T0)  # Alice is a registered (sealed) subject
     rt.catch_up()
     app.place_hold("img-2", "POL-2026-17", "police case", "staff-7", T0 + DAY)
     app.request_subject_erasure(CONTROLLER, BOB, "TCK-1", "customer asked", "staff-3",
@@ -141,3 +140,149 @@ def test_a_clean_history_passes_verification(store: Store) -> None:
     assert result.items == 6
     code, out = store.cli("audit", "verify", "--now", (T0 + 21 * DAY).isoformat())
     assert code == 0 and "all invariants hold" in out
+
+
+def corrupt(s: Store) -> dict[str, str]:
+    """Append, through a test-only path, one event history per forbidden case."""
+    app, at = s.runtime.app, T0 + 21 * DAY
+    arm, img = "arming-log", "verification-image"
+    app.ingest([
+        record("c-held", ALICE, arm, at), record("c-restricted", ALICE, arm, at),
+        record("c-early", ALICE, arm, at), record("c-erased", ALICE, arm, at),
+        record("c-late", ALICE, img, T0 + 10 * DAY, "s3://vault/c1"),
+        record("c-overdue", ALICE, img, at, "s3://vault/c2"),
+        record("c-unconfirmed", ALICE, img, at, "s3://vault/c3"),
+        record("c-held-ok", ALICE, img, at, "s3://vault/c4"),
+    ], at=at)
+    app.place_hold("c-held", "POL-9", "police", "staff-1", at)
+    app.restrict("c-restricted", "ART18-1", "disputed", "staff-1", at)
+    app.place_hold("c-held-ok", "POL-10", "police", "staff-1", at)  # overdue, but held
+    bypass_order("c-held", ErasureCause.SUBJECT_ERASURE, at + DAY)
+    bypass_order("c-restricted", ErasureCause.SUBJECT_ERASURE, at + DAY)
+    bypass_order("c-early", ErasureCause.RETENTION_EXPIRED, at + DAY)
+    app.order_erasure("c-late", ErasureCause.RETENTION_EXPIRED, T0 + 30 * DAY)
+    app.order_erasure("c-unconfirmed", ErasureCause.RETENTION_EXPIRED, at + 7 * DAY)
+    for ref in ("c-held", "c-restricted", "c-early", "c-late"):
+        confirm(s, ref, T0 + 31 * DAY)
+    erased = app.get_item("c-erased")
+    erased._erased(order_id="no-order", store="blobstore", outcome="DELETED", at=at + DAY)
+    app.save(erased)
+    carol = app.subject_for(CONTROLLER, CAROL, T0 + DAY)
+    carol.request_erasure("req-carol", "asked", "staff-2", None, T0 + DAY,
+                          datetime(2026, 2, 11, 10, tzinfo=UTC))
+    carol.carry_out_erasure("req-carol", 0, 0, 0, at=T0 + 35 * DAY)  # answered late
+    app.save(carol)
+    s.runtime.catch_up()
+    # Never answered: the subject process does not run again before `verify`.
+    dave = app.request_subject_erasure(CONTROLLER, DAVE, "TCK-9", "asked", "staff-2",
+                                       None, T0 + 3 * DAY)
+    return {
+        "ORDERED_WHILE_HELD": "c-held", "ORDERED_WHILE_RESTRICTED": "c-restricted",
+        "ORDERED_BEFORE_DUE": "c-early", "ORDERED_LATE": "c-late",
+        "OVERDUE_WITHOUT_ORDER": "c-overdue", "ORDER_UNCONFIRMED": "c-unconfirmed",
+        "ERASED_WITHOUT_ORDER": "c-erased", "REQUEST_ANSWERED_LATE": "req-carol",
+        "REQUEST_UNANSWERED": dave,
+    }
+
+
+def bypass_order(ref: str, cause: ErasureCause, at: datetime) -> None:
+    """Order through the private event method: the domain's refusals never run."""
+    app = _current_app
+    item = app.get_item(ref)
+    item._erasure_ordered(order_id=f"bad-{ref}", cause=cause.value, rule=item.rule,
+                          policy=item.policy, due_at=item.due_at,
+                          source_topic=item.source.topic, category=item.category,
+                          blob_uri=item.blob_uri, sha256=item.sha256, at=at)
+    app.save(item)
+
+
+_current_app = None
+
+
+@pytest.fixture
+def corrupted(store: Store) -> tuple[Store, dict[str, str]]:
+    global _current_app
+    build_history(store)
+    _current_app = store.runtime.app
+    return store, corrupt(store)
+
+
+def test_verify_catches_each_forbidden_history_by_name(
+    corrupted: tuple[Store, dict[str, str]],
+) -> None:
+    s, expected = corrupted
+    result = s.verify(T0 + 40 * DAY)
+    assert {(v.name, v.item) for v in result.violations} == set(expected.items())
+    code, out = s.cli("audit", "verify", "--now", (T0 + 40 * DAY).isoformat())
+    assert code == 1
+    for name, item in expected.items():
+        assert name in out and item in out
+
+
+def test_verify_reports_only_the_window_asked_for(
+    corrupted: tuple[Store, dict[str, str]],
+) -> None:
+    s, _ = corrupted
+    since = T0 + 30 * DAY
+    everything = s.verify(T0 + 40 * DAY)
+    window = s.verify(T0 + 40 * DAY, since=since)
+    assert 0 < len(window.violations) < len(everything.violations)
+    assert all(v.instant >= since for v in window.violations)
+    code, out = s.cli("audit", "verify", "--json", "--since", since.isoformat(),
+                      "--now", (T0 + 40 * DAY).isoformat())
+    assert code == 1 and json.loads(out)["counts"] == dict(window.counts)
+
+
+def test_item_timeline_tells_where_from_which_rule_who_held_and_how_it_went(
+    store: Store,
+) -> None:
+    build_history(store)
+    code, out = store.cli("audit", "item", "img-2", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["ingested"] == {"at": "2026-01-10T10:00:00Z", "captured_at": "2026-01-10T09:00:00Z",
+                               "topic": "alarm.images.v1", "partition": 0, "offset": 2}
+    assert doc["scheduled"][0]["due_at"] == "2026-01-17T09:00:00Z"
+    assert doc["scheduled"][-1]["due_at"] == "2026-01-30T10:00:00Z"  # max(due, release)
+    assert doc["holds"] == [{"case_ref": "POL-2026-17", "reason": "police case",
+                             "placed_by": "staff-7", "placed_at": "2026-01-11T10:00:00Z",
+                             "released_by": "staff-7", "released_at": "2026-01-30T10:00:00Z"}]
+    assert doc["erasure"]["ordered"]["cause"] == "RETENTION_EXPIRED"
+    assert doc["erasure"]["confirmations"][0]["store"] == "blobstore"
+    assert doc["erasure"]["confirmations"][0]["outcome"] == "DELETED"
+    code, out = store.cli("audit", "item", "img-2")
+    assert code == 0 and "HoldPlaced" in out and "POL-2026-17" in out
+
+
+def test_subject_timeline_of_an_erased_subject_prints_without_the_person(
+    store: Store,
+) -> None:
+    build_history(store)
+    code, out = store.cli("audit", "subject", BOB, "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["subject"] == "erased (key destroyed)"
+    assert {i["item"] for i in doc["items"]} == {"arm-2", "img-3", "rec-1"}
+    assert doc["requests"][0]["carried_out_at"] is not None
+    assert BOB not in out
+    code, out = store.cli("audit", "subject", BOB)
+    assert code == 0 and "erased (key destroyed)" in out and BOB not in out
+    assert "KeptForLegalObligation" in out and "ErasureCarriedOut" in out
+    code, out = store.cli("audit", "subject", ALICE)
+    assert code == 0 and f"subject   {ALICE}" in out  # unsealed: the key lives
+
+
+def test_unknown_item_or_subject_is_one_line_user_error(store: Store) -> None:
+    result = CliRunner(env=store.env).invoke(main, ["audit", "item", "nope"])
+    assert result.exit_code == 2 and result.output.startswith("lethe: ")
+
+
+def test_event_store_holds_no_subject_identifier_in_clear(
+    corrupted: tuple[Store, dict[str, str]],
+) -> None:
+    s, _ = corrupted
+    everything = s.all_event_bytes()
+    assert len(everything) > 1000
+    for subject in SUBJECTS:
+        assert subject.encode() not in everything
+    assert b"/cust-" not in everything  # nor the ingested record bodies
