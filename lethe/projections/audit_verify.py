@@ -8,17 +8,16 @@ item is erased) and one per open subject request, and never holds events.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
 from lethe.domain.application import Lethe
 from lethe.domain.item import ErasureCause, Item
 from lethe.domain.subject import Subject
+from lethe.projections.audit_replay import replay
 
 ORDERED_WHILE_HELD = "ORDERED_WHILE_HELD"
 ORDERED_WHILE_RESTRICTED = "ORDERED_WHILE_RESTRICTED"
@@ -30,25 +29,6 @@ ERASED_WITHOUT_ORDER = "ERASED_WITHOUT_ORDER"
 REQUEST_ANSWERED_LATE = "REQUEST_ANSWERED_LATE"
 REQUEST_UNANSWERED = "REQUEST_UNANSWERED"
 REQUEST_RULE = "GDPR art. 12(3): answer within one month"
-
-# Only these events bear on an invariant or a report; the others (contact,
-# relationship, registration) are skipped before they are decoded.
-RELEVANT = (
-    Item.Ingested,
-    Item.Scheduled,
-    Item.HoldPlaced,
-    Item.HoldReleased,
-    Item.Restricted,
-    Item.RestrictionLifted,
-    Item.ErasureOrdered,
-    Item.ErasureReissued,
-    Item.Erased,
-    Item.ErasureFailed,
-    Subject.HoldPlaced,
-    Subject.HoldReleased,
-    Subject.ErasureRequested,
-    Subject.ErasureCarriedOut,
-)
 
 
 class Track:
@@ -106,22 +86,6 @@ class VerifyResult:
     @property
     def ok(self) -> bool:
         return not self.counts
-
-
-def replay(
-    app: Lethe, page_size: int = 5000, progress: Callable[[int], None] | None = None
-) -> Iterator[Any]:
-    """Every relevant domain event in log order, one page in memory at a time."""
-    wanted = {get_topic(cls) for cls in RELEVANT}
-    recorder, mapper = app.process_recorder, app.mapper
-    start = 1
-    while page := recorder.select_notifications(start, page_size):
-        for notification in page:
-            if notification.topic in wanted:
-                yield mapper.to_domain_event(notification)
-        start = page[-1].id + 1
-        if progress is not None:
-            progress(len(page))
 
 
 class Verifier:

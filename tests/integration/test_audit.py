@@ -12,12 +12,14 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
+from eventsourcing.utils import get_topic
 
 from lethe.domain.application import IngestRecord
 from lethe.domain.item import ErasureCause, Outcome
 from lethe.ops.bootstrap import Runtime, build_runtime
 from lethe.ops.cli import main
 from lethe.ops.settings import Settings
+from lethe.projections.audit_replay import RELEVANT, fast_decoder
 from lethe.projections.audit_verify import VerifyLimits, VerifyResult, verify
 
 pytestmark = pytest.mark.integration
@@ -286,3 +288,18 @@ def test_event_store_holds_no_subject_identifier_in_clear(
     for subject in SUBJECTS:
         assert subject.encode() not in everything
     assert b"/cust-" not in everything  # nor the ingested record bodies
+
+
+def test_fast_replay_decodes_every_event_as_the_mapper_does(
+    corrupted: tuple[Store, dict[str, str]],
+) -> None:
+    s, _ = corrupted
+    app = s.runtime.app
+    wanted = {get_topic(cls): cls for cls in RELEVANT}
+    fast = fast_decoder(app, wanted)
+    notifications = app.process_recorder.select_notifications(1, 10_000)
+    relevant = [n for n in notifications if n.topic in wanted]
+    assert len(relevant) > 50
+    for n in relevant:
+        assert fast(n).__dict__ == app.mapper.to_domain_event(n).__dict__
+        assert type(fast(n)) is type(app.mapper.to_domain_event(n))
