@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -181,6 +182,65 @@ class Lethe(Application[UUID]):
     def _already_tracked(self, tracking: Tracking) -> bool:
         last = self.process_recorder.max_tracking_id(tracking.application_name)
         return last is not None and last >= tracking.notification_id
+
+    # -- for consumers: a whole Kafka batch in one transaction ------------------------
+
+    def ingest_refusing(
+        self,
+        records: Sequence[IngestRecord],
+        at: datetime,
+        tracking: Tracking,
+        refuse: Callable[[list[IngestRecord]], None],
+    ) -> IngestResult:
+        """As `ingest`, but conflicting copies go to `refuse` BEFORE the commit that
+        records `tracking`: a crash then repeats a refusal but never loses one."""
+        if self._already_tracked(tracking):
+            return IngestResult(duplicates=list(records))
+        items = [self.new_item(r, at) for r in records]
+        if len({item.item_ref for item in items}) == len(items):
+            try:
+                self.record(*items, tracking=tracking)
+                return IngestResult(new=items)
+            except IntegrityError:
+                pass  # some arrived before (a redelivery), or the tracking moved on
+        result = self._classify(records, at)
+        refuse(result.conflicts)
+        self.record(*result.new, tracking=tracking)
+        return result
+
+    def _classify(self, records: Sequence[IngestRecord], at: datetime) -> IngestResult:
+        result = IngestResult()
+        fresh: dict[str, Item] = {}
+        for record in records:
+            existing = fresh.get(record.item_ref) or self.find_item(record.item_ref)
+            if existing is None:
+                fresh[record.item_ref] = self.new_item(record, at)
+                result.new.append(fresh[record.item_ref])
+            elif existing.content_digest == self.vault.digest(record.content):
+                result.duplicates.append(record)
+            else:
+                result.conflicts.append(record)
+        return result
+
+    # Set while `deferring_saves` collects what the use cases would have saved.
+    _deferred: list[Any] | None = None
+
+    @contextmanager
+    def deferring_saves(self) -> Iterator[list[Any]]:
+        """Use cases in the block hand their changed aggregates to the yielded list
+        instead of saving them, so a caller can save many with one tracking position."""
+        deferred: list[Any] = []
+        self._deferred = deferred
+        try:
+            yield deferred
+        finally:
+            self._deferred = None
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        if self._deferred is not None and not kwargs:
+            self._deferred.extend(obj for obj in objs if obj is not None)
+            return []
+        return super().save(*objs, **kwargs)
 
     # -- items ------------------------------------------------------------------------------
 

@@ -1,0 +1,184 @@
+"""One partition's share of a poll, taken into the event store in one transaction.
+
+Order within a batch: read every record (poison becomes a dead letter), flush
+the dead letters, then save the events with the partition's last offset as the
+tracking position. A crash before the save re-reads the batch from the recorded
+position: the events are written once, a dead letter at worst twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from lethe.consumers.changes import Change
+from lethe.consumers.checks import Contract, Delivered, redact
+from lethe.consumers.codec import PoisonRecord
+from lethe.consumers.deadletter import DeadLetters, dead_letter
+from lethe.consumers.records import Kind, read
+from lethe.domain.application import IngestRecord, Lethe
+from lethe.domain.errors import ConflictingRedeliveryError, LetheError
+from lethe.domain.policy import PolicyError
+
+ATTEMPTS = 3  # a conflicting write by another process is retried this often
+
+log = structlog.get_logger("lethe.consumers")
+
+
+def tracking_name(topic: str, partition: int) -> str:
+    return f"kafka:{topic}:{partition}"
+
+
+@dataclass
+class Taken:
+    """What one batch did: counts only, never contents."""
+
+    new: int = 0
+    duplicates: int = 0
+    changes: int = 0
+    dead: int = 0
+
+
+class BatchTaker:
+    def __init__(
+        self,
+        app: Lethe,
+        dead_letters: DeadLetters,
+        contract: Contract,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.app = app
+        self.dead = dead_letters
+        self.contract = contract
+        self.clock = clock
+
+    def take(self, kind: Kind, records: Sequence[Delivered]) -> Taken:
+        """Take one partition's records (in offset order), exactly once."""
+        first = records[0]
+        name = tracking_name(first.topic, first.partition)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return self._take(kind, records, name)
+            except IntegrityError:
+                # Another process wrote first: a member that took this partition
+                # over in a rebalance, or a projection changing the same item.
+                records = self._untaken(name, records)
+                if not records:
+                    log.info(
+                        "batch already taken",
+                        topic=first.topic,
+                        partition=first.partition,
+                    )
+                    return Taken()
+                if attempt == ATTEMPTS:
+                    raise
+                log.warning(
+                    "conflicting write, retrying batch",
+                    topic=first.topic,
+                    partition=first.partition,
+                    attempt=attempt,
+                )
+        raise AssertionError("unreachable")
+
+    def _take(self, kind: Kind, records: Sequence[Delivered], name: str) -> Taken:
+        if kind.is_item:
+            return self._take_items(kind, records, name)
+        return self._take_changes(kind, records, name)
+
+    def _untaken(self, name: str, records: Sequence[Delivered]) -> list[Delivered]:
+        last = self.app.process_recorder.max_tracking_id(name)
+        return [r for r in records if last is None or r.offset > last]
+
+    # -- items ----------------------------------------------------------------------
+
+    def _take_items(self, kind: Kind, records: Sequence[Delivered], name: str) -> Taken:
+        now, taken = self.clock(), Taken()
+        good: list[IngestRecord] = []
+        for record in records:
+            if record.value is None:
+                continue  # a tombstone Lethe sent itself when the item was erased
+            try:
+                good.append(read(kind, record, self.contract, now))
+            except PoisonRecord as poison:
+                self._reject(record, poison.reason, now, taken)
+        self.dead.flush()
+        by_offset = {record.offset: record for record in records}
+
+        def refuse(conflicts: list[IngestRecord]) -> None:
+            for conflict in conflicts:
+                reason = str(ConflictingRedeliveryError(conflict.item_ref))
+                self._reject(by_offset[conflict.source_offset], reason, now, taken)
+            self.dead.flush()
+
+        tracking = Tracking(name, records[-1].offset)
+        result = self.app.ingest_refusing(good, now, tracking, refuse)
+        taken.new, taken.duplicates = len(result.new), len(result.duplicates)
+        return taken
+
+    # -- lifecycle, commands, confirmations ------------------------------------------
+
+    def _take_changes(
+        self, kind: Kind, records: Sequence[Delivered], name: str
+    ) -> Taken:
+        now, taken = self.clock(), Taken()
+        pending: dict[Any, Any] = {}
+        for record in records:
+            try:
+                change = read(kind, record, self.contract, now)
+            except PoisonRecord as poison:
+                self._reject(record, poison.reason, now, taken)
+                continue
+            changed = self._apply(change, record, now, taken)
+            if any(aggregate.id in pending for aggregate in changed):
+                # A second change to one aggregate: it was made on the stored
+                # state, so save what came before and make it again on top.
+                self._commit(pending, name, record.offset - 1)
+                pending = {}
+                changed = self._apply(change, record, now, taken)
+            pending.update((aggregate.id, aggregate) for aggregate in changed)
+            taken.changes += bool(changed)
+        self._commit(pending, name, records[-1].offset)
+        return taken
+
+    def _apply(
+        self, change: Change, record: Delivered, now: datetime, taken: Taken
+    ) -> list[Any]:
+        with self.app.deferring_saves() as changed:
+            try:
+                change.apply(self.app, now)
+            except (LetheError, PolicyError) as refusal:
+                # The domain said no (no such hold, unknown order): the sender
+                # must act, and the loop goes on.
+                subject_id = getattr(change, "subject_id", None)
+                self._reject(record, redact(str(refusal), [subject_id]), now, taken)
+                return []
+        log.info(
+            "change",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            change=change.describe(),
+        )
+        return changed
+
+    def _commit(self, pending: dict[Any, Any], name: str, offset: int) -> None:
+        self.dead.flush()
+        self.app.record(*pending.values(), tracking=Tracking(name, offset))
+
+    def _reject(
+        self, record: Delivered, reason: str, now: datetime, taken: Taken
+    ) -> None:
+        self.dead.send(dead_letter(record, reason, now))
+        taken.dead += 1
+        log.warning(
+            "dead letter",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason,
+        )

@@ -1,0 +1,122 @@
+"""The contract checks every inbound record passes; each reason says what to fix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from lethe.consumers.codec import Catalogue, PoisonRecord
+from lethe.domain.policy import Policy, UnknownCategoryError
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# RFC 3986 scheme; two letters at least, so a Windows path (C:\...) is no URI.
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]+")
+
+
+class Delivered(Protocol):
+    """What a Kafka record carries (kafka-python's ConsumerRecord has these)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What an inbound record is checked against."""
+
+    policies: Mapping[str, Policy]
+    max_clock_skew: timedelta = timedelta(minutes=5)
+    catalogue: Catalogue = field(default_factory=Catalogue.shipped)
+
+
+def allowed(category: str, permitted: tuple[str, ...], record_name: str) -> None:
+    if category not in permitted:
+        raise PoisonRecord(
+            f"category {category!r} is not allowed for {record_name} "
+            f"(allowed: {', '.join(permitted)})"
+        )
+
+
+def policy(contract: Contract, controller: str) -> Policy:
+    found = contract.policies.get(controller)
+    if found is None:
+        known = ", ".join(sorted(contract.policies))
+        raise PoisonRecord(f"unknown controller {controller!r} (policies: {known})")
+    return found
+
+
+def rule_exists(contract: Contract, controller: str, category: str) -> None:
+    try:
+        policy(contract, controller).rule_for(category)
+    except UnknownCategoryError as error:
+        raise PoisonRecord(str(error)) from None
+
+
+def nonempty(text: str, name: str) -> str:
+    if not text.strip():
+        raise PoisonRecord(f"{name} is empty")
+    return text
+
+
+def key_is(record: Delivered, expected: str, name: str, show: bool) -> None:
+    if record.key is None:
+        raise PoisonRecord(f"the record has no key; key it by {name}")
+    try:
+        key = bytes(record.key).decode("utf-8")
+    except UnicodeDecodeError:
+        raise PoisonRecord(f"the key is not UTF-8; key it by {name}") from None
+    if key != expected:
+        # A subject id is personal data: say that they differ, never what they are.
+        shown = f" ({key!r} vs {expected!r})" if show else ""
+        raise PoisonRecord(f"the key is not the record's {name}{shown}")
+
+
+def not_future(at: datetime, name: str, contract: Contract, now: datetime) -> None:
+    ahead = at - now
+    if ahead > contract.max_clock_skew:
+        raise PoisonRecord(
+            f"{name} {at.isoformat()} is {ahead.total_seconds():.0f} s in the future "
+            f"(allowed clock skew: {contract.max_clock_skew.total_seconds():.0f} s)"
+        )
+
+
+def blob(value: dict[str, Any]) -> None:
+    sha256 = value["sha256"]
+    if not _SHA256.fullmatch(sha256):
+        raise PoisonRecord(
+            f"sha256 is not 64 lowercase hex characters (got {len(sha256)} "
+            f"characters{', some uppercase' if sha256 != sha256.lower() else ''})"
+        )
+    parts = urlsplit(value["blob_uri"])
+    # Never echo the URI: a path may carry a customer's name.
+    if not _SCHEME.fullmatch(parts.scheme) or not (parts.netloc or parts.path):
+        raise PoisonRecord(
+            "blob_uri is not a URI with a scheme (write e.g. s3://bucket/key, "
+            "file:///path or https://host/path)"
+        )
+
+
+WITHHELD = "<withheld>"
+
+
+def redact(reason: str, personal: Iterable[str | None]) -> str:
+    """The reason with every given personal value (a subject id) blotted out.
+
+    Reasons are written never to quote personal data; this is the safety net for
+    a message from deeper down (a library, a domain error) that quotes anyway.
+    """
+    for value in sorted({p for p in personal if p and p.strip()}, key=len)[::-1]:
+        reason = reason.replace(value, WITHHELD)
+    return reason
+
+
+def personal(value: dict[str, Any]) -> list[str | None]:
+    meta = value.get("metadata") or {}
+    return [value.get("subject_id"), meta.get("subject_id")]
