@@ -18,6 +18,8 @@ from lethe.domain.errors import ItemNotFoundError, SubjectNotFoundError
 from lethe.ops.bootstrap import build_runtime
 from lethe.ops.cli_requests import CONTROLLER
 from lethe.ops.cli_support import INSTANT, echo_table, format_instant, new_table
+from lethe.projections.audit_report import build_report
+from lethe.projections.audit_report_html import render_html
 from lethe.projections.audit_timeline import (
     SUBJECT_ERASED,
     Row,
@@ -210,3 +212,66 @@ def _verify_document(result: VerifyResult, elapsed: float) -> dict[str, Any]:
             for v in result.violations
         ],
     }
+
+
+# -- report ------------------------------------------------------------------------
+
+
+def _month(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        datetime.strptime(value, "%Y-%m")
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a month; write e.g. 2026-03"
+        ) from None
+    return value
+
+
+@audit.command("report")
+@click.option("--month", required=True, callback=_month, help="YYYY-MM.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "html"]),
+    default="json",
+    show_default=True,
+)
+@click.option(
+    "--zone",
+    default="Europe/Oslo",
+    show_default=True,
+    help="The time zone whose calendar month is reported.",
+)
+@click.option("--now", type=INSTANT, default=None, help="Judge as of [default: now].")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write to this file [default: stdout].",
+)
+def audit_report(
+    month: str, fmt: str, zone: str, now: datetime | None, output: str | None
+) -> None:
+    """The disposal report of a month: erasures, delays, holds, requests, overdue."""
+    runtime = build_runtime()
+    settings = runtime.settings
+    report = build_report(
+        runtime.app,
+        month,
+        zone,
+        now or datetime.now(UTC),
+        timedelta(seconds=settings.sweep_interval_s),
+        timedelta(seconds=settings.confirm_timeout_s),
+    )
+    doc = report.document()
+    text = (
+        render_html(doc)
+        if fmt == "html"
+        else json.dumps(doc, default=_json_default, indent=2)
+    )
+    if output is None:
+        click.echo(text)
+    else:
+        with open(output, "w", encoding="utf-8") as file:
+            file.write(text + "\n")

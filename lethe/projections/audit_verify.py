@@ -97,6 +97,7 @@ class Verifier:
         self.requests: dict[str, tuple[datetime, datetime]] = {}
         self.result = VerifyResult()
         self.on_erased: Callable[[Track, Any], None] | None = None
+        self.on_violation: Callable[[Violation], None] | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
             Item.Ingested: self._ingested,
             Item.Scheduled: self._scheduled,
@@ -251,6 +252,8 @@ class Verifier:
         if limits.until is not None and violation.instant > limits.until:
             return
         self.result.counts[violation.name] += 1
+        if self.on_violation is not None:
+            self.on_violation(violation)
         if self.result.counts[violation.name] <= limits.keep:
             self.result.violations.append(violation)
 

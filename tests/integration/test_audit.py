@@ -303,3 +303,49 @@ def test_fast_replay_decodes_every_event_as_the_mapper_does(
     for n in relevant:
         assert fast(n).__dict__ == app.mapper.to_domain_event(n).__dict__
         assert type(fast(n)) is type(app.mapper.to_domain_event(n))
+
+
+def test_html_report_figures_match_the_history_and_name_no_one(
+    store: Store, tmp_path: Path,
+) -> None:
+    build_history(store)
+    out = tmp_path / "report.html"
+    code, _ = store.cli("audit", "report", "--month", "2026-01", "--format", "html",
+                        "--now", "2026-02-05T00:00:00Z", "-o", str(out))
+    assert code == 0
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html
+    assert "<script" not in html and "http://" not in html.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")
+    assert "Items erased: 4</h2>" in html
+    for row in (("verification-image", "RETENTION_EXPIRED", 2),
+                ("verification-image", "SUBJECT_ERASURE", 1),
+                ("arming-log", "SUBJECT_ERASURE", 1)):
+        assert "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>".format(*row) in html
+    # img-1 and img-2 were both confirmed 5 min 30 s after they fell due.
+    assert '<td class="n">2</td><td>5.5 min</td><td>5.5 min</td><td>5.5 min</td>' in html
+    assert "<td>item_placed</td><td class=\"n\">1</td>" in html
+    assert "<td>item_released</td><td class=\"n\">1</td>" in html
+    assert "2026-01-12T10:00:00+00:00" in html and "<td>yes</td>" in html  # Bob, on time
+    app = store.runtime.app
+    for subject in SUBJECTS:
+        assert subject not in html and app.subject_ref(CONTROLLER, subject) not in html
+    assert "s3://" not in html and "vault/" not in html
+
+
+def test_json_report_lists_what_is_overdue_at_month_end(
+    corrupted: tuple[Store, dict[str, str]],
+) -> None:
+    s, expected = corrupted
+    code, out = s.cli("audit", "report", "--month", "2026-02",
+                      "--now", (T0 + 40 * DAY).isoformat())
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["open_at_month_end"] == {
+        "ORDER_UNCONFIRMED": 1, "OVERDUE_WITHOUT_ORDER": 1, "REQUEST_UNANSWERED": 1}
+    assert [o["item"] for o in doc["overdue_items"]] == ["c-overdue"]
+    assert doc["requests"]["answered_late"] == 0  # Carol's request was made in January
+    assert {(r["category"], r["cause"]) for r in doc["erased"]} == {
+        ("arming-log", "RETENTION_EXPIRED"), ("arming-log", "SUBJECT_ERASURE"),
+        ("verification-image", "RETENTION_EXPIRED"),
+        ("arming-log", "NO_ORDER")}  # c-erased: the report shows it too
