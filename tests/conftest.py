@@ -1,0 +1,80 @@
+"""Shared fixtures: real broker and PostgreSQL, SQLite files, a clean environment."""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+with warnings.catch_warnings():
+    # kafka-python 3.0 loads its protocol schemas at import through
+    # importlib.resources calls deprecated since 3.11: 200 warnings not ours.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import kafka  # noqa: F401
+
+from lethe.ops.broker import EmbeddedBroker
+from lethe.ops.kafka_settings import KafkaClientSettings
+from tests.support.environment import scrub_persistence_env
+from tests.support.postgres import (
+    PostgresUnavailable,
+    create_schema,
+    temporary_database,
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # eventsourcing merges os.environ into every Application's settings.
+    scrub_persistence_env(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """One Tansu broker for the session, started by the first test that asks."""
+    log_path = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(log_path=log_path) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def kafka(broker: EmbeddedBroker) -> KafkaClientSettings:
+    """Client settings for the session's broker (group timings it needs included)."""
+    return KafkaClientSettings(bootstrap=broker.bootstrap)
+
+
+@pytest.fixture(scope="session")
+def pg_env() -> Iterator[dict[str, str]]:
+    """eventsourcing settings for a fresh PostgreSQL database, dropped at the end."""
+    try:
+        with temporary_database() as env:
+            yield env
+    except PostgresUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture
+def pg_schema_env(pg_env: dict[str, str]) -> dict[str, str]:
+    """pg_env with a schema of this test's own: empty tables, no neighbours' rows."""
+    return create_schema(pg_env)
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    """eventsourcing settings for an SQLite file of this test's own."""
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(tmp_path / "events.sqlite"),
+    }
+
+
+@pytest.fixture
+def topic_name() -> Callable[..., str]:
+    """Makes unique topic (or group) names: topic_name("alarm.events")."""
+
+    def make(prefix: str = "test") -> str:
+        return f"{prefix}.{uuid.uuid4().hex[:12]}"
+
+    return make
