@@ -1,4 +1,4 @@
-"""The audit: timelines, verification and reports over a real history, on both stores."""
+"""The audit: timelines, verification and reports over a real history, both stores."""
 
 from __future__ import annotations
 
@@ -53,12 +53,18 @@ class Store:
 
     def verify(self, now: datetime, **kwargs: datetime) -> VerifyResult:
         s = self.runtime.settings
-        limits = VerifyLimits(now, timedelta(seconds=s.sweep_interval_s),
-                              timedelta(seconds=s.confirm_timeout_s), **kwargs)
+        limits = VerifyLimits(
+            now,
+            timedelta(seconds=s.sweep_interval_s),
+            timedelta(seconds=s.confirm_timeout_s),
+            **kwargs,
+        )
         return verify(self.runtime.app, limits, page_size=7)  # small pages: cross them
 
     def cli(self, *args: str) -> tuple[int, str]:
-        result = CliRunner(env=self.env).invoke(main, list(args), catch_exceptions=False)
+        result = CliRunner(env=self.env).invoke(
+            main, list(args), catch_exceptions=False
+        )
         return result.exit_code, result.output
 
     def all_event_bytes(self) -> bytes:
@@ -68,10 +74,16 @@ class Store:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    env = {"LETHE_PSEUDONYM_KEY": KEY_HEX, "LETHE_SWEEP_INTERVAL_S": "60",
-           "LETHE_CONFIRM_TIMEOUT_S": "3600"}
+    env = {
+        "LETHE_PSEUDONYM_KEY": KEY_HEX,
+        "LETHE_SWEEP_INTERVAL_S": "60",
+        "LETHE_CONFIRM_TIMEOUT_S": "3600",
+    }
     if request.param == "sqlite":
-        env |= {"LETHE_STORE": "sqlite", "LETHE_SQLITE_PATH": str(tmp_path / "lethe.db")}
+        env |= {
+            "LETHE_STORE": "sqlite",
+            "LETHE_SQLITE_PATH": str(tmp_path / "lethe.db"),
+        }
         table = "stored_events"
     else:
         dbname = request.getfixturevalue("pg_dbname")
@@ -82,14 +94,29 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     runtime.app.close()
 
 
-def record(ref: str, subject: str, category: str, captured: datetime,
-           blob: str | None = None, offset: int = 0) -> IngestRecord:
+def record(
+    ref: str,
+    subject: str,
+    category: str,
+    captured: datetime,
+    blob: str | None = None,
+    offset: int = 0,
+) -> IngestRecord:
     kind = "image" if blob else "event"
     return IngestRecord(
-        item_ref=ref, kind=kind, source_topic=f"alarm.{kind}s.v1", source_partition=0,
-        source_offset=offset, controller=CONTROLLER, category=category, subject_id=subject,
-        captured_at=captured, blob_uri=blob, sha256="ab" * 32 if blob else None,
-        content=f"{ref}/{subject}".encode())
+        item_ref=ref,
+        kind=kind,
+        source_topic=f"alarm.{kind}s.v1",
+        source_partition=0,
+        source_offset=offset,
+        controller=CONTROLLER,
+        category=category,
+        subject_id=subject,
+        captured_at=captured,
+        blob_uri=blob,
+        sha256="ab" * 32 if blob else None,
+        content=f"{ref}/{subject}".encode(),
+    )
 
 
 def build_history(s: Store) -> None:
@@ -105,11 +132,14 @@ def build_history(s: Store) -> None:
         record("rec-1", BOB, "alarm-call-recording", captured, "s3://vault/a2d2", 6),
     ]
     app.ingest(records, at=T0)
-    app.record_contact(CONTROLLER, ALICE, T0, T0)  # Alice is a registered (sealed) subject
+    app.record_contact(
+        CONTROLLER, ALICE, T0, T0
+    )  # Alice is a registered (sealed) subject
     rt.catch_up()
     app.place_hold("img-2", "POL-2026-17", "police case", "staff-7", T0 + DAY)
-    app.request_subject_erasure(CONTROLLER, BOB, "TCK-1", "customer asked", "staff-3",
-                                "TCK-1", T0 + 2 * DAY)
+    app.request_subject_erasure(
+        CONTROLLER, BOB, "TCK-1", "customer asked", "staff-3", "TCK-1", T0 + 2 * DAY
+    )
     rt.catch_up()  # orders Bob's items (SUBJECT_ERASURE), keeps the recording
     for ref in ("arm-2", "img-3"):
         confirm(s, ref, T0 + 2 * DAY + timedelta(hours=1))
@@ -123,8 +153,9 @@ def build_history(s: Store) -> None:
 def confirm(s: Store, ref: str, at: datetime) -> None:
     item = s.runtime.app.get_item(ref)
     assert item.order is not None
-    s.runtime.app.confirm_erasure(ref, item.order["order_id"], "blobstore", Outcome.DELETED,
-                                  None, at)
+    s.runtime.app.confirm_erasure(
+        ref, item.order["order_id"], "blobstore", Outcome.DELETED, None, at
+    )
 
 
 def sweep_and_confirm(s: Store, at: datetime) -> None:
@@ -148,14 +179,19 @@ def corrupt(s: Store) -> dict[str, str]:
     """Append, through a test-only path, one event history per forbidden case."""
     app, at = s.runtime.app, T0 + 21 * DAY
     arm, img = "arming-log", "verification-image"
-    app.ingest([
-        record("c-held", ALICE, arm, at), record("c-restricted", ALICE, arm, at),
-        record("c-early", ALICE, arm, at), record("c-erased", ALICE, arm, at),
-        record("c-late", ALICE, img, T0 + 10 * DAY, "s3://vault/c1"),
-        record("c-overdue", ALICE, img, at, "s3://vault/c2"),
-        record("c-unconfirmed", ALICE, img, at, "s3://vault/c3"),
-        record("c-held-ok", ALICE, img, at, "s3://vault/c4"),
-    ], at=at)
+    app.ingest(
+        [
+            record("c-held", ALICE, arm, at),
+            record("c-restricted", ALICE, arm, at),
+            record("c-early", ALICE, arm, at),
+            record("c-erased", ALICE, arm, at),
+            record("c-late", ALICE, img, T0 + 10 * DAY, "s3://vault/c1"),
+            record("c-overdue", ALICE, img, at, "s3://vault/c2"),
+            record("c-unconfirmed", ALICE, img, at, "s3://vault/c3"),
+            record("c-held-ok", ALICE, img, at, "s3://vault/c4"),
+        ],
+        at=at,
+    )
     app.place_hold("c-held", "POL-9", "police", "staff-1", at)
     app.restrict("c-restricted", "ART18-1", "disputed", "staff-1", at)
     app.place_hold("c-held-ok", "POL-10", "police", "staff-1", at)  # overdue, but held
@@ -167,22 +203,35 @@ def corrupt(s: Store) -> dict[str, str]:
     for ref in ("c-held", "c-restricted", "c-early", "c-late"):
         confirm(s, ref, T0 + 31 * DAY)
     erased = app.get_item("c-erased")
-    erased._erased(order_id="no-order", store="blobstore", outcome="DELETED", at=at + DAY)
+    erased._erased(
+        order_id="no-order", store="blobstore", outcome="DELETED", at=at + DAY
+    )
     app.save(erased)
     carol = app.subject_for(CONTROLLER, CAROL, T0 + DAY)
-    carol.request_erasure("req-carol", "asked", "staff-2", None, T0 + DAY,
-                          datetime(2026, 2, 11, 10, tzinfo=UTC))
+    carol.request_erasure(
+        "req-carol",
+        "asked",
+        "staff-2",
+        None,
+        T0 + DAY,
+        datetime(2026, 2, 11, 10, tzinfo=UTC),
+    )
     carol.carry_out_erasure("req-carol", 0, 0, 0, at=T0 + 35 * DAY)  # answered late
     app.save(carol)
     s.runtime.catch_up()
     # Never answered: the subject process does not run again before `verify`.
-    dave = app.request_subject_erasure(CONTROLLER, DAVE, "TCK-9", "asked", "staff-2",
-                                       None, T0 + 3 * DAY)
+    dave = app.request_subject_erasure(
+        CONTROLLER, DAVE, "TCK-9", "asked", "staff-2", None, T0 + 3 * DAY
+    )
     return {
-        "ORDERED_WHILE_HELD": "c-held", "ORDERED_WHILE_RESTRICTED": "c-restricted",
-        "ORDERED_BEFORE_DUE": "c-early", "ORDERED_LATE": "c-late",
-        "OVERDUE_WITHOUT_ORDER": "c-overdue", "ORDER_UNCONFIRMED": "c-unconfirmed",
-        "ERASED_WITHOUT_ORDER": "c-erased", "REQUEST_ANSWERED_LATE": "req-carol",
+        "ORDERED_WHILE_HELD": "c-held",
+        "ORDERED_WHILE_RESTRICTED": "c-restricted",
+        "ORDERED_BEFORE_DUE": "c-early",
+        "ORDERED_LATE": "c-late",
+        "OVERDUE_WITHOUT_ORDER": "c-overdue",
+        "ORDER_UNCONFIRMED": "c-unconfirmed",
+        "ERASED_WITHOUT_ORDER": "c-erased",
+        "REQUEST_ANSWERED_LATE": "req-carol",
         "REQUEST_UNANSWERED": dave,
     }
 
@@ -191,10 +240,18 @@ def bypass_order(ref: str, cause: ErasureCause, at: datetime) -> None:
     """Order through the private event method: the domain's refusals never run."""
     app = _current_app
     item = app.get_item(ref)
-    item._erasure_ordered(order_id=f"bad-{ref}", cause=cause.value, rule=item.rule,
-                          policy=item.policy, due_at=item.due_at,
-                          source_topic=item.source.topic, category=item.category,
-                          blob_uri=item.blob_uri, sha256=item.sha256, at=at)
+    item._erasure_ordered(
+        order_id=f"bad-{ref}",
+        cause=cause.value,
+        rule=item.rule,
+        policy=item.policy,
+        due_at=item.due_at,
+        source_topic=item.source.topic,
+        category=item.category,
+        blob_uri=item.blob_uri,
+        sha256=item.sha256,
+        at=at,
+    )
     app.save(item)
 
 
@@ -230,8 +287,15 @@ def test_verify_reports_only_the_window_asked_for(
     window = s.verify(T0 + 40 * DAY, since=since)
     assert 0 < len(window.violations) < len(everything.violations)
     assert all(v.instant >= since for v in window.violations)
-    code, out = s.cli("audit", "verify", "--json", "--since", since.isoformat(),
-                      "--now", (T0 + 40 * DAY).isoformat())
+    code, out = s.cli(
+        "audit",
+        "verify",
+        "--json",
+        "--since",
+        since.isoformat(),
+        "--now",
+        (T0 + 40 * DAY).isoformat(),
+    )
     assert code == 1 and json.loads(out)["counts"] == dict(window.counts)
 
 
@@ -242,13 +306,25 @@ def test_item_timeline_tells_where_from_which_rule_who_held_and_how_it_went(
     code, out = store.cli("audit", "item", "img-2", "--json")
     assert code == 0
     doc = json.loads(out)
-    assert doc["ingested"] == {"at": "2026-01-10T10:00:00Z", "captured_at": "2026-01-10T09:00:00Z",
-                               "topic": "alarm.images.v1", "partition": 0, "offset": 2}
+    assert doc["ingested"] == {
+        "at": "2026-01-10T10:00:00Z",
+        "captured_at": "2026-01-10T09:00:00Z",
+        "topic": "alarm.images.v1",
+        "partition": 0,
+        "offset": 2,
+    }
     assert doc["scheduled"][0]["due_at"] == "2026-01-17T09:00:00Z"
     assert doc["scheduled"][-1]["due_at"] == "2026-01-30T10:00:00Z"  # max(due, release)
-    assert doc["holds"] == [{"case_ref": "POL-2026-17", "reason": "police case",
-                             "placed_by": "staff-7", "placed_at": "2026-01-11T10:00:00Z",
-                             "released_by": "staff-7", "released_at": "2026-01-30T10:00:00Z"}]
+    assert doc["holds"] == [
+        {
+            "case_ref": "POL-2026-17",
+            "reason": "police case",
+            "placed_by": "staff-7",
+            "placed_at": "2026-01-11T10:00:00Z",
+            "released_by": "staff-7",
+            "released_at": "2026-01-30T10:00:00Z",
+        }
+    ]
     assert doc["erasure"]["ordered"]["cause"] == "RETENTION_EXPIRED"
     assert doc["erasure"]["confirmations"][0]["store"] == "blobstore"
     assert doc["erasure"]["confirmations"][0]["outcome"] == "DELETED"
@@ -306,27 +382,47 @@ def test_fast_replay_decodes_every_event_as_the_mapper_does(
 
 
 def test_html_report_figures_match_the_history_and_name_no_one(
-    store: Store, tmp_path: Path,
+    store: Store,
+    tmp_path: Path,
 ) -> None:
     build_history(store)
     out = tmp_path / "report.html"
-    code, _ = store.cli("audit", "report", "--month", "2026-01", "--format", "html",
-                        "--now", "2026-02-05T00:00:00Z", "-o", str(out))
+    code, _ = store.cli(
+        "audit",
+        "report",
+        "--month",
+        "2026-01",
+        "--format",
+        "html",
+        "--now",
+        "2026-02-05T00:00:00Z",
+        "-o",
+        str(out),
+    )
     assert code == 0
     html = out.read_text()
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html
     assert "<script" not in html and "http://" not in html.replace(
-        'xmlns="http://www.w3.org/2000/svg"', "")
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )
     assert "Items erased: 4</h2>" in html
-    for row in (("verification-image", "RETENTION_EXPIRED", 2),
-                ("verification-image", "SUBJECT_ERASURE", 1),
-                ("arming-log", "SUBJECT_ERASURE", 1)):
-        assert "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>".format(*row) in html
+    for row in (
+        ("verification-image", "RETENTION_EXPIRED", 2),
+        ("verification-image", "SUBJECT_ERASURE", 1),
+        ("arming-log", "SUBJECT_ERASURE", 1),
+    ):
+        assert (
+            '<tr><td>{}</td><td>{}</td><td class="n">{}</td></tr>'.format(*row) in html
+        )
     # img-1 and img-2 were both confirmed 5 min 30 s after they fell due.
-    assert '<td class="n">2</td><td>5.5 min</td><td>5.5 min</td><td>5.5 min</td>' in html
-    assert "<td>item_placed</td><td class=\"n\">1</td>" in html
-    assert "<td>item_released</td><td class=\"n\">1</td>" in html
-    assert "2026-01-12T10:00:00+00:00" in html and "<td>yes</td>" in html  # Bob, on time
+    assert (
+        '<td class="n">2</td><td>5.5 min</td><td>5.5 min</td><td>5.5 min</td>' in html
+    )
+    assert '<td>item_placed</td><td class="n">1</td>' in html
+    assert '<td>item_released</td><td class="n">1</td>' in html
+    assert (
+        "2026-01-12T10:00:00+00:00" in html and "<td>yes</td>" in html
+    )  # Bob, on time
     app = store.runtime.app
     for subject in SUBJECTS:
         assert subject not in html and app.subject_ref(CONTROLLER, subject) not in html
@@ -337,15 +433,21 @@ def test_json_report_lists_what_is_overdue_at_month_end(
     corrupted: tuple[Store, dict[str, str]],
 ) -> None:
     s, expected = corrupted
-    code, out = s.cli("audit", "report", "--month", "2026-02",
-                      "--now", (T0 + 40 * DAY).isoformat())
+    code, out = s.cli(
+        "audit", "report", "--month", "2026-02", "--now", (T0 + 40 * DAY).isoformat()
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["open_at_month_end"] == {
-        "ORDER_UNCONFIRMED": 1, "OVERDUE_WITHOUT_ORDER": 1, "REQUEST_UNANSWERED": 1}
+        "ORDER_UNCONFIRMED": 1,
+        "OVERDUE_WITHOUT_ORDER": 1,
+        "REQUEST_UNANSWERED": 1,
+    }
     assert [o["item"] for o in doc["overdue_items"]] == ["c-overdue"]
     assert doc["requests"]["answered_late"] == 0  # Carol's request was made in January
     assert {(r["category"], r["cause"]) for r in doc["erased"]} == {
-        ("arming-log", "RETENTION_EXPIRED"), ("arming-log", "SUBJECT_ERASURE"),
+        ("arming-log", "RETENTION_EXPIRED"),
+        ("arming-log", "SUBJECT_ERASURE"),
         ("verification-image", "RETENTION_EXPIRED"),
-        ("arming-log", "NO_ORDER")}  # c-erased: the report shows it too
+        ("arming-log", "NO_ORDER"),
+    }  # c-erased: the report shows it too
