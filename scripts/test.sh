@@ -6,21 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 venv=.venv
-if [ ! -x "$venv/bin/python" ]; then
-    echo "test.sh: creating $venv" >&2
-    "${PYTHON:-python3}" -m venv "$venv"
-fi
-
-# Install only when the dependency files changed: an editable install builds in
-# a fresh environment from the package index every time, which is slow.
-stamp="$venv/.lethe-install-stamp"
-wanted=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
-    echo "test.sh: installing lethe[test] with requirements.lock" >&2
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -c requirements.lock -e '.[test]'
-    echo "$wanted" >"$stamp"
-fi
+bash scripts/install.sh '[test]'
 
 bash scripts/ensure-postgres.sh
 
