@@ -89,7 +89,12 @@ class ConsumeLoop:
         polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         count = 0
-        for tp, records in polled.items():
+        # Items before the changes: a hold or a confirmation polled together
+        # with the item it names must find that item already taken.
+        ordered = sorted(
+            polled.items(), key=lambda p: not self.kinds[p[0].topic].is_item
+        )
+        for tp, records in ordered:
             if not records:
                 continue
             taken = self.taker.take(self.kinds[tp.topic], records)

@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from lethe.ops import cli_audit, cli_requests, cli_retention, cli_status
+from lethe.ops import cli_audit, cli_kafka, cli_requests, cli_retention, cli_status
 from lethe.ops.cli_support import LetheGroup
 
 
@@ -37,3 +37,6 @@ main.add_command(cli_requests.lift)
 main.add_command(cli_status.status)
 main.add_command(cli_status.item)
 main.add_command(cli_audit.audit)
+main.add_command(cli_kafka.run_command)
+main.add_command(cli_kafka.produce_command)
+main.add_command(cli_kafka.topics)

@@ -1,0 +1,107 @@
+"""`lethe run`, `lethe produce` and `lethe topics ensure`: Lethe's side of Kafka."""
+
+from __future__ import annotations
+
+from typing import IO
+
+import click
+from kafka import KafkaAdminClient
+
+from lethe.consumers.codec import Catalogue
+from lethe.ops import logging as lethe_logging
+from lethe.ops.bootstrap import shipped_policies
+from lethe.ops.cli_support import UserError
+from lethe.ops.kafka_settings import KafkaClientSettings, KafkaSettingsError
+from lethe.ops.produce import LetheProducer, encode_lines
+from lethe.ops.run import RunConfig, run, stop_on_signals
+from lethe.ops.settings import Settings, SettingsError
+from lethe.ops.topics import TopicSettings, TopicSettingsError, ensure
+
+AUDIT_FINDINGS_EXIT = 3
+SETTINGS_ERRORS = (SettingsError, KafkaSettingsError, TopicSettingsError)
+
+
+def _config() -> RunConfig:
+    try:
+        return RunConfig.from_env(Settings.from_env())
+    except SETTINGS_ERRORS as error:
+        raise UserError(str(error)) from None
+
+
+@click.command("run")
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING"], case_sensitive=False),
+)
+def run_command(log_level: str) -> None:
+    """Take the inbound topics into the event store, exactly once.
+
+    Every LETHE_SWEEP_INTERVAL_S seconds it also brings the schedule up to
+    date, orders the erasure of what is due and relays the orders to Kafka.
+    Logs are JSON lines on stderr. SIGTERM or Ctrl-C finishes the current
+    batch and stops.
+    """
+    config = _config()
+    lethe_logging.configure(log_level)
+    run(config, stop_on_signals())
+
+
+@click.command("produce")
+@click.argument("topic")
+@click.option(
+    "--json",
+    "source",
+    type=click.File("r"),
+    required=True,
+    help="A file of JSON lines, one record each; - reads stdin.",
+)
+def produce_command(topic: str, source: IO[str]) -> None:
+    """Publish JSON lines to an inbound TOPIC (e.g. alarm.images.v1) as contract
+    records: checked against the schema, Avro single-object encoded, keyed.
+
+    Timestamps are ISO-8601 with an offset (2026-03-25T11:00:00Z). Nothing is
+    sent unless every line fits.
+    """
+    config = _config()
+    try:
+        encoded = encode_lines(Catalogue.shipped(), topic, source)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    with LetheProducer(config.kafka, config.topics) as producer:
+        futures = [producer.send_encoded(topic, key, data) for key, data in encoded]
+        producer.flush()
+    for future in futures:
+        future.get(timeout=60)  # raises if Kafka did not take a record
+    click.echo(f"published {len(encoded)} records to {config.topics.name(topic)}")
+
+
+@click.group("topics")
+def topics() -> None:
+    """Lethe's Kafka topics."""
+
+
+@topics.command("ensure")
+def ensure_command() -> None:
+    """Create Lethe's topics that are missing, with configs that make Kafka forget
+    on time; audit the ones that exist. Exits 3 when an existing topic's config
+    keeps records longer than a policy allows.
+    """
+    env = Settings.from_env().env or {}
+    try:
+        kafka, settings = (
+            KafkaClientSettings.from_mapping(env),
+            TopicSettings.from_env(env),
+        )
+    except SETTINGS_ERRORS as error:
+        raise UserError(str(error)) from None
+    admin = KafkaAdminClient(**kafka.admin_config())
+    try:
+        results = ensure(admin, settings, shipped_policies().values())
+    finally:
+        admin.close()
+    for contract_topic, ensured in results.items():
+        click.echo(ensured.line(settings, contract_topic))
+    if any(r.verdict is not None and r.verdict.too_long for r in results.values()):
+        raise SystemExit(AUDIT_FINDINGS_EXIT)

@@ -1,0 +1,91 @@
+"""The projections of `lethe run` on a timer: schedule, then sweep, then relay.
+
+They run in a thread of their own, with their own Application (so their own
+database connections), because a sweep can take longer than the consumer may
+go without polling before the group evicts it. A failure here stops the
+whole process: the main loop checks `failed` after every batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from lethe.domain.application import Lethe
+from lethe.projections.schedule import ScheduleProcess
+from lethe.projections.store import SqlViews
+from lethe.projections.sweeper import Sweeper
+
+SCHEDULE_CHUNK = 10_000  # notifications between checks for a stop request
+
+log = structlog.get_logger("lethe.projector")
+
+
+class Relaying(Protocol):
+    def relay_pending(self, limit: int | None = None) -> int: ...
+
+
+class Projector(threading.Thread):
+    def __init__(
+        self,
+        make_app: Callable[[], Lethe],
+        make_relay: Callable[[Lethe], Relaying | None],
+        *,
+        interval_s: float,
+        stop: threading.Event,
+        batch_size: int = 1000,
+        confirm_timeout_s: float = 3600.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(name="lethe-projector", daemon=True)
+        self.make_app = make_app
+        self.make_relay = make_relay
+        self.interval_s = interval_s
+        self.stop = stop
+        self.batch_size = batch_size
+        self.confirm_timeout_s = confirm_timeout_s
+        self.clock = clock
+        self.failed: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            app = self.make_app()
+            views = SqlViews(app.process_recorder)
+            schedule = ScheduleProcess(app, views, page_size=self.batch_size)
+            sweeper = Sweeper(app, views, self.batch_size, self.confirm_timeout_s)
+            relay = self.make_relay(app)
+            while not self.stop.is_set():
+                self.tick(schedule, sweeper, relay)
+                self.stop.wait(self.interval_s)
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread
+            log.exception("projector failed")
+            self.failed = error
+            self.stop.set()
+
+    def tick(
+        self, schedule: ScheduleProcess, sweeper: Sweeper, relay: Relaying | None
+    ) -> None:
+        scheduled = 0
+        while not self.stop.is_set():
+            done = schedule.run_until_idle(at_most=SCHEDULE_CHUNK)
+            scheduled += done
+            if done < SCHEDULE_CHUNK:
+                break
+        if self.stop.is_set():
+            return
+        report = sweeper.sweep(self.clock())
+        # Hook: erasure orders and tombstones out to Kafka (None: no relay wired).
+        relayed = relay.relay_pending() if relay is not None else 0
+        if scheduled or report.ordered or report.reissued or relayed:
+            log.info(
+                "projected",
+                scheduled=scheduled,
+                ordered=report.ordered,
+                reissued=report.reissued,
+                refused=report.refused,
+                relayed=relayed,
+            )

@@ -1,0 +1,130 @@
+"""`lethe run`: the consumers, projections on a timer, and a clean stop on a signal."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from kafka import KafkaConsumer, KafkaProducer
+
+from lethe.consumers.batch import BatchTaker
+from lethe.consumers.checks import Contract
+from lethe.consumers.codec import Catalogue
+from lethe.consumers.deadletter import DLQ_TOPIC, DeadLetters
+from lethe.consumers.loop import ConsumeLoop
+from lethe.domain.application import Lethe
+from lethe.ops.bootstrap import build_app
+from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.projector import Projector
+from lethe.ops.relay import ORDERS_TOPIC, Relay
+from lethe.ops.settings import Settings
+from lethe.ops.topics import TopicSettings
+
+POLL_TIMEOUT_MS = 500  # how soon a stop request is noticed when nothing arrives
+
+log = structlog.get_logger("lethe.run")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything `lethe run` reads from the environment, read once."""
+
+    settings: Settings
+    kafka: KafkaClientSettings
+    topics: TopicSettings
+
+    @classmethod
+    def from_env(cls, settings: Settings) -> RunConfig:
+        env = settings.env or {}
+        return cls(
+            settings, KafkaClientSettings.from_mapping(env), TopicSettings.from_env(env)
+        )
+
+
+def build_loop(
+    config: RunConfig, app: Lethe, consumer: KafkaConsumer, producer: KafkaProducer
+) -> ConsumeLoop:
+    settings, topics = config.settings, config.topics
+    contract = Contract(
+        policies=app.policies,
+        max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
+        catalogue=Catalogue.shipped(),
+    )
+    dead_letters = DeadLetters(producer, topics.name(DLQ_TOPIC))
+    taker = BatchTaker(app, dead_letters, contract, now)
+    return ConsumeLoop(
+        consumer,
+        app.process_recorder,
+        taker,
+        topics.inbound_kinds(),
+        config.kafka.max_poll_records,
+    )
+
+
+def build_projector(
+    config: RunConfig, producer: KafkaProducer, stop: threading.Event
+) -> Projector:
+    settings = config.settings
+    orders_topic = config.topics.name(ORDERS_TOPIC)
+
+    def make_relay(app: Lethe) -> Relay:
+        return Relay(app, producer, Catalogue.shipped(), orders_topic=orders_topic)
+
+    return Projector(
+        lambda: build_app(settings),
+        make_relay,
+        interval_s=settings.sweep_interval_s,
+        stop=stop,
+        batch_size=settings.batch_size,
+        confirm_timeout_s=settings.confirm_timeout_s,
+    )
+
+
+def run(config: RunConfig, stop: threading.Event) -> None:
+    """Consume until `stop` is set; the current batch is always finished first."""
+    app = build_app(config.settings)
+    producer = KafkaProducer(**config.kafka.producer_config())
+    consumer = KafkaConsumer(**config.kafka.consumer_config(config.settings.group_id))
+    loop = build_loop(config, app, consumer, producer)
+    projector = build_projector(config, producer, stop)
+    log.info(
+        "started",
+        group_id=config.settings.group_id,
+        store=config.settings.store,
+        topics=sorted(loop.kinds),
+    )
+    try:
+        loop.subscribe()
+        projector.start()
+        while not stop.is_set():
+            loop.run_once(timeout_ms=POLL_TIMEOUT_MS)
+        if projector.failed is not None:
+            raise RuntimeError("the projector failed") from projector.failed
+    finally:
+        stop.set()
+        consumer.close(autocommit=False)
+        projector.join()
+        producer.close()
+        log.info("stopped")
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (the handler only flags: the loop stops)."""
+    stop = threading.Event()
+    handler: Callable[[int, object], None] = lambda signum, frame: _stop(stop, signum)  # noqa: E731
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def _stop(stop: threading.Event, signum: int) -> None:
+    log.info("stop requested", signal=signal.Signals(signum).name)
+    stop.set()

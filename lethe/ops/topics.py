@@ -1,0 +1,158 @@
+"""Lethe's Kafka topics: their deployed names, the configs they need, and an audit.
+
+Kafka is a store too. An item's record (subject id included) must leave Kafka
+within the policy's horizon: item topics are compacted so Lethe's tombstones
+take effect, with `max.compaction.lag.ms` bounded so compaction actually runs;
+the dead-letter topic, which holds copies of rejected items, is deleted by age.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import TopicAlreadyExistsError
+
+from lethe.consumers.deadletter import DLQ_TOPIC
+from lethe.consumers.records import KINDS, Kind
+from lethe.domain.policy import Policy
+from lethe.ops.relay import ORDERS_TOPIC
+from lethe.ops.topic_audit import (
+    ITEM_CATEGORIES,
+    Verdict,
+    audit,
+    configs_of,
+    horizons,
+)
+
+DAY_MS = 86_400_000
+INBOUND = tuple(kind.topic for kind in KINDS)
+ALL_TOPICS = (*INBOUND, ORDERS_TOPIC, DLQ_TOPIC)
+
+
+class TopicSettingsError(ValueError):
+    """A LETHE_TOPIC_* variable that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    """Names and configs of Lethe's topics (LETHE_TOPIC_* variables)."""
+
+    prefix: str = ""  # e.g. "staging." in front of every contract name
+    partitions: int = 6
+    replication_factor: int = -1  # the broker's default
+    max_compaction_lag_ms: int = DAY_MS
+    delete_retention_ms: int = 3_600_000  # how long a tombstone stays readable
+    inbound_retention_ms: int = 14 * DAY_MS  # lifecycle, commands, confirmations
+    erasures_retention_ms: int = 7 * DAY_MS
+    dlq_retention_ms: int = 7 * DAY_MS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TopicSettings:
+        values: dict[str, object] = {}
+        for name, default in cls.__dataclass_fields__.items():
+            key = f"LETHE_TOPIC_{name.upper()}"
+            raw = env.get(key, "").strip()
+            if raw and isinstance(default.default, int):
+                values[name] = _integer(key, raw)
+            elif raw:
+                values[name] = raw
+        return cls(**values)  # type: ignore[arg-type]
+
+    def name(self, contract_topic: str) -> str:
+        return self.prefix + contract_topic
+
+    def inbound_kinds(self) -> dict[str, Kind]:
+        """Deployed topic name -> the kind of record it carries."""
+        return {self.name(kind.topic): kind for kind in KINDS}
+
+    def configs(self, contract_topic: str) -> dict[str, str]:
+        """The topic configs Lethe creates a topic with."""
+        if contract_topic in ITEM_CATEGORIES:
+            return {
+                # Compaction makes the tombstone Lethe sends on erasure delete
+                # every earlier record of the item, within the compaction lag.
+                "cleanup.policy": "compact",
+                "max.compaction.lag.ms": str(self.max_compaction_lag_ms),
+                "delete.retention.ms": str(self.delete_retention_ms),
+            }
+        retention = {
+            ORDERS_TOPIC: self.erasures_retention_ms,
+            DLQ_TOPIC: self.dlq_retention_ms,
+        }.get(contract_topic, self.inbound_retention_ms)
+        return {"cleanup.policy": "delete", "retention.ms": str(retention)}
+
+
+def _integer(key: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise TopicSettingsError(f"{key}={raw!r} is not a whole number") from None
+
+
+# -- ensure: create what is missing, audit what exists ------------------------------
+
+
+@dataclass(frozen=True)
+class Ensured:
+    """What `ensure` did about one topic."""
+
+    topic: str  # as deployed
+    created: bool
+    verdict: Verdict | None = None  # for a topic that existed already
+
+    def line(self, settings: TopicSettings, contract_topic: str) -> str:
+        if self.created:
+            configs = " ".join(
+                f"{k}={v}" for k, v in settings.configs(contract_topic).items()
+            )
+            return (
+                f"created     {self.topic} (partitions={settings.partitions} {configs})"
+            )
+        assert self.verdict is not None
+        if not self.verdict.verified:
+            return f"unverified  {self.topic}: {'; '.join(self.verdict.problems)}"
+        if self.verdict.ok:
+            return f"ok          {self.topic}"
+        return f"TOO LONG    {self.topic}: {'; '.join(self.verdict.problems)}"
+
+
+def ensure(
+    admin: Any, settings: TopicSettings, policies: Iterable[Policy]
+) -> dict[str, Ensured]:
+    """Create Lethe's missing topics; audit the configs of those that exist."""
+    limits = horizons(policies)
+    existing = set(admin.list_topics())
+    done: dict[str, Ensured] = {}
+    for contract_topic in ALL_TOPICS:
+        name = settings.name(contract_topic)
+        if name not in existing and _create(admin, settings, contract_topic):
+            done[contract_topic] = Ensured(name, created=True)
+            continue
+        configs = configs_of(_describe(admin, name), name)
+        verdict = audit(contract_topic, configs, limits.get(contract_topic))
+        done[contract_topic] = Ensured(
+            name, created=False, verdict=replace(verdict, topic=name)
+        )
+    return done
+
+
+def _create(admin: Any, settings: TopicSettings, contract_topic: str) -> bool:
+    spec = {
+        "num_partitions": settings.partitions,
+        "replication_factor": settings.replication_factor,
+        "configs": settings.configs(contract_topic),
+    }
+    try:
+        admin.create_topics({settings.name(contract_topic): spec})
+    except TopicAlreadyExistsError:
+        return False  # created meanwhile by someone else: audit it instead
+    return True
+
+
+def _describe(admin: Any, name: str) -> Mapping[str, Any]:
+    resource = ConfigResource(ConfigResourceType.TOPIC, name)
+    answer: Mapping[str, Any] = admin.describe_configs([resource], config_filter="all")
+    return answer

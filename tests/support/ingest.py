@@ -1,0 +1,150 @@
+"""Test support for Kafka in: LETHE_* settings, an in-process consumer, readers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from eventsourcing.utils import get_topic
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from lethe.consumers.batch import tracking_name
+from lethe.domain.application import Lethe
+from lethe.domain.item import Item
+from lethe.ops.bootstrap import build_app, shipped_policies
+from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.produce import LetheProducer, Metadata
+from lethe.ops.run import RunConfig, build_loop
+from lethe.ops.settings import Settings
+from lethe.ops.topics import TopicSettings, ensure
+from lethe.projections.store import SqlViews
+
+INGESTED = get_topic(Item.Ingested)
+SHA = "ab" * 32
+
+
+def lethe_env(
+    store_env: dict[str, str], bootstrap: str, prefix: str, group: str
+) -> dict[str, str]:
+    """LETHE_* variables for conftest's eventsourcing settings of one store."""
+    if store_env["PERSISTENCE_MODULE"].endswith("postgres"):
+        env = {
+            "LETHE_STORE": "postgres",
+            "LETHE_POSTGRES_DBNAME": store_env["POSTGRES_DBNAME"],
+            "LETHE_POSTGRES_HOST": store_env["POSTGRES_HOST"],
+            "LETHE_POSTGRES_PORT": store_env["POSTGRES_PORT"],
+            "LETHE_POSTGRES_USER": store_env["POSTGRES_USER"],
+            "LETHE_POSTGRES_SCHEMA": store_env.get("POSTGRES_SCHEMA", ""),
+        }
+    else:
+        env = {"LETHE_STORE": "sqlite", "LETHE_SQLITE_PATH": store_env["SQLITE_DBNAME"]}
+    return {
+        **env,
+        "LETHE_KAFKA_BOOTSTRAP": bootstrap,
+        "LETHE_TOPIC_PREFIX": prefix,
+        "LETHE_GROUP_ID": group,
+        "LETHE_SWEEP_INTERVAL_S": "1",
+    }
+
+
+def create_topics(env: dict[str, str]) -> TopicSettings:
+    kafka = KafkaClientSettings.from_mapping(env)
+    topics = TopicSettings.from_env(env)
+    admin = KafkaAdminClient(**kafka.admin_config())
+    try:
+        ensure(admin, topics, shipped_policies().values())
+    finally:
+        admin.close()
+    return topics
+
+
+def metadata(subject: str, category: str, ago: timedelta = timedelta(minutes=5),
+             controller: str = "sector-alarm") -> Metadata:  # fmt: skip
+    return Metadata(controller, category, subject, datetime.now(UTC) - ago)
+
+
+class Consuming:
+    """The consume loop of `lethe run`, driven poll by poll from the test."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.config = RunConfig.from_env(Settings.from_env(env))
+        self.app = build_app(self.config.settings)
+        kafka = self.config.kafka
+        self.consumer = KafkaConsumer(
+            **kafka.consumer_config(self.config.settings.group_id)
+        )
+        self.producer = KafkaProducer(**kafka.producer_config())
+        self.loop = build_loop(self.config, self.app, self.consumer, self.producer)
+        self.loop.subscribe()
+
+    def name(self, contract_topic: str) -> str:
+        return self.config.topics.name(contract_topic)
+
+    def tracked(self, contract_topic: str, partition: int = 0) -> int | None:
+        name = tracking_name(self.name(contract_topic), partition)
+        return self.app.process_recorder.max_tracking_id(name)
+
+    def run_until(self, done: Callable[[], bool], timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, "the consumer did not get there in time"
+            self.loop.run_once(timeout_ms=200)
+
+    def take_through(
+        self, contract_topic: str, offset: int, partition: int = 0
+    ) -> None:
+        """Poll until the store has taken the topic's records up to `offset`."""
+
+        def done() -> bool:
+            tracked = self.tracked(contract_topic, partition)
+            return tracked is not None and tracked >= offset
+
+        self.run_until(done)
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)
+        self.producer.close()
+
+
+def producer_for(env: dict[str, str]) -> LetheProducer:
+    return LetheProducer(
+        KafkaClientSettings.from_mapping(env), TopicSettings.from_env(env)
+    )
+
+
+def read_topic(
+    bootstrap: str,
+    topic: str,
+    at_least: int,
+    timeout: float = 30.0,
+    settle: float = 0.0,
+) -> list[Any]:
+    """Records of every partition from the beginning: until `at_least` arrived, then
+    for `settle` seconds more (the broker's end offsets cannot be trusted)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    partitions = consumer.partitions_for_topic(topic) or {0}
+    consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+    consumer.seek_to_beginning()
+    found: list[Any] = []
+    deadline = time.monotonic() + timeout
+    settled: float | None = None
+    while time.monotonic() < (settled or deadline):
+        for records in consumer.poll(timeout_ms=200).values():
+            found.extend(records)
+        if settled is None and len(found) >= at_least:
+            settled = time.monotonic() + settle
+    consumer.close()
+    return found
+
+
+def ingested(app: Lethe) -> tuple[int, int]:
+    """(Item.Ingested events, distinct items) in the store."""
+    table = app.process_recorder.events_table_name  # type: ignore[attr-defined]
+    rows = SqlViews(app.process_recorder).query(
+        f"SELECT COUNT(*) AS events, COUNT(DISTINCT originator_id) AS items"
+        f" FROM {table} WHERE topic = ?",
+        (INGESTED,),
+    )
+    return int(rows[0][0]), int(rows[0][1])
