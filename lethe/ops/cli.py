@@ -6,7 +6,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from lethe.ops import cli_audit, cli_kafka, cli_requests, cli_retention, cli_status
+from lethe.ops import (
+    cli_audit,
+    cli_kafka,
+    cli_requests,
+    cli_retention,
+    cli_status,
+    cli_sweep,
+    demo,
+    eraser,
+)
 from lethe.ops.cli_support import LetheGroup
 
 
@@ -40,3 +49,6 @@ main.add_command(cli_audit.audit)
 main.add_command(cli_kafka.run_command)
 main.add_command(cli_kafka.produce_command)
 main.add_command(cli_kafka.topics)
+main.add_command(cli_sweep.sweep)
+main.add_command(eraser.eraser_command)
+main.add_command(demo.demo)

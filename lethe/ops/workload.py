@@ -46,7 +46,7 @@ def synthetic_day(day: datetime, shape: DayShape, blob_root: Path | None = None)
     out: list[tuple[datetime, Outbound]] = []
     for n in range(shape.customers):
         customer = _Customer(f"cust-{shape.seed}-{n:06d}", shape, rng, day, blob_root)
-        out.extend(customer.day())
+        out.extend(customer.records())
     out.sort(key=lambda pair: pair[0])
     for _, outbound in out:
         yield outbound
@@ -59,7 +59,7 @@ class _Customer:
         self.blob_root = blob_root
         self.serial = 0
 
-    def day(self) -> list[tuple[datetime, Outbound]]:
+    def records(self) -> list[tuple[datetime, Outbound]]:
         records = [self._arming(i) for i in range(self.rng.randint(*self.shape.armings_per_day))]
         if self.rng.random() < self.shape.alarm_probability:
             records.extend(self._alarm())
