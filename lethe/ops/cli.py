@@ -8,13 +8,13 @@ import click
 
 from lethe.ops import (
     cli_audit,
+    cli_eraser,
     cli_kafka,
     cli_requests,
     cli_retention,
     cli_status,
     cli_sweep,
     demo,
-    eraser,
 )
 from lethe.ops.cli_support import LetheGroup
 
@@ -50,5 +50,5 @@ main.add_command(cli_kafka.run_command)
 main.add_command(cli_kafka.produce_command)
 main.add_command(cli_kafka.topics)
 main.add_command(cli_sweep.sweep)
-main.add_command(eraser.eraser_command)
+main.add_command(cli_eraser.eraser_command)
 main.add_command(demo.demo)

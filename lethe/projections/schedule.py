@@ -23,6 +23,7 @@ from lethe.domain.item import Item
 from lethe.domain.reconcile import apply_subject
 from lethe.domain.subject import Subject
 from lethe.projections import schedule_rows as rows
+from lethe.projections.bulk import load_items
 from lethe.projections.store import SqlViews, Statement
 
 TRACKING_NAME = "lethe-schedule"
@@ -115,7 +116,9 @@ class ScheduleProcess:
         if subject is None:
             return
         basis = _basis_of(event)
-        for item_ref in self._items_of(subject.subject_ref, batch):
+        item_refs = self._items_of(subject.subject_ref, batch)
+        self._load_items(item_refs, batch)  # a subject may have 10,000: one query
+        for item_ref in item_refs:
             self._reconcile(item_ref, subject.subject_ref, basis, _at(event), batch)
         if isinstance(event, Subject.ErasureRequested):
             self._answer(subject, event, batch)
@@ -147,6 +150,11 @@ class ScheduleProcess:
                 return None
             batch.items[item_ref] = found
         return batch.items[item_ref]
+
+    def _load_items(self, item_refs: list[str], batch: Batch) -> None:
+        missing = [ref for ref in item_refs if ref not in batch.items]
+        for item in load_items(self.app, self.views, missing):
+            batch.items[item.item_ref] = item
 
     def _item(self, originator_id: Any, batch: Batch) -> Item | None:
         for item in batch.items.values():

@@ -10,6 +10,7 @@ from eventsourcing.persistence import IntegrityError
 from lethe.domain.application import Lethe
 from lethe.domain.errors import LetheError
 from lethe.domain.item import Item
+from lethe.projections.bulk import load_items
 from lethe.projections.schedule_rows import ms
 from lethe.projections.store import SqlViews
 
@@ -59,7 +60,7 @@ class Sweeper:
 
     def _order_page(self, item_refs: list[str], now: datetime, report: SweepReport) -> None:
         for _attempt in range(3):
-            items = [i for i in (self.app.find_item(r) for r in item_refs) if i is not None]
+            items = load_items(self.app, self.views, item_refs)  # one query, not N
             ordered = [item for item in items if self._try_order(item, now)]
             try:
                 self.app.record(*ordered)
@@ -82,7 +83,8 @@ class Sweeper:
         due = [ref for ref, ordered_at, attempts in candidates
                if ordered_at + self._backoff_ms(attempts) <= ms(now)]
         for start in range(0, len(due), self.batch_size):
-            items = [i for i in (self.app.find_item(r) for r in due[start:start + self.batch_size]) if i]
+            page = due[start : start + self.batch_size]
+            items = load_items(self.app, self.views, page)
             for item in items:
                 item.reissue_erasure(now)
             self.app.record(*items)

@@ -1,0 +1,129 @@
+"""Sweep throughput: `python -m lethe.ops.bench_sweep --items 20000`.
+
+Ingests N verification images into a fresh PostgreSQL database, catches the
+schedule up, then times one sweep at captured + 8 days: ordering every item,
+relaying each order and tombstone to Kafka, and the schedule's catch-up on the
+orders. Prints each phase and the total in orders per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import psycopg
+
+from lethe.consumers.codec import Catalogue
+from lethe.domain.application import IngestRecord, Lethe
+from lethe.ops.bootstrap import build_runtime
+from lethe.ops.relay import Relay
+from lethe.ops.settings import Settings
+
+CAPTURED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+T = TypeVar("T")
+
+
+def records(n: int) -> Iterator[IngestRecord]:
+    for i in range(n):
+        ref = f"bench-img-{i:07d}"
+        yield IngestRecord(
+            item_ref=ref,
+            kind="VerificationImage",
+            source_topic="alarm.images.v1",
+            source_partition=0,
+            source_offset=i,
+            controller="sector-alarm",
+            category="verification-image",
+            subject_id=f"bench-cust-{i // 10:06d}",
+            captured_at=CAPTURED + timedelta(milliseconds=i),
+            blob_uri=f"file:///b/{ref}",
+            sha256="0" * 64,
+            content=ref.encode(),
+        )
+
+
+def ingest(app: Lethe, n: int, batch: int = 1000) -> None:
+    pending = list(records(n))
+    for start in range(0, n, batch):
+        app.ingest(pending[start : start + batch], at=CAPTURED + timedelta(minutes=1))
+
+
+def timed(label: str, work: Callable[[], T], items: int) -> tuple[T, float]:
+    start, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(
+        f"{label:<26} {seconds:7.2f} s  {items / seconds:8,.0f} /s   (cpu {cpu:6.2f} s)"
+    )
+    return result, seconds
+
+
+@contextmanager
+def fresh_database(settings: Settings, keep: bool) -> Iterator[Settings]:
+    name = f"lethe_bench_{uuid.uuid4().hex[:8]}"
+    admin = dict(
+        host=settings.postgres_host,
+        port=settings.postgres_port,
+        user=settings.postgres_user,
+        password=settings.postgres_password,
+        dbname="postgres",
+        autocommit=True,
+    )
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield replace(settings, store="postgres", postgres_dbname=name)
+    finally:
+        if not keep:
+            with psycopg.connect(**admin) as conn:
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def producer(bootstrap: str) -> Any:
+    from kafka import KafkaProducer
+
+    return KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+    )
+
+
+def run(settings: Settings, items: int, bootstrap: str) -> float:
+    runtime = build_runtime(settings)
+    app, sweeper = runtime.app, runtime.sweeper
+    _, _ = timed("ingest (not counted)", lambda: ingest(app, items), items)
+    timed("schedule (not counted)", runtime.catch_up, items)
+    relay = Relay(
+        app, producer(bootstrap), Catalogue.shipped(), page_size=settings.batch_size
+    )
+    now = CAPTURED + timedelta(days=8)
+    report, t_sweep = timed("sweep: order", lambda: sweeper.sweep(now), items)
+    sent, t_relay = timed("relay to Kafka", relay.relay_pending, items)
+    _, t_catch = timed("schedule catch-up", runtime.catch_up, items)
+    assert report.ordered == items == sent, (report, sent)
+    total = t_sweep + t_relay + t_catch
+    print(f"{'sweep total':<28} {total:8.2f} s  {items / total:9,.0f} orders/s")
+    return items / total
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("LETHE_KAFKA_BOOTSTRAP", "")
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    with fresh_database(settings, args.keep) as bench_settings:
+        run(bench_settings, args.items, args.bootstrap)
+
+
+if __name__ == "__main__":
+    main()

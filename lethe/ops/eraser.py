@@ -1,0 +1,269 @@
+"""The reference eraser for file:// blobs: check, delete, confirm (`lethe eraser`).
+
+Decisions are made before anything is touched: a blob outside the root, a
+symbolic link, or a file whose sha256 is not the order's is refused (FAILED,
+nothing deleted). Final answers (DELETED, NOT_FOUND) go into a journal before
+they are sent, so a re-sent order gets the same answer again instead of being
+worked twice; a FAILED order is worked again when re-sent, since the store may
+have been fixed. Offsets are committed only after the confirmations are
+acknowledged: a crash re-reads orders, and the journal answers them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import structlog
+
+from lethe.consumers.codec import Catalogue, PoisonRecord
+from lethe.domain.item import Outcome
+from lethe.ops.relay import ORDER_ID_HEADER, Producer
+
+STATE_DIR = ".lethe-eraser"
+CONFIRMATIONS_TOPIC = "lethe.erasure-confirmations.v1"
+SEND_TIMEOUT_S = 60.0
+
+log = structlog.get_logger("lethe.eraser")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the store tells Lethe about one order."""
+
+    outcome: Outcome
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Delete:
+    """The order checks out: this file is the blob Lethe knows, and may go."""
+
+    path: Path
+
+
+def refuse(reason: str) -> Answer:
+    return Answer(Outcome.FAILED, f"{reason}; nothing deleted")
+
+
+def locate(blob_uri: str, root: Path, state_dir: Path) -> Path | Answer:
+    """The file a blob URI names, if it lies inside `root`; else a refusal."""
+    parts = urlsplit(blob_uri)
+    if parts.scheme != "file":
+        return refuse(f"not a file:// URI (scheme {parts.scheme or 'none'!r})")
+    if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
+        return refuse("file URI names a host, a query or a fragment")
+    raw = unquote(parts.path)
+    path = Path(raw)
+    if "\x00" in raw or not path.is_absolute() or ".." in path.parts:
+        return refuse("file URI path is not absolute and plain")
+    # Resolve the directories (following links) but not the file itself: a link
+    # is refused below rather than followed out of the root.
+    where = path.parent.resolve() / path.name
+    real_root = root.resolve()
+    if where == real_root or not where.is_relative_to(real_root):
+        return refuse("blob is outside the eraser's root")
+    if where.is_relative_to(state_dir.resolve()):
+        return refuse("blob is inside the eraser's own state directory")
+    return where
+
+
+def verify(path: Path, sha256: str | None) -> Delete | Answer:
+    """Delete only the bytes Lethe knows about."""
+    if path.is_symlink():
+        return refuse("blob is a symbolic link, not followed")
+    if not path.exists():
+        return Answer(Outcome.NOT_FOUND, "no file")
+    if not path.is_file():
+        return refuse("blob is not a regular file")
+    expected = (sha256 or "").lower()
+    if not SHA256_HEX.fullmatch(expected):
+        return refuse("order has no valid sha256 to check the file against")
+    actual = file_sha256(path)
+    if actual != expected:
+        return refuse(f"sha256 mismatch: file {actual[:12]}…, order {expected[:12]}…")
+    return Delete(path)
+
+
+def decide(order: Mapping[str, Any], root: Path, state_dir: Path) -> Delete | Answer:
+    """What to do with an order, without touching anything."""
+    blob_uri = order.get("blob_uri")
+    if not blob_uri:
+        return Answer(Outcome.NOT_FOUND, "no blob")
+    where = locate(blob_uri, root, state_dir)
+    return where if isinstance(where, Answer) else verify(where, order.get("sha256"))
+
+
+def carry_out(decision: Delete | Answer) -> Answer:
+    if isinstance(decision, Answer):
+        return decision
+    try:
+        decision.path.unlink()
+    except FileNotFoundError:
+        return Answer(Outcome.NOT_FOUND, "no file")  # gone since we looked
+    except OSError as error:
+        return refuse(f"delete failed: {error.strerror}")
+    return Answer(Outcome.DELETED)
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class Journal:
+    """Final answers already given, by order id, in an append-only JSON-lines file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.answers: dict[str, dict[str, Any]] = {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            for line in path.read_text("utf-8").splitlines():
+                self._load(line)
+
+    def _load(self, line: str) -> None:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            return  # a line torn by a crash: that order is simply worked again
+        self.answers[entry["order_id"]] = entry
+
+    def get(self, order_id: str) -> dict[str, Any] | None:
+        entry = self.answers.get(order_id)
+        if entry is None:
+            return None
+        at = datetime.fromtimestamp(entry["confirmed_at"] / 1000, UTC)
+        return {**entry, "confirmed_at": at}
+
+    def add(self, confirmation: Mapping[str, Any]) -> None:
+        entry = {**confirmation, "confirmed_at": _ms(confirmation["confirmed_at"])}
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())  # written before it is sent, or not at all
+        self.answers[entry["order_id"]] = entry
+
+
+class FileEraser:
+    """Answers orders for one root: the journal's answer, or a fresh one."""
+
+    def __init__(
+        self,
+        root: Path,
+        store: str,
+        state_dir: Path | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.root = root
+        self.store = store
+        self.state_dir = state_dir or root / STATE_DIR
+        self.journal = Journal(self.state_dir / "answers.jsonl")
+        self.clock = clock
+
+    def answer(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        """The ErasureConfirmation value for an ErasureOrder value."""
+        known = self.journal.get(order["order_id"])
+        if known is not None:
+            return known
+        result = carry_out(decide(order, self.root, self.state_dir))
+        confirmation = {
+            "order_id": order["order_id"],
+            "item_id": order["item_id"],
+            "store": self.store,
+            "outcome": result.outcome.value,
+            "confirmed_at": _whole_ms(self.clock()),
+            "detail": result.detail,
+        }
+        if result.outcome != Outcome.FAILED:
+            self.journal.add(confirmation)
+        return confirmation
+
+
+class EraserLoop:
+    """Polls orders, answers each, and commits offsets once Kafka has the answers."""
+
+    def __init__(
+        self,
+        consumer: Any,
+        producer: Producer,
+        catalogue: Catalogue,
+        eraser: FileEraser,
+        confirmations_topic: str = CONFIRMATIONS_TOPIC,
+    ) -> None:
+        self.consumer = consumer
+        self.producer = producer
+        self.catalogue = catalogue
+        self.eraser = eraser
+        self.confirmations_topic = confirmations_topic
+
+    def run_once(self, timeout_ms: int = 500) -> int:
+        """One poll; how many records it brought."""
+        polled = self.consumer.poll(timeout_ms=timeout_ms)
+        records = [record for batch in polled.values() for record in batch]
+        if not records:
+            return 0
+        futures = [f for f in map(self._confirm, records) if f is not None]
+        self.producer.flush(timeout=SEND_TIMEOUT_S)
+        for future in futures:
+            future.get(timeout=SEND_TIMEOUT_S)  # raises: no commit, orders come again
+        self.consumer.commit()
+        return len(records)
+
+    def _confirm(self, record: Any) -> Any:
+        where = {
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+        }
+        try:
+            order = self.catalogue.decode_as(record.value, "ErasureOrder")
+        except PoisonRecord as error:
+            log.warning("not an erasure order, skipped", reason=error.reason, **where)
+            return None
+        answer = self.eraser.answer(order)
+        log.info(
+            "answered",
+            order_id=order["order_id"],
+            item_id=order["item_id"],
+            outcome=answer["outcome"],
+            detail=answer["detail"],
+            **where,
+        )
+        return self.producer.send(
+            self.confirmations_topic,
+            value=self.catalogue.encode("ErasureConfirmation", answer),
+            key=order["item_id"].encode(),
+            headers=[(ORDER_ID_HEADER, order["order_id"].encode())],
+        )
+
+    def run(self, stop: threading.Event, idle_exit_s: float | None = None) -> None:
+        """Until `stop`, or until nothing arrived for `idle_exit_s` once assigned."""
+        quiet_since = time.monotonic()
+        while not stop.is_set():
+            if self.run_once() or not self.consumer.assignment():
+                quiet_since = time.monotonic()
+            elif (
+                idle_exit_s is not None and time.monotonic() - quiet_since > idle_exit_s
+            ):
+                return
+
+
+def _whole_ms(instant: datetime) -> datetime:
+    # Avro keeps milliseconds, and so does the journal: a repeated answer is identical.
+    return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+
+
+def _ms(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)

@@ -1,0 +1,205 @@
+"""The erasure relay: the event log is the outbox, and this sends it to Kafka.
+
+It reads the log from its own tracking position, keeping only ErasureOrdered and
+ErasureReissued. For each it sends a tombstone (key = item id, value null) to the
+item's source topic and an ErasureOrder to `lethe.erasures.v1`; then it flushes,
+checks that every record was acknowledged, and only then records its position.
+A crash anywhere before that re-sends the page on restart: nothing is lost, and
+a re-sent order carries the same order id (derived from item and cause), so
+stores recognise it. Records of one item share a key, hence a partition and an
+order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+import structlog
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.utils import get_topic
+
+from lethe.consumers.codec import Catalogue
+from lethe.domain.application import Lethe
+from lethe.domain.item import Item
+from lethe.projections import schedule_rows
+from lethe.projections.bulk import item_refs, load_events
+from lethe.projections.store import SqlViews
+
+TRACKING_NAME = "lethe-relay"
+ORDERS_TOPIC = "lethe.erasures.v1"
+ORDER_ID_HEADER = "lethe.order-id"
+ATTEMPT_HEADER = "lethe.attempt"
+ORDERED = get_topic(Item.ErasureOrdered)
+REISSUED = get_topic(Item.ErasureReissued)
+INGESTED = get_topic(Item.Ingested)
+
+log = structlog.get_logger(__name__)
+
+
+class Producer(Protocol):
+    """What the relay needs of a Kafka producer (kafka-python's KafkaProducer)."""
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any: ...
+
+    def flush(self, timeout: float | None = None) -> None: ...
+
+
+class RelayError(RuntimeError):
+    """Kafka did not take every record of a page: nothing was marked as sent."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Kafka record to send."""
+
+    topic: str
+    key: bytes
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+class Relay:
+    """Sends erasure orders and tombstones from the event log, at least once."""
+
+    def __init__(
+        self,
+        app: Lethe,
+        producer: Producer,
+        catalogue: Catalogue,
+        *,
+        page_size: int = 1000,
+        orders_topic: str = ORDERS_TOPIC,
+        send_timeout_s: float = 60.0,
+    ) -> None:
+        self.app = app
+        self.producer = producer
+        self.catalogue = catalogue
+        self.page_size = page_size
+        self.orders_topic = orders_topic
+        self.send_timeout_s = send_timeout_s
+        self.views = SqlViews(app.process_recorder)
+        # The schedule's item index, read below, may not have been made yet.
+        self.views.run_ddl(schedule_rows.DDL)
+
+    @property
+    def position(self) -> int:
+        return self.app.process_recorder.max_tracking_id(TRACKING_NAME) or 0
+
+    def relay_pending(self, limit: int | None = None) -> int:
+        """Send every order recorded since the last call (up to `limit`); how many."""
+        total = 0
+        while limit is None or total < limit:
+            size = (
+                self.page_size if limit is None else min(self.page_size, limit - total)
+            )
+            sent = self.relay_page(size)
+            if sent == 0:
+                break
+            total += sent
+        return total
+
+    def relay_page(self, size: int) -> int:
+        notifications = self.app.process_recorder.select_notifications(
+            self.position + 1, size, topics=[ORDERED, REISSUED]
+        )
+        if not notifications:
+            return 0
+        events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        refs, orders = self._item_refs(events), self._original_orders(events)
+        self._send([r for e in events for r in self.records_for(e, refs, orders)])
+        self._advance(notifications[-1].id)
+        log.info("relayed", orders=len(events), position=notifications[-1].id)
+        return len(events)
+
+    def records_for(
+        self, event: Any, refs: dict[UUID, str], orders: dict[UUID, Any]
+    ) -> list[Outgoing]:
+        """The tombstone and the order for one ErasureOrdered or ErasureReissued."""
+        item_ref, ordered = refs[event.originator_id], orders[event.originator_id]
+        attempt = getattr(event, "attempt", 1)
+        headers = [
+            (ORDER_ID_HEADER, ordered.order_id.encode()),
+            (ATTEMPT_HEADER, str(attempt).encode()),
+        ]
+        key = item_ref.encode()
+        value = _order(item_ref, ordered, event, attempt)
+        return [
+            Outgoing(ordered.source_topic, key, None, headers),
+            Outgoing(
+                self.orders_topic,
+                key,
+                self.catalogue.encode("ErasureOrder", value),
+                headers,
+            ),
+        ]
+
+    def _item_refs(self, events: list[Any]) -> dict[UUID, str]:
+        # ErasureOrdered does not carry the item id. The schedule's index has it
+        # (no event to decode); an item it has not seen yet is read from its stream.
+        ids = {e.originator_id for e in events}
+        refs = item_refs(self.views, ids)
+        missing = sorted(ids - refs.keys())
+        for item_id, history in load_events(
+            self.app, self.views, missing, [INGESTED]
+        ).items():
+            refs[item_id] = history[0].item_ref
+        return refs
+
+    def _original_orders(self, events: list[Any]) -> dict[UUID, Any]:
+        # A reissue repeats its item's ErasureOrdered, which may be pages behind.
+        orders = {
+            e.originator_id: e for e in events if isinstance(e, Item.ErasureOrdered)
+        }
+        missing = sorted({e.originator_id for e in events} - orders.keys())
+        for item_id, history in load_events(
+            self.app, self.views, missing, [ORDERED]
+        ).items():
+            orders[item_id] = history[0]
+        return orders
+
+    def _send(self, records: Sequence[Outgoing]) -> None:
+        futures = [
+            self.producer.send(r.topic, value=r.value, key=r.key, headers=r.headers)
+            for r in records
+        ]
+        self.producer.flush(timeout=self.send_timeout_s)
+        failed = [f for f in futures if not f.is_done or f.failed()]
+        if failed:
+            first = failed[0].exception if failed[0].is_done else "not acknowledged"
+            raise RelayError(
+                f"{len(failed)} of {len(futures)} records not sent: {first}"
+            )
+
+    def _advance(self, notification_id: int) -> None:
+        try:
+            self.app.process_recorder.insert_tracking(
+                Tracking(TRACKING_NAME, notification_id)
+            )
+        except IntegrityError:
+            # Another relay got there first; it sent the same records (same ids).
+            log.warning("relay position already past", position=notification_id)
+
+
+def _order(item_ref: str, ordered: Any, event: Any, attempt: int) -> dict[str, Any]:
+    return {
+        "order_id": ordered.order_id,
+        "item_id": item_ref,
+        "source_topic": ordered.source_topic,
+        "category": ordered.category,
+        "blob_uri": ordered.blob_uri,
+        "sha256": ordered.sha256,
+        "reason": ordered.cause,
+        "rule": ordered.rule,
+        "due_at": ordered.due_at,
+        "ordered_at": event.at,
+        "attempt": attempt,
+    }

@@ -1,0 +1,173 @@
+"""The relay killed between the database and Kafka: nothing lost, nothing invented."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from lethe.consumers.codec import Catalogue
+from lethe.domain import identity
+from lethe.domain.application import IngestRecord
+from lethe.ops.bootstrap import build_runtime
+from lethe.ops.broker import EmbeddedBroker
+from lethe.ops.relay import ORDER_ID_HEADER, ORDERS_TOPIC, TRACKING_NAME
+from lethe.ops.settings import Settings
+from lethe.ops.topics import TopicSettings
+from tests.support.ingest import create_topics, lethe_env, read_topic
+
+pytestmark = pytest.mark.integration
+
+IMAGES = "alarm.images.v1"
+ITEMS = 300
+PAGE = 100
+CAPTURED = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
+
+# The relay as `lethe sweep` runs it, with one way to die: after `sends` records
+# handed to the producer (some in flight, none tracked), or at the first tracking
+# write (every record of the page acknowledged, the position not recorded).
+RELAY = textwrap.dedent(
+    """
+    import os, signal, sys
+    from kafka import KafkaProducer
+    from lethe.consumers.codec import Catalogue
+    from lethe.ops.bootstrap import build_app
+    from lethe.ops.kafka_settings import KafkaClientSettings
+    from lethe.ops.relay import ORDERS_TOPIC, Relay
+    from lethe.ops.settings import Settings
+    from lethe.ops.topics import TopicSettings
+
+    def die(*_, **__):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    mode, count = sys.argv[1], int(sys.argv[2])
+    settings = Settings.from_env()
+    app = build_app(settings)
+    kafka = KafkaClientSettings.from_mapping(os.environ)
+    producer = KafkaProducer(**kafka.producer_config())
+    if mode == "after-sends":
+        send, sent = producer.send, [0]
+        def counting_send(*args, **kwargs):
+            sent[0] += 1
+            if sent[0] > count:
+                die()
+            return send(*args, **kwargs)
+        producer.send = counting_send
+    elif mode == "before-tracking":
+        app.process_recorder.insert_tracking = die
+    orders = TopicSettings.from_env(os.environ).name(ORDERS_TOPIC)
+    relay = Relay(app, producer, Catalogue.shipped(), orders_topic=orders,
+                  page_size=PAGE)
+    print(relay.relay_pending())
+    """
+).replace("PAGE", str(PAGE))
+
+
+@pytest.fixture
+def env(
+    pg_schema_env: dict[str, str],
+    broker: EmbeddedBroker,
+    topic_name: Callable[..., str],
+) -> dict[str, str]:
+    settings = lethe_env(
+        pg_schema_env, broker.bootstrap, topic_name("crash") + ".", topic_name("group")
+    )
+    create_topics(settings)
+    return settings
+
+
+def relay(
+    env: dict[str, str], tmp_path: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "relay.py"
+    script.write_text(RELAY)
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[2],
+    )
+
+
+def ordered_items(env: dict[str, str]) -> list[str]:
+    """ITEMS images, due and ordered: the orders are committed, nothing is sent."""
+    runtime = build_runtime(Settings.from_env(env))
+    refs = [f"img-crash-{i:04d}" for i in range(ITEMS)]
+    records = [
+        IngestRecord(
+            item_ref=ref,
+            kind="VerificationImage",
+            source_topic=TopicSettings.from_env(env).name(IMAGES),
+            source_partition=0,
+            source_offset=i,
+            controller="sector-alarm",
+            category="verification-image",
+            subject_id="cust-crash",
+            captured_at=CAPTURED,
+            blob_uri=f"file:///store/{ref}.jpg",
+            sha256="ab" * 32,
+            content=ref.encode(),
+        )
+        for i, ref in enumerate(refs)
+    ]
+    runtime.app.ingest(records, at=CAPTURED + timedelta(minutes=1))
+    runtime.catch_up()
+    assert runtime.sweeper.sweep(CAPTURED + timedelta(days=8)).ordered == ITEMS
+    return refs
+
+
+def position(env: dict[str, str]) -> int:
+    app = build_runtime(Settings.from_env(env)).app
+    return app.process_recorder.max_tracking_id(TRACKING_NAME) or 0
+
+
+def test_a_relay_killed_before_it_records_its_position_loses_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    refs = ordered_items(env)
+
+    # Dies a page and a half in: page 1 sent and tracked, page 2 half handed over.
+    died = relay(env, tmp_path, "after-sends", str(2 * PAGE + PAGE))
+    assert died.returncode == -9, died.stderr
+    tracked = position(env)
+    assert tracked > 0
+    # Dies with page 2 sent and acknowledged, before its position is recorded.
+    died = relay(env, tmp_path, "before-tracking", "0")
+    assert died.returncode == -9, died.stderr
+    assert position(env) == tracked
+    finished = relay(env, tmp_path, "normally", "0")
+    assert finished.returncode == 0, finished.stderr
+    assert int(finished.stdout.split()[-1]) == ITEMS - PAGE  # resumed after page 1
+
+    topics = TopicSettings.from_env(env)
+    bootstrap = env["LETHE_KAFKA_BOOTSTRAP"]
+    catalogue = Catalogue.shipped()
+    orders: dict[str, set[str]] = defaultdict(set)
+    order_records = read_topic(bootstrap, topics.name(ORDERS_TOPIC), ITEMS, settle=1.0)
+    for record in order_records:
+        order = catalogue.decode_as(record.value, "ErasureOrder")
+        assert record.key == order["item_id"].encode()
+        assert dict(record.headers)[ORDER_ID_HEADER] == order["order_id"].encode()
+        orders[order["item_id"]].add(order["order_id"])
+    tombstones: dict[str, set[bytes]] = defaultdict(set)
+    for record in read_topic(bootstrap, topics.name(IMAGES), ITEMS, settle=1.0):
+        assert record.value is None
+        tombstones[record.key.decode()].add(dict(record.headers)[ORDER_ID_HEADER])
+
+    expected = {ref: identity.order_id(ref, "RETENTION_EXPIRED") for ref in refs}
+    # Every item: its one order id, on every copy of its order and its tombstone.
+    assert {ref: ids for ref, ids in orders.items()} == {
+        r: {o} for r, o in expected.items()
+    }
+    assert tombstones == {r: {o.encode()} for r, o in expected.items()}
+    # The crash did re-send: page 2 went out at least twice, under the same ids.
+    assert len(order_records) >= ITEMS + PAGE
