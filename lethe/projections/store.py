@@ -30,7 +30,10 @@ class LetheSQLiteProcessRecorder(SQLiteProcessRecorder):
 class LethePostgresProcessRecorder(PostgresProcessRecorder):
     def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        for sql, params in kwargs.get("statements", ()):
+        statements = kwargs.get("statements", ())
+        if statements:
+            curs.execute(_search_path(self.datastore.schema))
+        for sql, params in statements:
             curs.execute(_to_pyformat(sql), params)
 
 
@@ -40,6 +43,20 @@ class LetheSQLiteFactory(SQLiteFactory):
 
 class LethePostgresFactory(PostgresFactory):
     process_recorder_class = LethePostgresProcessRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # eventsourcing qualifies its own tables with POSTGRES_SCHEMA; our views and
+        # key tables are unqualified, so they must resolve to the same schema.
+        schema = self.datastore.schema.replace('"', '""')
+        self.datastore.pool.kwargs["options"] = f'-c search_path="{schema}"'
+
+
+def _search_path(schema: str) -> Any:
+    # Lethe's own tables live beside eventsourcing's, in LETHE_POSTGRES_SCHEMA.
+    from psycopg import sql
+
+    return sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema))
 
 
 def _to_pyformat(sql: str) -> str:
@@ -57,6 +74,8 @@ class SqlViews:
     def cursor(self, commit: bool = False) -> Iterator[Any]:
         datastore: Any = getattr(self.recorder, "datastore")  # noqa: B009
         with datastore.transaction(commit=commit) as cursor:
+            if self.is_postgres:
+                cursor.execute(_search_path(datastore.schema))
             yield cursor
 
     def sql(self, statement: str) -> str:
