@@ -39,11 +39,20 @@ def publish(kafka: KafkaClientSettings, topics: TopicSettings, n: int) -> float:
     with LetheProducer(kafka, topics) as producer:
         for i in range(n):
             ref = f"bench-img-{i:08d}"
-            meta = Metadata("sector-alarm", "verification-image",
-                            f"bench-cust-{i // 10:07d}", captured)  # fmt: skip
-            producer.send_image(ref, meta, blob_uri=f"s3://bench/{ref}.jpg",
-                                sha256="0" * 64, content_type="image/jpeg",
-                                size_bytes=200_000)  # fmt: skip
+            meta = Metadata(
+                "sector-alarm",
+                "verification-image",
+                f"bench-cust-{i // 10:07d}",
+                captured,
+            )
+            producer.send_image(
+                ref,
+                meta,
+                blob_uri=f"s3://bench/{ref}.jpg",
+                sha256="0" * 64,
+                content_type="image/jpeg",
+                size_bytes=200_000,
+            )
     return time.perf_counter() - start
 
 
@@ -107,10 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with ExitStack() as stack:
         base = stack.enter_context(kafka_for(args.bootstrap))
-        kafka = KafkaClientSettings(bootstrap=base.bootstrap,
-                                    max_poll_records=args.max_poll_records)  # fmt: skip
-        topics = TopicSettings(prefix=f"bench{uuid.uuid4().hex[:6]}.",
-                               partitions=args.partitions)  # fmt: skip
+        kafka = KafkaClientSettings(
+            bootstrap=base.bootstrap, max_poll_records=args.max_poll_records
+        )
+        topics = TopicSettings(
+            prefix=f"bench{uuid.uuid4().hex[:6]}.", partitions=args.partitions
+        )
         admin = KafkaAdminClient(**kafka.admin_config())
         ensure(admin, topics, shipped_policies().values())
         admin.close()
@@ -123,9 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         took, cpu, polls = consume(config, args.items)
         rate = args.items / took
-        print(f"ingest   {args.items:>8} items {took:8.2f} s {rate:9,.0f} /s"
-              f"  ({polls} polls, max_poll_records={args.max_poll_records},"
-              f" {args.partitions} partition(s), PostgreSQL)")  # fmt: skip
+        print(
+            f"ingest   {args.items:>8} items {took:8.2f} s {rate:9,.0f} /s"
+            f"  ({polls} polls, max_poll_records={args.max_poll_records},"
+            f" {args.partitions} partition(s), PostgreSQL)"
+        )
         print(
             f"  consumer CPU {cpu:8.2f} s {args.items / cpu:9,.0f} items per CPU-second"
         )

@@ -223,5 +223,8 @@ def encode_lines(
         try:
             encoded.append(encode(catalogue, contract_topic, value))
         except ValueError as error:
-            raise JsonLineError(number, str(error)) from None
+            # The codec says "lethe.v1.X: lethe.v1.Y.field is ...": the field is enough.
+            _, _, problem = str(error).partition(": ")
+            named = problem.startswith("lethe.v1.")
+            raise JsonLineError(number, problem if named else str(error)) from None
     return encoded

@@ -45,8 +45,9 @@ def store_env(
 def env(
     store_env: dict[str, str], broker: EmbeddedBroker, topic_name: Callable[..., str]
 ) -> dict[str, str]:
-    settings = lethe_env(store_env, broker.bootstrap, topic_name("e2e") + ".",
-                         topic_name("group"))  # fmt: skip
+    settings = lethe_env(
+        store_env, broker.bootstrap, topic_name("e2e") + ".", topic_name("group")
+    )
     settings["LETHE_TOPIC_PARTITIONS"] = "1"  # offsets below are those of partition 0
     create_topics(settings)
     return settings
@@ -61,8 +62,13 @@ def consuming(env: dict[str, str]) -> Iterator[Consuming]:
 
 def image(producer, item_id, subject=SUBJECT, **changes):  # type: ignore[no-untyped-def]
     meta = changes.pop("meta", None) or metadata(subject, "verification-image")
-    fields = {"blob_uri": f"s3://arc-media/{item_id}.jpg", "sha256": SHA,
-              "content_type": "image/jpeg", "size_bytes": 1000, **changes}  # fmt: skip
+    fields = {
+        "blob_uri": f"s3://arc-media/{item_id}.jpg",
+        "sha256": SHA,
+        "content_type": "image/jpeg",
+        "size_bytes": 1000,
+        **changes,
+    }
     return producer.send_image(item_id, meta, **fields)
 
 
@@ -73,11 +79,20 @@ def test_every_inbound_topic_reaches_the_store(env, consuming) -> None:  # type:
             "ev-1", "CL", metadata(SUBJECT, "arming-log", timedelta(days=120))
         )
         for call, line in (("call-1", "ALARM_CENTRAL"), ("call-2", "CUSTOMER_SERVICE")):
-            producer.send_recording(call, metadata(SUBJECT, ""), line=line,
-                                    blob_uri=f"s3://calls/{call}", sha256=SHA,
-                                    duration_ms=60_000)  # fmt: skip
-        producer.send_lifecycle(SUBJECT, "sector-alarm", "RELATIONSHIP_ENDED",
-                                datetime.now(UTC) - timedelta(days=1))  # fmt: skip
+            producer.send_recording(
+                call,
+                metadata(SUBJECT, ""),
+                line=line,
+                blob_uri=f"s3://calls/{call}",
+                sha256=SHA,
+                duration_ms=60_000,
+            )
+        producer.send_lifecycle(
+            SUBJECT,
+            "sector-alarm",
+            "RELATIONSHIP_ENDED",
+            datetime.now(UTC) - timedelta(days=1),
+        )
     consuming.take_through(IMAGES, 0)
     consuming.take_through(EVENTS, 0)
     consuming.take_through(CALLS, 1)
@@ -85,9 +100,16 @@ def test_every_inbound_topic_reaches_the_store(env, consuming) -> None:  # type:
     now = datetime.now(UTC)
     order_id = consuming.app.order_erasure("ev-1", ErasureCause.RETENTION_EXPIRED, now)
     with producer_for(env) as producer:
-        producer.send_command("cmd-1", "PLACE_HOLD", "sector-alarm", reason="police",
-                              requested_by="support-7", requested_at=now,
-                              item_id="img-1", case_ref="POL-1")  # fmt: skip
+        producer.send_command(
+            "cmd-1",
+            "PLACE_HOLD",
+            "sector-alarm",
+            reason="police",
+            requested_by="support-7",
+            requested_at=now,
+            item_id="img-1",
+            case_ref="POL-1",
+        )
         producer.send_confirmation(order_id, "ev-1", "event-store", "DELETED", now)
     consuming.take_through(COMMANDS, 0)
     consuming.take_through(CONFIRMATIONS, 0)
@@ -118,10 +140,16 @@ def test_every_refusal_goes_to_the_dead_letter_topic_with_its_headers(
         raw.send(topic, key=b"img-b", value=unknown_fingerprint(good))
         raw.send(topic, key=b"img-b2", value=good[:-3])
         image(producer, "img-c", meta=metadata(SUBJECT, "arming-log"))
-        image(producer, "img-d", meta=metadata(SUBJECT, "verification-image",
-                                               controller="acme"))  # fmt: skip
-        image(producer, "img-e", meta=metadata(SUBJECT, "verification-image",
-                                               timedelta(hours=-2)))  # fmt: skip
+        image(
+            producer,
+            "img-d",
+            meta=metadata(SUBJECT, "verification-image", controller="acme"),
+        )
+        image(
+            producer,
+            "img-e",
+            meta=metadata(SUBJECT, "verification-image", timedelta(hours=-2)),
+        )
         image(producer, "img-f", subject="")
         image(producer, "img-g", sha256="ABC")
         image(producer, "img-h", blob_uri="arc-media/img-h.jpg")
@@ -135,15 +163,24 @@ def test_every_refusal_goes_to_the_dead_letter_topic_with_its_headers(
     consuming.take_through(LIFECYCLE, 0)
     with producer_for(env) as producer:
         image(producer, "img-ok", size_bytes=999)  # a different copy, offset 11
-        producer.send_command("cmd-9", "RELEASE_HOLD", "sector-alarm", reason="done",
-                              requested_by="support-7", requested_at=datetime.now(UTC),
-                              item_id="img-ok", case_ref="POL-404")  # fmt: skip
+        producer.send_command(
+            "cmd-9",
+            "RELEASE_HOLD",
+            "sector-alarm",
+            reason="done",
+            requested_by="support-7",
+            requested_at=datetime.now(UTC),
+            item_id="img-ok",
+            case_ref="POL-404",
+        )
     consuming.take_through(IMAGES, 11)
     consuming.take_through(COMMANDS, 0)
 
     letters = read_topic(broker.bootstrap, consuming.name(DLQ), at_least=13, settle=1.0)
-    reasons = {(_h(r, "lethe.source.topic"), int(_h(r, "lethe.source.offset"))): r
-               for r in letters}  # fmt: skip
+    reasons = {
+        (_h(r, "lethe.source.topic"), int(_h(r, "lethe.source.offset"))): r
+        for r in letters
+    }
     expected = {
         (IMAGES, 1): "not Avro single-object encoding",
         (IMAGES, 2): "unknown schema fingerprint",
@@ -217,9 +254,15 @@ def test_consumption_resumes_after_the_recorded_offset(env, consuming) -> None: 
 
 def _image_value(item_id: str) -> dict:  # type: ignore[type-arg]
     meta = asdict(metadata(SUBJECT, "verification-image"))
-    return {"item_id": item_id, "alarm_item_id": None, "blob_uri": f"s3://m/{item_id}",
-            "sha256": SHA, "content_type": "image/jpeg", "size_bytes": 1,
-            "metadata": meta}  # fmt: skip
+    return {
+        "item_id": item_id,
+        "alarm_item_id": None,
+        "blob_uri": f"s3://m/{item_id}",
+        "sha256": SHA,
+        "content_type": "image/jpeg",
+        "size_bytes": 1,
+        "metadata": meta,
+    }
 
 
 def _h(record, name: str) -> str:  # type: ignore[no-untyped-def]

@@ -60,8 +60,12 @@ def create_topics(env: dict[str, str]) -> TopicSettings:
     return topics
 
 
-def metadata(subject: str, category: str, ago: timedelta = timedelta(minutes=5),
-             controller: str = "sector-alarm") -> Metadata:  # fmt: skip
+def metadata(
+    subject: str,
+    category: str,
+    ago: timedelta = timedelta(minutes=5),
+    controller: str = "sector-alarm",
+) -> Metadata:
     return Metadata(controller, category, subject, datetime.now(UTC) - ago)
 
 

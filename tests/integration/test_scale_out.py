@@ -1,0 +1,87 @@
+"""Two `lethe run` processes in one consumer group share the partitions and together
+take every record once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lethe.ops.bootstrap import build_app
+from lethe.ops.broker import EmbeddedBroker
+from lethe.ops.settings import Settings
+from tests.support.ingest import (
+    SHA,
+    create_topics,
+    ingested,
+    lethe_env,
+    metadata,
+    producer_for,
+)
+from tests.support.lethe_process import LetheProcess
+
+pytestmark = pytest.mark.integration
+
+ITEMS = 4_000
+PARTITIONS = 4
+IMAGES = "alarm.images.v1"
+
+
+def test_two_processes_share_the_partitions_and_take_each_record_once(
+    pg_schema_env: dict[str, str],
+    broker: EmbeddedBroker,
+    topic_name: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    env = lethe_env(
+        pg_schema_env, broker.bootstrap, topic_name("scale") + ".", topic_name("group")
+    )
+    env |= {"LETHE_TOPIC_PARTITIONS": str(PARTITIONS), "LETHE_SWEEP_INTERVAL_S": "5"}
+    topics = create_topics(env)
+    app = build_app(Settings.from_env(env))
+    images = topics.name(IMAGES)
+
+    first = LetheProcess(env, tmp_path / "first.log")
+    first.wait_for("an assignment", lambda: bool(first.assigned()))
+    second = LetheProcess(env, tmp_path / "second.log")
+    try:
+        second.wait_for("an assignment", lambda: bool(second.assigned()))
+        first.wait_for(
+            "a rebalance", lambda: len(first.events("partitions assigned")) > 1
+        )
+        mine, theirs = set(first.assigned()), set(second.assigned())
+        assert mine and theirs and not mine & theirs
+        assert len(mine | theirs) == 6 * PARTITIONS  # every inbound topic's partitions
+        assert any(p.startswith(images) for p in mine)
+        assert any(p.startswith(images) for p in theirs)
+
+        publish(env, ITEMS)
+        first.wait_for("every item", lambda: ingested(app)[0] >= ITEMS, 300)
+        assert ingested(app) == (ITEMS, ITEMS)
+        taken = [new_items(process, images) for process in (first, second)]
+        assert all(taken) and sum(taken) == ITEMS
+    finally:
+        codes = [process.stop() for process in (first, second)]
+    assert codes == [0, 0]
+
+
+def publish(env: dict[str, str], count: int) -> None:
+    with producer_for(env) as producer:
+        for i in range(count):
+            ref = f"scale-img-{i:06d}"
+            producer.send_image(
+                ref,
+                metadata(f"cust-{i % 500:04d}", "verification-image"),
+                blob_uri=f"s3://media/{ref}.jpg",
+                sha256=SHA,
+                content_type="image/jpeg",
+                size_bytes=1,
+            )
+
+
+def new_items(process: LetheProcess, topic: str) -> int:
+    """Items this process logged as newly taken from `topic`."""
+    return sum(
+        line["new"] for line in process.events("batch taken") if line["topic"] == topic
+    )

@@ -1,0 +1,215 @@
+"""One partition's batch, taken once: dead letters first, then events and the offset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from lethe.consumers.batch import BatchTaker, tracking_name
+from lethe.consumers.checks import Contract
+from lethe.consumers.codec import Catalogue
+from lethe.consumers.deadletter import REASON, DeadLetters
+from lethe.consumers.records import KIND_BY_TOPIC
+from lethe.domain.application import Lethe
+from lethe.policies import load_shipped, shipped_ids
+from tests.support.fakes import FakeSubjectVault
+
+NOW = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
+CATALOGUE = Catalogue.shipped()
+POLICIES = {policy_id: load_shipped(policy_id) for policy_id in shipped_ids()}
+IMAGES, COMMANDS = "alarm.images.v1", "lethe.commands.v1"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class Sent:
+    def get(self, timeout: float | None = None) -> None:
+        return None
+
+
+class FakeProducer:
+    """Records what was sent, and what the store held when it was flushed."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, list[tuple[str, bytes]]]] = []
+        self.flushed_before_tracking: list[int | None] = []
+        self.app: Lethe | None = None
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Sent:
+        self.sent.append((topic, key, headers or []))
+        return Sent()
+
+    def flush(self, timeout: float | None = None) -> None:
+        assert self.app is not None
+        name = tracking_name(IMAGES, 0)
+        self.flushed_before_tracking.append(
+            self.app.process_recorder.max_tracking_id(name)
+        )
+
+    def reasons(self) -> list[str]:
+        return [dict(headers)[REASON].decode() for _, _, headers in self.sent]
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Lethe:
+    env = {
+        "PERSISTENCE_MODULE": "lethe.projections.store:LetheSQLiteFactory",
+        "SQLITE_DBNAME": str(tmp_path / "events.sqlite"),
+    }
+    return Lethe(env=env, policies=POLICIES, vault=FakeSubjectVault())
+
+
+@pytest.fixture
+def producer(app: Lethe) -> FakeProducer:
+    fake = FakeProducer()
+    fake.app = app
+    return fake
+
+
+@pytest.fixture
+def taker(app: Lethe, producer: FakeProducer) -> BatchTaker:
+    contract = Contract(POLICIES, timedelta(minutes=5), CATALOGUE)
+    return BatchTaker(app, DeadLetters(producer), contract, lambda: NOW)
+
+
+def image(
+    offset: int, item_id: str, size: int = 1, category: str = "verification-image"
+) -> Delivered:
+    meta = {
+        "controller": "sector-alarm",
+        "category": category,
+        "subject_id": "c-1",
+        "site_id": None,
+        "captured_at": NOW - timedelta(minutes=1),
+        "police_relevant": False,
+        "legal_basis": None,
+    }
+    value = {
+        "item_id": item_id,
+        "alarm_item_id": None,
+        "blob_uri": f"s3://m/{item_id}",
+        "sha256": "ab" * 32,
+        "content_type": "image/jpeg",
+        "size_bytes": size,
+        "metadata": meta,
+    }
+    data = CATALOGUE.encode("VerificationImage", value)
+    return Delivered(IMAGES, 0, offset, item_id.encode(), data)
+
+
+def command(offset: int, kind: str, item_id: str, case_ref: str) -> Delivered:
+    value = {
+        "command_id": f"cmd-{offset}",
+        "kind": kind,
+        "controller": "sector-alarm",
+        "subject_id": None,
+        "item_id": item_id,
+        "reason": "police case",
+        "case_ref": case_ref,
+        "requested_by": "support-1",
+        "requested_at": NOW,
+    }
+    data = CATALOGUE.encode("LetheCommand", value)
+    return Delivered(COMMANDS, 0, offset, item_id.encode(), data)
+
+
+def take(taker: BatchTaker, *records: Delivered) -> Any:
+    return taker.take(KIND_BY_TOPIC[records[0].topic], list(records))
+
+
+def tracked(app: Lethe, topic: str) -> int | None:
+    return app.process_recorder.max_tracking_id(tracking_name(topic, 0))
+
+
+def test_good_records_are_saved_with_the_batch_s_last_offset(taker, app) -> None:  # type: ignore[no-untyped-def]
+    taken = take(taker, image(0, "img-1"), image(1, "img-2"))
+    assert (taken.new, taken.dead) == (2, 0)
+    assert tracked(app, IMAGES) == 1
+
+
+def test_dead_letters_are_flushed_before_the_offset_is_recorded(
+    taker, app, producer
+) -> None:  # type: ignore[no-untyped-def]
+    take(taker, image(0, "img-1", category="arming-log"), image(1, "img-2"))
+    assert producer.flushed_before_tracking == [None]
+    assert tracked(app, IMAGES) == 1
+
+
+def test_a_batch_of_only_poison_still_records_its_offset(taker, app, producer) -> None:  # type: ignore[no-untyped-def]
+    poison = Delivered(IMAGES, 0, 0, b"x", b"not avro")
+    assert take(taker, poison).dead == 1
+    assert tracked(app, IMAGES) == 0
+
+
+def test_a_tombstone_lethe_sent_itself_is_passed_over(taker, app, producer) -> None:  # type: ignore[no-untyped-def]
+    assert take(taker, Delivered(IMAGES, 0, 0, b"img-1", None)).dead == 0
+    assert tracked(app, IMAGES) == 0 and producer.sent == []
+
+
+def test_a_different_copy_is_refused_before_the_offset_is_recorded(
+    taker, app, producer
+) -> None:  # type: ignore[no-untyped-def]
+    take(taker, image(0, "img-1"))
+    taken = take(taker, image(1, "img-1", size=2), image(2, "img-1"), image(3, "img-3"))
+    assert (taken.new, taken.duplicates, taken.dead) == (1, 1, 1)
+    assert producer.reasons() == [
+        "item id img-1 was already ingested with different content; "
+        "the first record stands"
+    ]
+    assert producer.flushed_before_tracking[-1] == 0
+
+
+def test_a_batch_already_taken_by_another_member_is_skipped(taker, app) -> None:  # type: ignore[no-untyped-def]
+    app.record(tracking=Tracking(tracking_name(IMAGES, 0), 5))
+    assert take(taker, image(4, "img-4"), image(5, "img-5")).new == 0
+    assert app.find_item("img-5") is None
+
+
+def test_two_changes_to_one_item_in_one_batch_both_hold(taker, app) -> None:  # type: ignore[no-untyped-def]
+    take(taker, image(0, "img-1"))
+    taken = take(
+        taker,
+        command(0, "PLACE_HOLD", "img-1", "POL-1"),
+        command(1, "PLACE_HOLD", "img-1", "POL-2"),
+        command(2, "RELEASE_HOLD", "img-1", "POL-1"),
+    )
+    assert (taken.changes, taken.dead) == (3, 0)
+    assert set(app.get_item("img-1").holds) == {"POL-2"}
+    assert tracked(app, COMMANDS) == 2
+
+
+def test_a_command_the_domain_refuses_is_a_dead_letter_and_the_batch_goes_on(
+    taker, app, producer
+) -> None:  # type: ignore[no-untyped-def]
+    take(taker, image(0, "img-1"))
+    taken = take(
+        taker,
+        command(0, "RELEASE_HOLD", "img-1", "POL-404"),
+        command(1, "PLACE_HOLD", "img-9", "POL-1"),
+        command(2, "PLACE_HOLD", "img-1", "POL-1"),
+    )
+    assert (taken.changes, taken.dead) == (1, 2)
+    assert producer.reasons() == [
+        "item img-1 has no hold with case reference 'POL-404'",
+        "no item 'img-9' is known to Lethe",
+    ]
+    assert set(app.get_item("img-1").holds) == {"POL-1"}
+    assert tracked(app, COMMANDS) == 2
