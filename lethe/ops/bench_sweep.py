@@ -13,16 +13,20 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import psycopg
+from kafka import KafkaProducer
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
+from lethe.ops import logging as lethe_logging
 from lethe.ops.bootstrap import build_runtime
+from lethe.ops.broker import EmbeddedBroker
+from lethe.ops.kafka_settings import KafkaClientSettings
 from lethe.ops.relay import Relay
 from lethe.ops.settings import Settings
 
@@ -86,43 +90,41 @@ def fresh_database(settings: Settings, keep: bool) -> Iterator[Settings]:
                 conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def producer(bootstrap: str) -> Any:
-    from kafka import KafkaProducer
-
-    return KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    )
-
-
-def run(settings: Settings, items: int, bootstrap: str) -> float:
+def run(settings: Settings, items: int, bootstrap: str, relay_page: int) -> float:
     runtime = build_runtime(settings)
     app, sweeper = runtime.app, runtime.sweeper
-    _, _ = timed("ingest (not counted)", lambda: ingest(app, items), items)
+    timed("ingest (not counted)", lambda: ingest(app, items), items)
     timed("schedule (not counted)", runtime.catch_up, items)
-    relay = Relay(
-        app, producer(bootstrap), Catalogue.shipped(), page_size=settings.batch_size
-    )
+    kafka = KafkaProducer(**KafkaClientSettings(bootstrap=bootstrap).producer_config())
+    relay = Relay(app, kafka, Catalogue.shipped(), page_size=relay_page)
     now = CAPTURED + timedelta(days=8)
     report, t_sweep = timed("sweep: order", lambda: sweeper.sweep(now), items)
     sent, t_relay = timed("relay to Kafka", relay.relay_pending, items)
     _, t_catch = timed("schedule catch-up", runtime.catch_up, items)
+    kafka.close()
     assert report.ordered == items == sent, (report, sent)
     total = t_sweep + t_relay + t_catch
-    print(f"{'sweep total':<28} {total:8.2f} s  {items / total:9,.0f} orders/s")
+    print(f"{'sweep total':<26} {total:7.2f} s  {items / total:8,.0f} orders/s")
     return items / total
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--relay-page", type=int, default=1000)
     parser.add_argument(
-        "--bootstrap", default=os.environ.get("LETHE_KAFKA_BOOTSTRAP", "")
+        "--bootstrap",
+        default=os.environ.get("LETHE_KAFKA_BOOTSTRAP", ""),
+        help="a Kafka cluster [default: an embedded Tansu broker]",
     )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args(argv)
+    lethe_logging.configure("WARNING")  # a log line a page is noise here
     settings = Settings.from_env()
-    with fresh_database(settings, args.keep) as bench_settings:
-        run(bench_settings, args.items, args.bootstrap)
+    with ExitStack() as stack:
+        bench_settings = stack.enter_context(fresh_database(settings, args.keep))
+        bootstrap = args.bootstrap or stack.enter_context(EmbeddedBroker()).bootstrap
+        run(bench_settings, args.items, bootstrap, args.relay_page)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ item's source topic and an ErasureOrder to `lethe.erasures.v1`; then it flushes,
 checks that every record was acknowledged, and only then records its position.
 A crash anywhere before that re-sends the page on restart: nothing is lost, and
 a re-sent order carries the same order id (derived from item and cause), so
-stores recognise it. Records of one item share a key, hence a partition and an
-order.
+stores recognise it. Both records carry the order id in a `lethe.order-id` header.
+A tombstone goes to the partition its item was read from; orders are keyed by
+item id, so an item's orders stay in order.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from eventsourcing.utils import get_topic
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
-from lethe.projections import schedule_rows
-from lethe.projections.bulk import item_refs, load_events
+from lethe.projections.bulk import load_events
 from lethe.projections.store import SqlViews
 
 TRACKING_NAME = "lethe-relay"
@@ -48,6 +48,7 @@ class Producer(Protocol):
         value: bytes | None = None,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
     ) -> Any: ...
 
     def flush(self, timeout: float | None = None) -> None: ...
@@ -65,6 +66,7 @@ class Outgoing:
     key: bytes
     value: bytes | None
     headers: list[tuple[str, bytes]]
+    partition: int | None = None  # None: by key, as the producer partitions
 
 
 class Relay:
@@ -87,8 +89,6 @@ class Relay:
         self.orders_topic = orders_topic
         self.send_timeout_s = send_timeout_s
         self.views = SqlViews(app.process_recorder)
-        # The schedule's item index, read below, may not have been made yet.
-        self.views.run_ddl(schedule_rows.DDL)
 
     @property
     def position(self) -> int:
@@ -114,17 +114,18 @@ class Relay:
         if not notifications:
             return 0
         events = [self.app.mapper.to_domain_event(n) for n in notifications]
-        refs, orders = self._item_refs(events), self._original_orders(events)
-        self._send([r for e in events for r in self.records_for(e, refs, orders)])
+        items, orders = self._ingested(events), self._original_orders(events)
+        self._send([r for e in events for r in self.records_for(e, items, orders)])
         self._advance(notifications[-1].id)
         log.info("relayed", orders=len(events), position=notifications[-1].id)
         return len(events)
 
     def records_for(
-        self, event: Any, refs: dict[UUID, str], orders: dict[UUID, Any]
+        self, event: Any, items: dict[UUID, Any], orders: dict[UUID, Any]
     ) -> list[Outgoing]:
         """The tombstone and the order for one ErasureOrdered or ErasureReissued."""
-        item_ref, ordered = refs[event.originator_id], orders[event.originator_id]
+        ingested, ordered = items[event.originator_id], orders[event.originator_id]
+        item_ref = ingested.item_ref
         attempt = getattr(event, "attempt", 1)
         headers = [
             (ORDER_ID_HEADER, ordered.order_id.encode()),
@@ -133,7 +134,12 @@ class Relay:
         key = item_ref.encode()
         value = _order(item_ref, ordered, event, attempt)
         return [
-            Outgoing(ordered.source_topic, key, None, headers),
+            # Into the partition the item was read from: compaction works within a
+            # partition, and the pipeline's partitioner may not be ours (librdkafka
+            # hashes keys with CRC32, Java with murmur2) or partitions were added.
+            Outgoing(
+                ordered.source_topic, key, None, headers, ingested.source_partition
+            ),
             Outgoing(
                 self.orders_topic,
                 key,
@@ -142,17 +148,11 @@ class Relay:
             ),
         ]
 
-    def _item_refs(self, events: list[Any]) -> dict[UUID, str]:
-        # ErasureOrdered does not carry the item id. The schedule's index has it
-        # (no event to decode); an item it has not seen yet is read from its stream.
-        ids = {e.originator_id for e in events}
-        refs = item_refs(self.views, ids)
-        missing = sorted(ids - refs.keys())
-        for item_id, history in load_events(
-            self.app, self.views, missing, [INGESTED]
-        ).items():
-            refs[item_id] = history[0].item_ref
-        return refs
+    def _ingested(self, events: list[Any]) -> dict[UUID, Any]:
+        # ErasureOrdered carries neither the item id nor the partition it came from.
+        ids = sorted({e.originator_id for e in events})
+        found = load_events(self.app, self.views, ids, [INGESTED])
+        return {item_id: history[0] for item_id, history in found.items()}
 
     def _original_orders(self, events: list[Any]) -> dict[UUID, Any]:
         # A reissue repeats its item's ErasureOrdered, which may be pages behind.
@@ -168,7 +168,13 @@ class Relay:
 
     def _send(self, records: Sequence[Outgoing]) -> None:
         futures = [
-            self.producer.send(r.topic, value=r.value, key=r.key, headers=r.headers)
+            self.producer.send(
+                r.topic,
+                value=r.value,
+                key=r.key,
+                headers=r.headers,
+                partition=r.partition,
+            )
             for r in records
         ]
         self.producer.flush(timeout=self.send_timeout_s)

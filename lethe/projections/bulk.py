@@ -48,18 +48,6 @@ def load_items(app: Lethe, views: SqlViews, item_refs: Iterable[str]) -> list[It
     return [found[i] for i in ids if i in found]
 
 
-def item_refs(views: SqlViews, ids: Iterable[UUID]) -> dict[UUID, str]:
-    """Item ids as the schedule knows them (ids it has not seen yet are left out)."""
-    wanted = [str(i) for i in dict.fromkeys(ids)]
-    found: dict[UUID, str] = {}
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        marks = ",".join("?" for _ in chunk)
-        sql = f"SELECT item_id, item_ref FROM lethe_schedule WHERE item_id IN ({marks})"
-        found.update((UUID(r[0]), r[1]) for r in views.query(sql, chunk))
-    return found
-
-
 def select_stored(
     app: Lethe, views: SqlViews, ids: Iterable[UUID], topics: Sequence[str] = ()
 ) -> list[StoredEvent]:

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.partitioner.default import murmur2
 
 from lethe.consumers.codec import Catalogue
+from lethe.domain.application import IngestRecord
 from lethe.domain.item import Item, ItemState
 from lethe.ops.bootstrap import Runtime, build_runtime
 from lethe.ops.broker import EmbeddedBroker
+from lethe.ops.cli import main
 from lethe.ops.eraser import CONFIRMATIONS_TOPIC, EraserLoop, FileEraser
 from lethe.ops.kafka_settings import KafkaClientSettings
 from lethe.ops.produce import Metadata
@@ -100,15 +108,22 @@ class World:
             captured,
             police_relevant=police,
         )
+        value = {
+            "item_id": item_id,
+            "alarm_item_id": None,
+            "blob_uri": path.as_uri(),
+            "sha256": sha,
+            "content_type": "image/jpeg",
+            "size_bytes": len(content),
+            "metadata": asdict(meta),
+        }
         with producer_for(self.env) as producer:
-            producer.send_image(
-                item_id,
-                meta,
-                blob_uri=path.as_uri(),
-                sha256=sha,
-                content_type="image/jpeg",
-                size_bytes=len(content),
-            )
+            key, data = producer.encode(IMAGES, value)
+            # Not where a murmur2 partitioner would put it: a pipeline on librdkafka
+            # (CRC32) does that, and the tombstone must follow the record anyway.
+            partition = 1 - (murmur2(key) & 0x7FFFFFFF) % 2
+            topic = self.topics.name(IMAGES)
+            producer.producer.send(topic, key=key, value=data, partition=partition)
         self.consuming.run_until(lambda: self.item(item_id) is not None)
         return path
 
@@ -206,9 +221,9 @@ def test_a_verification_image_is_forgotten_after_7_days_and_with_police_after_30
     world.erase_and_confirm("img-plain", ItemState.ERASED)
 
     assert not plain_path.exists() and police_path.exists()
-    tombstones = [
-        r for r in records_for(world, IMAGES, "img-plain", 3) if r.value is None
-    ]
+    [published, *tombstones] = records_for(world, IMAGES, "img-plain", 3)
+    assert [t.value for t in tombstones] == [None]
+    assert {t.partition for t in tombstones} == {published.partition}
     order_id = world.item("img-plain").order["order_id"]  # type: ignore[union-attr]
     assert [dict(t.headers)[ORDER_ID_HEADER] for t in tombstones] == [order_id.encode()]
     [order] = orders_for(world, "img-plain", 1)
@@ -257,3 +272,50 @@ def test_a_sha256_mismatch_keeps_the_file_and_the_order_is_sent_again(
     world.erase_and_confirm("img-odd", ItemState.ERASED)
     assert not path.exists()
     assert [o["attempt"] for o in orders_for(world, "img-odd", 3)] == [1, 2, 3]
+
+
+def test_lethe_sweep_and_lethe_eraser_as_commands(
+    pg_schema_env: dict[str, str],
+    broker: EmbeddedBroker,
+    topic_name: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    env = lethe_settings(pg_schema_env, broker, topic_name)
+    root = tmp_path / "image-store"
+    content, sha = image_bytes("cli")
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "img-cli.jpg").write_bytes(content)
+    captured = datetime.now(UTC).replace(microsecond=0) - timedelta(days=8)
+    runtime = build_runtime(Settings.from_env(env))
+    record = IngestRecord(
+        item_ref="img-cli",
+        kind="VerificationImage",
+        source_topic=TopicSettings.from_env(env).name(IMAGES),
+        source_partition=0,
+        source_offset=0,
+        controller="sector-alarm",
+        category="verification-image",
+        subject_id=SUBJECT,
+        captured_at=captured,
+        blob_uri=(root / "images" / "img-cli.jpg").as_uri(),
+        sha256=sha,
+        content=b"img-cli",
+    )
+    runtime.app.ingest([record], at=captured + timedelta(minutes=1))
+
+    swept = CliRunner().invoke(main, ["sweep"], env=env)
+    assert swept.exit_code == 0, swept.output
+    assert "ordered   1" in swept.output and "relayed   1 orders" in swept.output
+
+    eraser = subprocess.run(
+        [sys.executable, "-c", "from lethe.ops.cli import main; main()", "eraser",
+         "--root", str(root), "--store", "images", "--exit-when-idle", "3"],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert eraser.returncode == 0, eraser.stderr
+    assert not (root / "images" / "img-cli.jpg").exists()
+    catalogue = Catalogue.shipped()
+    topic = TopicSettings.from_env(env).name(CONFIRMATIONS_TOPIC)
+    [answer] = read_topic(env["LETHE_KAFKA_BOOTSTRAP"], topic, 1)
+    confirmation = catalogue.decode_as(answer.value, "ErasureConfirmation")
+    assert (confirmation["item_id"], confirmation["outcome"]) == ("img-cli", "DELETED")

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -18,7 +19,13 @@ from lethe.domain import identity
 from lethe.domain.application import IngestRecord
 from lethe.ops.bootstrap import build_runtime
 from lethe.ops.broker import EmbeddedBroker
-from lethe.ops.relay import ORDER_ID_HEADER, ORDERS_TOPIC, TRACKING_NAME
+from lethe.ops.relay import (
+    ORDER_ID_HEADER,
+    ORDERS_TOPIC,
+    TRACKING_NAME,
+    Relay,
+    RelayError,
+)
 from lethe.ops.settings import Settings
 from lethe.ops.topics import TopicSettings
 from tests.support.ingest import create_topics, lethe_env, read_topic
@@ -171,3 +178,31 @@ def test_a_relay_killed_before_it_records_its_position_loses_nothing(
     assert tombstones == {r: {o.encode()} for r, o in expected.items()}
     # The crash did re-send: page 2 went out at least twice, under the same ids.
     assert len(order_records) >= ITEMS + PAGE
+
+
+class RefusingProducer:
+    """Takes every record, then reports every third one as refused by the broker."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, topic: str, **record: object) -> SimpleNamespace:
+        self.sent += 1
+        refused = self.sent % 3 == 0
+        return SimpleNamespace(
+            is_done=True,
+            failed=lambda: refused,
+            exception=RuntimeError("NOT_ENOUGH_REPLICAS") if refused else None,
+        )
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+
+def test_a_page_kafka_refuses_is_not_marked_as_sent(env: dict[str, str]) -> None:
+    ordered_items(env)
+    app = build_runtime(Settings.from_env(env)).app
+    relay = Relay(app, RefusingProducer(), Catalogue.shipped(), page_size=PAGE)
+    with pytest.raises(RelayError, match="NOT_ENOUGH_REPLICAS"):
+        relay.relay_pending()
+    assert position(env) == 0
