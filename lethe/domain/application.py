@@ -19,6 +19,7 @@ from eventsourcing.persistence import (
     Tracking,
     Transcoding,
 )
+from eventsourcing.utils import Environment, EnvType
 
 from lethe.domain import identity
 from lethe.domain.calendar import Period, add_period
@@ -84,6 +85,12 @@ class Lethe(Application[UUID]):
     @vault.setter
     def vault(self, vault: SubjectVault) -> None:
         self._vault = vault
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # Only the mapping ops passes in: eventsourcing would merge os.environ under
+        # it and read LETHE_<KEY> before <KEY>, so a stray LETHE_POSTGRES_DBNAME or
+        # LETHE_PERSISTENCE_MODULE in a shell would move the store.
+        return Environment(name, {**type(self).env, **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

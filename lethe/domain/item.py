@@ -219,7 +219,11 @@ class Item(Aggregate):
             raise ItemHeldError(self.item_ref, sorted(self.holds))
         if self.restrictions:
             raise ItemRestrictedError(self.item_ref, sorted(self.restrictions))
-        if cause != ErasureCause.SUBJECT_ERASURE and not self.is_due(at):
+        # Only a subject's request goes before the due instant, and not for an item
+        # the law keeps until then.
+        kept = self.kept_for_legal_obligation
+        early = cause == ErasureCause.SUBJECT_ERASURE and not kept
+        if not early and not self.is_due(at):
             raise NotDueError(self.item_ref, self.due_at, at)
         order_id = identity.order_id(self.item_ref, cause.value)
         self._erasure_ordered(

@@ -76,6 +76,8 @@ def _mirror_subject_restrictions(item: Item, subject: Subject, at: datetime) -> 
 
 def _answer_erasure_request(item: Item, policy: Policy, request_id: str, at: datetime) -> bool:
     """Erase now, or keep until due when a legal obligation requires it."""
+    if item.order is not None:
+        return False  # an earlier request (or the clock) already ordered it
     if policy.rule_for(item.category).legal_obligation:
         return item.keep_for_legal_obligation(request_id, at)
     if item.is_held or item.is_restricted:

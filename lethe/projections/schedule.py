@@ -107,8 +107,10 @@ class ScheduleProcess:
             self._reconcile(event.item_ref, subject_ref, "subject-known-on-arrival", _at(event), batch)
 
     def _on_item_released(self, event: Any, batch: Batch) -> None:
+        # Not limited to `known_subjects`: that set covers only the subjects of items
+        # ingested in this page, and a released item of an erased subject must go.
         item = self._item(event.originator_id, batch)
-        if item is not None and item.subject_ref in batch.known_subjects:
+        if item is not None:
             self._reconcile(item.item_ref, item.subject_ref, "released", _at(event), batch)
 
     def _on_subject_changed(self, event: Any, batch: Batch) -> None:
