@@ -51,7 +51,8 @@ class SqlSubjectVault:
         return nonce + AESGCM(key).encrypt(nonce, subject_id.encode(), subject_ref.encode())
 
     def unseal(self, subject_ref: str, seal: bytes) -> str | None:
-        key = self._key_for(subject_ref, create=False)
+        # Always read the table, never the cache: another process may have shredded it.
+        key = self._load_key(subject_ref, create=False)
         if key is None or len(seal) <= NONCE_BYTES:
             return None
         nonce, body = seal[:NONCE_BYTES], seal[NONCE_BYTES:]
