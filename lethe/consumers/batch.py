@@ -26,6 +26,10 @@ from lethe.domain.errors import ConflictingRedeliveryError, LetheError
 from lethe.domain.policy import PolicyError
 
 ATTEMPTS = 3  # a conflicting write by another process is retried this often
+# Records saved in one transaction at most. Larger saves gain nothing (the cost is
+# per item) and psycopg's pipeline mode has hung sending one INSERT of ~5,000
+# items' events (PostgreSQL waiting in ClientRead, the client in sync()).
+MAX_PER_SAVE = 1000
 
 log = structlog.get_logger("lethe.consumers")
 
@@ -43,6 +47,13 @@ class Taken:
     changes: int = 0
     dead: int = 0
 
+    def __iadd__(self, other: Taken) -> Taken:
+        self.new += other.new
+        self.duplicates += other.duplicates
+        self.changes += other.changes
+        self.dead += other.dead
+        return self
+
 
 class BatchTaker:
     def __init__(
@@ -51,14 +62,26 @@ class BatchTaker:
         dead_letters: DeadLetters,
         contract: Contract,
         clock: Callable[[], datetime],
+        max_per_save: int = MAX_PER_SAVE,
     ) -> None:
         self.app = app
         self.dead = dead_letters
         self.contract = contract
         self.clock = clock
+        self.max_per_save = max_per_save
 
     def take(self, kind: Kind, records: Sequence[Delivered]) -> Taken:
-        """Take one partition's records (in offset order), exactly once."""
+        """Take one partition's records (in offset order), exactly once.
+
+        Each slice of at most `max_per_save` records commits with its own last
+        offset, so a crash between slices resumes after the last one saved.
+        """
+        total = Taken()
+        for start in range(0, len(records), self.max_per_save):
+            total += self._take_slice(kind, records[start : start + self.max_per_save])
+        return total
+
+    def _take_slice(self, kind: Kind, records: Sequence[Delivered]) -> Taken:
         first = records[0]
         name = tracking_name(first.topic, first.partition)
         for attempt in range(1, ATTEMPTS + 1):

@@ -20,7 +20,7 @@ from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.store import SqlViews
 from lethe.projections.sweeper import Sweeper
 
-SCHEDULE_CHUNK = 10_000  # notifications between checks for a stop request
+SCHEDULE_CHUNK = 2_000  # notifications between checks for a stop request
 
 log = structlog.get_logger("lethe.projector")
 

@@ -108,6 +108,10 @@ def run(config: RunConfig, stop: threading.Event) -> None:
             loop.run_once(timeout_ms=POLL_TIMEOUT_MS)
         if projector.failed is not None:
             raise RuntimeError("the projector failed") from projector.failed
+    except Exception:
+        # Not poison: a failure. Stop loudly; a restart re-reads from the store.
+        log.exception("failed")
+        raise
     finally:
         stop.set()
         consumer.close(autocommit=False)

@@ -145,6 +145,25 @@ def test_good_records_are_saved_with_the_batch_s_last_offset(taker, app) -> None
     assert tracked(app, IMAGES) == 1
 
 
+def test_a_long_batch_is_saved_in_slices_each_with_its_own_offset(
+    app, producer, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    contract = Contract(POLICIES, timedelta(minutes=5), CATALOGUE)
+    taker = BatchTaker(
+        app, DeadLetters(producer), contract, lambda: NOW, max_per_save=2
+    )
+    saves: list[int | None] = []
+    record = app.record
+
+    def counting(*objs: Any, tracking: Tracking | None = None, **kwargs: Any) -> None:
+        saves.append(tracking.notification_id if tracking else None)
+        record(*objs, tracking=tracking, **kwargs)
+
+    monkeypatch.setattr(app, "record", counting)
+    taken = take(taker, *(image(i, f"img-{i}") for i in range(5)))
+    assert taken.new == 5 and saves == [1, 3, 4]
+
+
 def test_dead_letters_are_flushed_before_the_offset_is_recorded(
     taker, app, producer
 ) -> None:  # type: ignore[no-untyped-def]
