@@ -128,14 +128,16 @@ class BatchTaker:
             try:
                 good.append(read(kind, record, self.contract, now))
             except PoisonRecord as poison:
-                self._reject(record, poison.reason, now, taken)
+                self._reject(kind, record, poison.reason, now, taken)
         self.dead.flush()
         by_offset = {record.offset: record for record in records}
 
         def refuse(conflicts: list[IngestRecord]) -> None:
             for conflict in conflicts:
                 reason = str(ConflictingRedeliveryError(conflict.item_ref))
-                self._reject(by_offset[conflict.source_offset], reason, now, taken)
+                self._reject(
+                    kind, by_offset[conflict.source_offset], reason, now, taken
+                )
             self.dead.flush()
 
         tracking = Tracking(name, records[-1].offset)
@@ -154,22 +156,22 @@ class BatchTaker:
             try:
                 change = read(kind, record, self.contract, now)
             except PoisonRecord as poison:
-                self._reject(record, poison.reason, now, taken)
+                self._reject(kind, record, poison.reason, now, taken)
                 continue
-            changed = self._apply(change, record, now, taken)
+            changed = self._apply(kind, change, record, now, taken)
             if any(aggregate.id in pending for aggregate in changed):
                 # A second change to one aggregate: it was made on the stored
                 # state, so save what came before and make it again on top.
                 self._commit(pending, name, record.offset - 1)
                 pending = {}
-                changed = self._apply(change, record, now, taken)
+                changed = self._apply(kind, change, record, now, taken)
             pending.update((aggregate.id, aggregate) for aggregate in changed)
             taken.changes += bool(changed)
         self._commit(pending, name, records[-1].offset)
         return taken
 
     def _apply(
-        self, change: Change, record: Delivered, now: datetime, taken: Taken
+        self, kind: Kind, change: Change, record: Delivered, now: datetime, taken: Taken
     ) -> list[Any]:
         with self.app.deferring_saves() as changed:
             try:
@@ -178,7 +180,8 @@ class BatchTaker:
                 # The domain said no (no such hold, unknown order): the sender
                 # must act, and the loop goes on.
                 subject_id = getattr(change, "subject_id", None)
-                self._reject(record, redact(str(refusal), [subject_id]), now, taken)
+                reason = redact(str(refusal), [subject_id])
+                self._reject(kind, record, reason, now, taken)
                 return []
         log.info(
             "change",
@@ -194,14 +197,16 @@ class BatchTaker:
         self.app.record(*pending.values(), tracking=Tracking(name, offset))
 
     def _reject(
-        self, record: Delivered, reason: str, now: datetime, taken: Taken
+        self, kind: Kind, record: Delivered, reason: str, now: datetime, taken: Taken
     ) -> None:
         self.dead.send(dead_letter(record, reason, now))
         taken.dead += 1
-        log.warning(
-            "dead letter",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason,
-        )
+        where: dict[str, Any] = {
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+        }
+        if kind.keyed_by_item and record.key is not None:
+            # Never the key of a subject-keyed record: that is a subject id.
+            where["item_id"] = bytes(record.key).decode("utf-8", "replace")
+        log.warning("dead letter", **where, reason=reason)

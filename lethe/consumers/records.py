@@ -34,6 +34,11 @@ class Kind:
     read: Reader
     is_item: bool  # items go through Lethe.ingest; the rest are changes
 
+    @property
+    def keyed_by_item(self) -> bool:
+        """The key is an item id, never personal data, so logs may show it."""
+        return self.is_item or self.record == "ErasureConfirmation"
+
 
 def read(kind: Kind, record: Delivered, contract: Contract, now: datetime) -> Any:
     """The application input for `record`, or PoisonRecord saying what to fix."""

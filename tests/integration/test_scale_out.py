@@ -61,6 +61,8 @@ def test_two_processes_share_the_partitions_and_take_each_record_once(
         assert ingested(app) == (ITEMS, ITEMS)
         taken = [new_items(process, images) for process in (first, second)]
         assert all(taken) and sum(taken) == ITEMS
+        for process in (first, second):  # logs name items, never a subject
+            assert "cust-" not in process.log_path.read_text()
     finally:
         codes = [process.stop() for process in (first, second)]
     assert codes == [0, 0]
