@@ -112,7 +112,13 @@ class Lethe(Application[UUID]):
         transaction); a save of many aggregates is ~10x faster than one each.
         """
         processing_event: ProcessingEvent[UUID] = ProcessingEvent(tracking=tracking)
-        processing_event.collect_events(*objs, **kwargs)
+        # Not ProcessingEvent.collect_events: it checks every object against two
+        # runtime-checkable Protocols, ~6% of ingest's CPU. Ours are aggregates.
+        for obj in objs:
+            if obj is not None:
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+        processing_event.saved_kwargs.update(kwargs)
         recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)

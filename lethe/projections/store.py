@@ -28,6 +28,13 @@ class LetheSQLiteProcessRecorder(SQLiteProcessRecorder):
 
 
 class LethePostgresProcessRecorder(PostgresProcessRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The events go as one array of a composite type. psycopg dumps that as
+        # text in pure Python, escaping every state twice (~20% of ingest's CPU);
+        # its binary dumper of the same type packs the fields with C dumpers.
+        self.insert_events_statement = _binary_params(self.insert_events_statement)
+
     def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
         statements = kwargs.get("statements", ())
@@ -50,6 +57,14 @@ class LethePostgresFactory(PostgresFactory):
         # key tables are unqualified, so they must resolve to the same schema.
         schema = self.datastore.schema.replace('"', '""')
         self.datastore.pool.kwargs["options"] = f'-c search_path="{schema}"'
+
+
+def _binary_params(statement: Any) -> Any:
+    """The statement with its `%s` placeholders sent in binary (`%b`)."""
+    from psycopg import sql
+
+    text = statement.as_string(None).replace("%s", "%b")
+    return sql.SQL(text)  # type: ignore[arg-type]
 
 
 def _search_path(schema: str) -> Any:
