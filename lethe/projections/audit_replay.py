@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import get_topic
 
 from lethe.domain.application import Lethe
@@ -49,7 +50,7 @@ def replay(
     """Every relevant domain event in log order, at most two pages in memory."""
     wanted = {get_topic(cls): cls for cls in RELEVANT}
     decode = fast_decoder(app, wanted)
-    select = app.process_recorder.select_notifications
+    select = page_reader(app)
     with ThreadPoolExecutor(max_workers=1) as reader:
         page = select(1, page_size)
         while page:
@@ -60,6 +61,33 @@ def replay(
             if progress is not None:
                 progress(len(page))
             page = upcoming.result()
+
+
+def page_reader(app: Lethe) -> Callable[[int, int], list[Any]]:
+    """select_notifications, on PostgreSQL as named tuples rather than dict rows
+    made into frozen dataclasses: that construction was a third of the replay."""
+    recorder: Any = app.process_recorder
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        return recorder.select_notifications  # type: ignore[no-any-return]
+    from psycopg import sql
+    from psycopg.rows import namedtuple_row
+
+    statement = sql.SQL(
+        "SELECT notification_id AS id, originator_id, originator_version, topic,"
+        " state FROM {}.{} WHERE notification_id >= %s"
+        " ORDER BY notification_id LIMIT %s"
+    ).format(
+        sql.Identifier(recorder.datastore.schema),
+        sql.Identifier(recorder.events_table_name),
+    )
+
+    def select(start: int, limit: int) -> list[Any]:
+        connection = recorder.datastore.get_connection()
+        with connection as conn, conn.cursor(row_factory=namedtuple_row) as cursor:
+            cursor.execute(statement, (start, limit), prepare=True)
+            return cursor.fetchall()
+
+    return select
 
 
 def fast_decoder(app: Lethe, classes: dict[str, type]) -> Decoder:
