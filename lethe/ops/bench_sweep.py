@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from kafka import KafkaProducer
+from psycopg import sql
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
@@ -71,8 +72,21 @@ def timed(label: str, work: Callable[[], T], items: int) -> tuple[T, float]:
 
 @contextmanager
 def fresh_database(settings: Settings, keep: bool) -> Iterator[Settings]:
+    """A database of the bench's own on the configured server, dropped after."""
     name = f"lethe_bench_{uuid.uuid4().hex[:8]}"
-    admin = dict(
+    with _admin(settings) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield replace(settings, store="postgres", postgres_dbname=name)
+    finally:
+        if not keep:
+            with _admin(settings) as conn:
+                drop = sql.SQL("DROP DATABASE {} WITH (FORCE)")
+                conn.execute(drop.format(sql.Identifier(name)))
+
+
+def _admin(settings: Settings) -> psycopg.Connection[Any]:
+    return psycopg.connect(
         host=settings.postgres_host,
         port=settings.postgres_port,
         user=settings.postgres_user,
@@ -80,14 +94,6 @@ def fresh_database(settings: Settings, keep: bool) -> Iterator[Settings]:
         dbname="postgres",
         autocommit=True,
     )
-    with psycopg.connect(**admin) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield replace(settings, store="postgres", postgres_dbname=name)
-    finally:
-        if not keep:
-            with psycopg.connect(**admin) as conn:
-                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def run(settings: Settings, items: int, bootstrap: str, relay_page: int) -> float:

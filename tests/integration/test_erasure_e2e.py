@@ -19,6 +19,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.partitioner.default import murmur2
 
 from lethe.consumers.codec import Catalogue
+from lethe.domain import identity
 from lethe.domain.application import IngestRecord
 from lethe.domain.item import Item, ItemState
 from lethe.ops.bootstrap import Runtime, build_runtime
@@ -130,6 +131,9 @@ class World:
     def item(self, item_id: str) -> Item | None:
         return self.consuming.app.find_item(item_id)
 
+    def get(self, item_id: str) -> Item:
+        return self.consuming.app.get_item(item_id)
+
     def sweep(self, now: datetime) -> Any:
         self.runtime.catch_up()
         report = self.runtime.sweeper.sweep(now)
@@ -213,18 +217,18 @@ def test_a_verification_image_is_forgotten_after_7_days_and_with_police_after_30
     police, police_sha = image_bytes("police")
     plain_path = world.publish_image("img-plain", plain, plain_sha)
     police_path = world.publish_image("img-police", police, police_sha, police=True)
-    captured = world.item("img-plain").captured_at  # type: ignore[union-attr]
+    captured = world.get("img-plain").captured_at
 
     assert world.sweep(captured + timedelta(days=6, hours=23)).ordered == 0
     assert world.sweep(captured + timedelta(days=7)).ordered == 1
-    assert world.item("img-police").state == ItemState.SCHEDULED  # type: ignore[union-attr]
+    assert world.get("img-police").state == ItemState.SCHEDULED
     world.erase_and_confirm("img-plain", ItemState.ERASED)
 
     assert not plain_path.exists() and police_path.exists()
     [published, *tombstones] = records_for(world, IMAGES, "img-plain", 3)
     assert [t.value for t in tombstones] == [None]
     assert {t.partition for t in tombstones} == {published.partition}
-    order_id = world.item("img-plain").order["order_id"]  # type: ignore[union-attr]
+    order_id = identity.order_id("img-plain", "RETENTION_EXPIRED")
     assert [dict(t.headers)[ORDER_ID_HEADER] for t in tombstones] == [order_id.encode()]
     [order] = orders_for(world, "img-plain", 1)
     assert (order["order_id"], order["reason"], order["attempt"]) == (
@@ -234,7 +238,7 @@ def test_a_verification_image_is_forgotten_after_7_days_and_with_police_after_30
     )
     assert (order["blob_uri"], order["sha256"]) == (plain_path.as_uri(), plain_sha)
 
-    police_captured = world.item("img-police").captured_at  # type: ignore[union-attr]
+    police_captured = world.get("img-police").captured_at
     assert world.sweep(police_captured + timedelta(days=29, hours=23)).ordered == 0
     report = world.sweep(police_captured + timedelta(days=30))
     assert (report.ordered, report.reissued) == (1, 0)
@@ -250,7 +254,7 @@ def test_a_sha256_mismatch_keeps_the_file_and_the_order_is_sent_again(
     content, _ = image_bytes("tampered")
     _, expected_sha = image_bytes("original")
     path = world.publish_image("img-odd", content, expected_sha)
-    ordered_at = world.item("img-odd").captured_at + timedelta(days=7)  # type: ignore[union-attr]
+    ordered_at = world.get("img-odd").captured_at + timedelta(days=7)
     assert world.sweep(ordered_at).ordered == 1
 
     world.erase_and_confirm("img-odd", ItemState.ERASURE_FAILED)

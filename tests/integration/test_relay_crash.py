@@ -186,7 +186,14 @@ class RefusingProducer:
     def __init__(self) -> None:
         self.sent = 0
 
-    def send(self, topic: str, **record: object) -> SimpleNamespace:
+    def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
+    ) -> SimpleNamespace:
         self.sent += 1
         refused = self.sent % 3 == 0
         return SimpleNamespace(
