@@ -16,6 +16,7 @@ from lethe.ops import (
     cli_sweep,
     demo,
 )
+from lethe.ops.bench.command import bench_command
 from lethe.ops.cli_support import LetheGroup
 
 
@@ -52,3 +53,4 @@ main.add_command(cli_kafka.topics)
 main.add_command(cli_sweep.sweep)
 main.add_command(cli_eraser.eraser_command)
 main.add_command(demo.demo)
+main.add_command(bench_command)

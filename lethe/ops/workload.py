@@ -17,6 +17,7 @@ from typing import Any
 
 EVENTS, IMAGES, RECORDINGS = "alarm.events.v1", "alarm.images.v1", "alarm.recordings.v1"
 LIFECYCLE = "customer.lifecycle.v1"
+COMMANDS = "lethe.commands.v1"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class DayShape:
     police_probability: float = 0.1
     service_call_probability: float = 0.05
     departure_probability: float = 0.01
+    # Operator commands: 0 keeps the day (and its random draws) as it was.
+    police_hold_probability: float = 0.0  # per alarm: a hold on the alarm event
+    erasure_request_probability: float = 0.0  # per customer: GDPR art. 17
     seed: int = 7
 
 
@@ -67,7 +71,13 @@ class _Customer:
             records.append(self._call("CUSTOMER_SERVICE", self._moment()))
         if self.rng.random() < self.shape.departure_probability:
             records.append(self._departure())
+        if self._draw(self.shape.erasure_request_probability):
+            records.append(self._erasure_request())
         return records
+
+    def _draw(self, probability: float) -> bool:
+        # No draw at 0, so a shape without commands yields the same day as before.
+        return probability > 0 and self.rng.random() < probability
 
     def _moment(self) -> datetime:
         return self.day + timedelta(seconds=self.rng.randrange(86_400))
@@ -96,6 +106,8 @@ class _Customer:
         for k in range(self.rng.randint(*self.shape.images_per_alarm)):
             records.append(self._image(alarm_id, at + timedelta(seconds=2 * k), police))
         records.append(self._call("ALARM_CENTRAL", at + timedelta(seconds=40)))
+        if self._draw(self.shape.police_hold_probability):
+            records.append(self._hold(alarm_id, at + timedelta(minutes=30)))
         return records
 
     def _image(self, alarm_id: str, at: datetime, police: bool) -> tuple[datetime, Outbound]:
@@ -120,6 +132,25 @@ class _Customer:
         value = {"subject_id": self.subject_id, "controller": self.shape.controller,
                  "kind": "RELATIONSHIP_ENDED", "occurred_at": at}
         return at, Outbound(LIFECYCLE, self.subject_id, "CustomerLifecycle", value)
+
+    def _hold(self, alarm_id: str, at: datetime) -> tuple[datetime, Outbound]:
+        case = f"POL-{alarm_id}"
+        value = self._command(f"hold-{alarm_id}", "PLACE_HOLD", at, item_id=alarm_id,
+                              reason="police request", case_ref=case)
+        return at, Outbound(COMMANDS, alarm_id, "LetheCommand", value)
+
+    def _erasure_request(self) -> tuple[datetime, Outbound]:
+        at = self._moment()
+        value = self._command(f"erase-{self.subject_id}", "ERASE_SUBJECT", at,
+                              subject_id=self.subject_id, reason="GDPR art. 17 request")
+        return at, Outbound(COMMANDS, self.subject_id, "LetheCommand", value)
+
+    def _command(self, command_id: str, kind: str, at: datetime, *, reason: str,
+                 item_id: str | None = None, subject_id: str | None = None,
+                 case_ref: str | None = None) -> dict[str, Any]:
+        return {"command_id": command_id, "kind": kind, "controller": self.shape.controller,
+                "subject_id": subject_id, "item_id": item_id, "reason": reason,
+                "case_ref": case_ref, "requested_by": "arc-operator", "requested_at": at}
 
     def _blob(self, item_id: str, suffix: str) -> tuple[str, str, int]:
         # Synthetic bytes, never real media: the demo's eraser deletes these files.

@@ -1,0 +1,1 @@
+"""`lethe bench`: throughput, latency and memory, beside the limits they stand on."""

@@ -1,0 +1,81 @@
+"""Sweep: erasure orders per second, their tombstones and orders relayed to Kafka."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from kafka import KafkaProducer
+
+from lethe.consumers.codec import Catalogue
+from lethe.ops.bench.infra import BenchContext, Stopwatch
+from lethe.ops.bench.stats import Figure, Say, Target
+from lethe.ops.bench_sweep import CAPTURED, ingest
+from lethe.ops.bootstrap import build_runtime
+from lethe.ops.relay import Relay
+from lethe.ops.settings import Settings
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    orders: int
+    order_s: float
+    relay_s: float
+    catch_up_s: float
+
+    @property
+    def seconds(self) -> float:
+        return self.order_s + self.relay_s + self.catch_up_s
+
+    @property
+    def orders_per_s(self) -> float:
+        return self.orders / self.seconds
+
+
+def sweep_once(bench: BenchContext, settings: Settings, items: int) -> SweepRun:
+    """N due items: order them all, relay 2N records, catch the schedule up; timed."""
+    runtime = build_runtime(settings)
+    ingest(runtime.app, items)  # not timed: that is the ingest figure
+    runtime.catch_up()
+    producer = KafkaProducer(**bench.kafka.producer_config())
+    relay = Relay(runtime.app, producer, Catalogue.shipped())
+    now = CAPTURED + timedelta(days=8)  # every image is due
+    watch = Stopwatch()
+    report = runtime.sweeper.sweep(now)
+    order_s, _ = watch.split()
+    sent = relay.relay_pending()
+    relay_s, _ = watch.split()
+    runtime.catch_up()
+    total_s, _ = watch.split()
+    producer.close()
+    runtime.app.close()
+    if not report.ordered == sent == items:
+        raise RuntimeError(f"ordered {report.ordered}, relayed {sent}, of {items}")
+    return SweepRun(items, order_s, relay_s - order_s, total_s - relay_s)
+
+
+def measure(
+    bench: BenchContext, items: int, runs: int, quick: bool, say: Say
+) -> tuple[list[Figure], dict[str, Any]]:
+    """`runs` sweeps of `items` due items, each on a fresh database."""
+    results = []
+    for r in range(runs):
+        with bench.database() as settings:
+            results.append(sweep_once(bench, settings, items))
+        run = results[-1]
+        say(
+            f"sweep run {r + 1}: {run.orders_per_s:,.0f} orders/s "
+            f"(order {run.order_s:.1f} s, "
+            f"relay {run.relay_s:.1f} s, catch-up {run.catch_up_s:.1f} s)"
+        )
+    figure = Figure(
+        "sweep_orders_per_s",
+        "sweep: erasure ordered, tombstone + order relayed, schedule caught up",
+        "orders/s",
+        f"{items:,} due items",
+        [run.orders_per_s for run in results],
+        Target(">=", 5000),
+        quick,
+    )
+    return [figure], {"runs": [asdict(run) for run in results]}

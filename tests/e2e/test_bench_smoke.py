@@ -1,0 +1,78 @@
+"""`lethe bench` at a tiny size: every figure is reported, and every number is > 0.
+
+No timing is asserted: the figures themselves are read by people, not tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+LETHE = Path(sys.executable).with_name("lethe")
+TINY = {
+    "ingest_items": 300,
+    "sweep_items": 100,
+    "erasure_subjects": 2,
+    "erasure_items": 50,
+    "verify_events": 2000,
+    "rss_items": 1000,
+    "rss_window_s": 3,
+    "scaleout_processes": 2,
+}
+FIGURES = (
+    "ingest_items_per_s",
+    "consume_decode_msgs_per_s",
+    "copy_rows_per_s",
+    "ingest_vs_consume",
+    "ingest_vs_copy",
+    "sweep_orders_per_s",
+    "subject_erasure_p50_s",
+    "subject_erasure_p99_s",
+    "verify_events_per_s",
+    "run_peak_rss_mb",
+    "scaleout_1_items_per_s",
+    "scaleout_2_items_per_s",
+)
+
+
+def test_a_tiny_bench_reports_every_figure_with_positive_numbers(
+    tmp_path: Path,
+) -> None:
+    out, markdown = tmp_path / "bench.json", tmp_path / "performance.md"
+    sizes = [
+        arg for name, value in TINY.items() for arg in ("--size", f"{name}={value}")
+    ]
+    groups = ["ingest", "sweep", "erasure", "verify", "rss", "scaleout"]
+    only = [arg for group in groups for arg in ("--only", group)]
+    done = subprocess.run(
+        [
+            str(LETHE),
+            "bench",
+            "--runs",
+            "1",
+            *only,
+            *sizes,
+            "--json",
+            str(out),
+            "--markdown",
+            str(markdown),
+        ],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(out.read_text())["figures"]
+    assert set(FIGURES) <= figures.keys()
+    for key in FIGURES:
+        figure = figures[key]
+        assert figure["median"] > 0 and all(run > 0 for run in figure["runs"]), key
+    assert "| figure |" in markdown.read_text()
