@@ -27,6 +27,7 @@ from lethe.projections.bulk import load_items
 from lethe.projections.store import SqlViews, Statement
 
 TRACKING_NAME = "lethe-schedule"
+SAVE_CHUNK = 1000
 
 
 @dataclass
@@ -82,7 +83,12 @@ class ScheduleProcess:
         for event in events:
             self._apply(event, batch)
         tracking = Tracking(TRACKING_NAME, notifications[-1].id)
-        self.app.record(*batch.changed.values(), tracking=tracking, statements=batch.statements)
+        *earlier, last = _save_chunks(list(batch.changed.values()))
+        for chunk in earlier:
+            # Safe outside the page's transaction: a replay of the page decides the
+            # same again and skips what is already done (apply_subject is idempotent).
+            self.app.record(*chunk)
+        self.app.record(*last, tracking=tracking, statements=batch.statements)
         return len(notifications)
 
     # -- one event ------------------------------------------------------------------------
@@ -207,6 +213,17 @@ class ScheduleProcess:
         for (subject_ref,) in pending:
             self.app.vault.shred(subject_ref)
         return len(pending)
+
+
+def _save_chunks(changed: list[Any]) -> list[list[Any]]:
+    """At most SAVE_CHUNK aggregates a save, subjects last.
+
+    A 10,000-item subject in one save once hung inside psycopg's pipeline; and
+    a subject's answer must only be recorded once every item's order is.
+    """
+    ordered = sorted(changed, key=lambda aggregate: isinstance(aggregate, Subject))
+    chunks = [ordered[i : i + SAVE_CHUNK] for i in range(0, len(ordered), SAVE_CHUNK)]
+    return chunks or [[]]
 
 
 def _at(event: Any) -> datetime:
