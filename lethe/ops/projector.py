@@ -8,12 +8,15 @@ whole process: the main loop checks `failed` after every batch.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import structlog
+from eventsourcing.persistence import DatabaseError
 
 from lethe.domain.application import Lethe
 from lethe.projections.schedule import ScheduleProcess
@@ -21,8 +24,28 @@ from lethe.projections.store import SqlViews
 from lethe.projections.sweeper import Sweeper
 
 SCHEDULE_CHUNK = 2_000  # notifications between checks for a stop request
+START_ATTEMPTS = 5
+T = TypeVar("T")
 
 log = structlog.get_logger("lethe.projector")
+
+
+def at_start(make: Callable[[], T]) -> T:
+    """`make()`, retried a few times on a database error.
+
+    Processes started together race to create the schema: PostgreSQL answers
+    one of them "tuple concurrently updated" (CREATE OR REPLACE FUNCTION) or a
+    duplicate pg_type row (CREATE TABLE IF NOT EXISTS).
+    """
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return make()
+        except DatabaseError as error:
+            if attempt == START_ATTEMPTS:
+                raise
+            log.warning("store not ready, retrying", error=str(error), attempt=attempt)
+            time.sleep(random.uniform(0.2, 1.0) * attempt)
+    raise AssertionError("unreachable")
 
 
 class Relaying(Protocol):
@@ -53,11 +76,7 @@ class Projector(threading.Thread):
 
     def run(self) -> None:
         try:
-            app = self.make_app()
-            views = SqlViews(app.process_recorder)
-            schedule = ScheduleProcess(app, views, page_size=self.batch_size)
-            sweeper = Sweeper(app, views, self.batch_size, self.confirm_timeout_s)
-            relay = self.make_relay(app)
+            schedule, sweeper, relay = at_start(self._setup)
             while not self.stop.is_set():
                 self.tick(schedule, sweeper, relay)
                 self.stop.wait(self.interval_s)
@@ -65,6 +84,13 @@ class Projector(threading.Thread):
             log.exception("projector failed")
             self.failed = error
             self.stop.set()
+
+    def _setup(self) -> tuple[ScheduleProcess, Sweeper, Relaying | None]:
+        app = self.make_app()
+        views = SqlViews(app.process_recorder)
+        schedule = ScheduleProcess(app, views, page_size=self.batch_size)
+        sweeper = Sweeper(app, views, self.batch_size, self.confirm_timeout_s)
+        return schedule, sweeper, self.make_relay(app)
 
     def tick(
         self, schedule: ScheduleProcess, sweeper: Sweeper, relay: Relaying | None

@@ -19,7 +19,7 @@ from lethe.consumers.loop import ConsumeLoop
 from lethe.domain.application import Lethe
 from lethe.ops.bootstrap import build_app
 from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.projector import Projector
+from lethe.ops.projector import Projector, at_start
 from lethe.ops.relay import ORDERS_TOPIC, Relay
 from lethe.ops.settings import Settings
 from lethe.ops.topics import TopicSettings
@@ -47,6 +47,10 @@ class RunConfig:
         return cls(
             settings, KafkaClientSettings.from_mapping(env), TopicSettings.from_env(env)
         )
+
+
+def build_app_at_start(settings: Settings) -> Lethe:
+    return at_start(lambda: build_app(settings))
 
 
 def build_loop(
@@ -90,7 +94,7 @@ def build_projector(
 
 def run(config: RunConfig, stop: threading.Event) -> None:
     """Consume until `stop` is set; the current batch is always finished first."""
-    app = build_app(config.settings)
+    app = build_app_at_start(config.settings)
     producer = KafkaProducer(**config.kafka.producer_config())
     consumer = KafkaConsumer(**config.kafka.consumer_config(config.settings.group_id))
     loop = build_loop(config, app, consumer, producer)
