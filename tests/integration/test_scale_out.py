@@ -38,24 +38,18 @@ def test_two_processes_share_the_partitions_and_take_each_record_once(
         pg_schema_env, broker.bootstrap, topic_name("scale") + ".", topic_name("group")
     )
     env |= {"LETHE_TOPIC_PARTITIONS": str(PARTITIONS), "LETHE_SWEEP_INTERVAL_S": "5"}
-    topics = create_topics(env)
-    app = build_app(Settings.from_env(env))
-    images = topics.name(IMAGES)
+    images = create_topics(env).name(IMAGES)
 
+    # Started together on an empty schema, as a deployment starts them.
     first = LetheProcess(env, tmp_path / "first.log")
-    first.wait_for("an assignment", lambda: bool(first.assigned()))
     second = LetheProcess(env, tmp_path / "second.log")
     try:
-        second.wait_for("an assignment", lambda: bool(second.assigned()))
-        first.wait_for(
-            "a rebalance", lambda: len(first.events("partitions assigned")) > 1
-        )
+        first.wait_for("a shared assignment", lambda: shared(first, second))
         mine, theirs = set(first.assigned()), set(second.assigned())
-        assert mine and theirs and not mine & theirs
-        assert len(mine | theirs) == 6 * PARTITIONS  # every inbound topic's partitions
         assert any(p.startswith(images) for p in mine)
         assert any(p.startswith(images) for p in theirs)
 
+        app = build_app(Settings.from_env(env))
         publish(env, ITEMS)
         first.wait_for("every item", lambda: ingested(app)[0] >= ITEMS, 300)
         assert ingested(app) == (ITEMS, ITEMS)
@@ -66,6 +60,14 @@ def test_two_processes_share_the_partitions_and_take_each_record_once(
     finally:
         codes = [process.stop() for process in (first, second)]
     assert codes == [0, 0]
+
+
+def shared(first: LetheProcess, second: LetheProcess) -> bool:
+    """Both hold partitions, none twice, and together every inbound one."""
+    assert second.process.poll() is None, second.tail()
+    mine, theirs = set(first.assigned()), set(second.assigned())
+    every = len(mine | theirs) == 6 * PARTITIONS  # each inbound topic's partitions
+    return bool(mine and theirs and not mine & theirs) and every
 
 
 def publish(env: dict[str, str], count: int) -> None:
