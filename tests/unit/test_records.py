@@ -280,7 +280,15 @@ def test_a_malformed_sha256_is_refused(sha: str, says: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "uri", ["arc-media/img-1.jpg", "C:\\media\\img.jpg", "s3:", "", "/var/x.jpg"]
+    "uri",
+    [
+        "arc-media/img-1.jpg",
+        "C:\\media\\img.jpg",
+        "s3:",
+        "",
+        "/var/x.jpg",
+        "s3://b/a b",
+    ],
 )
 def test_a_blob_uri_without_a_scheme_is_refused(uri: str) -> None:
     assert "blob_uri is not a URI with a scheme" in refused(IMAGES, image(blob_uri=uri))
