@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,7 +10,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+)
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
@@ -22,16 +25,12 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType
 
 from lethe.domain import identity
-from lethe.domain.calendar import Period, add_period
-from lethe.domain.errors import BadCommandError, ItemNotFoundError, SubjectNotFoundError
+from lethe.domain.errors import ItemNotFoundError
 from lethe.domain.item import ErasureCause, Item, Outcome
 from lethe.domain.policy import Policy, UnknownPolicyError
 from lethe.domain.ports import SubjectVault
 from lethe.domain.reconcile import reschedule
-from lethe.domain.subject import Subject
-
-# GDPR art. 12(3): answer a data-subject request within one month of receipt.
-ANSWER_PERIOD = Period(1, "months")
+from lethe.domain.subject_cases import SubjectCases, require
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class IngestResult:
     conflicts: list[IngestRecord] = field(default_factory=list)
 
 
-class Lethe(Application[UUID]):
+class Lethe(SubjectCases, Application[UUID]):
     name = "Lethe"
 
     def __init__(
@@ -105,7 +104,9 @@ class Lethe(Application[UUID]):
         assert isinstance(self.recorder, ProcessRecorder)
         return self.recorder
 
-    def record(self, *objs: Any, tracking: Tracking | None = None, **kwargs: Any) -> None:
+    def record(
+        self, *objs: Any, tracking: Tracking | None = None, **kwargs: Any
+    ) -> None:
         """Save aggregates in one transaction with an optional tracking position.
 
         kwargs reach the recorder (Lethe's recorders run `statements` in the same
@@ -160,37 +161,15 @@ class Lethe(Application[UUID]):
         return item
 
     def ingest(
-        self, records: Sequence[IngestRecord], at: datetime, tracking: Tracking | None = None
+        self,
+        records: Sequence[IngestRecord],
+        at: datetime,
+        tracking: Tracking | None = None,
     ) -> IngestResult:
         """Take records exactly once: redelivery is silent, a conflicting copy is refused."""
-        if tracking is not None and self._already_tracked(tracking):
-            return IngestResult(duplicates=list(records))
-        items = [self.new_item(r, at) for r in records]
-        if len({item.item_ref for item in items}) < len(items):
-            return self._ingest_carefully(records, at, tracking)  # repeats in one batch
-        try:
-            self.record(*items, tracking=tracking)
-            return IngestResult(new=items)
-        except IntegrityError:
-            # Rare path (a redelivered batch after a crash): check each item.
-            return self._ingest_carefully(records, at, tracking)
-
-    def _ingest_carefully(
-        self, records: Sequence[IngestRecord], at: datetime, tracking: Tracking | None
-    ) -> IngestResult:
-        result = IngestResult()
-        fresh: dict[str, Item] = {}
-        for record in records:
-            existing = fresh.get(record.item_ref) or self.find_item(record.item_ref)
-            if existing is None:
-                fresh[record.item_ref] = self.new_item(record, at)
-                result.new.append(fresh[record.item_ref])
-            elif existing.content_digest == self.vault.digest(record.content):
-                result.duplicates.append(record)
-            else:
-                result.conflicts.append(record)
-        self.record(*result.new, tracking=tracking)
-        return result
+        return self.ingest_refusing(
+            records, at, tracking, refuse=lambda _conflicts: None
+        )
 
     def _already_tracked(self, tracking: Tracking) -> bool:
         last = self.process_recorder.max_tracking_id(tracking.application_name)
@@ -202,12 +181,12 @@ class Lethe(Application[UUID]):
         self,
         records: Sequence[IngestRecord],
         at: datetime,
-        tracking: Tracking,
+        tracking: Tracking | None,
         refuse: Callable[[list[IngestRecord]], None],
     ) -> IngestResult:
         """As `ingest`, but conflicting copies go to `refuse` BEFORE the commit that
         records `tracking`: a crash then repeats a refusal but never loses one."""
-        if self._already_tracked(tracking):
+        if tracking is not None and self._already_tracked(tracking):
             return IngestResult(duplicates=list(records))
         items = [self.new_item(r, at) for r in records]
         if len({item.item_ref for item in items}) == len(items):
@@ -216,6 +195,7 @@ class Lethe(Application[UUID]):
                 return IngestResult(new=items)
             except IntegrityError:
                 pass  # some arrived before (a redelivery), or the tracking moved on
+        # The rare path: repeats within the batch, or a redelivery after a crash.
         result = self._classify(records, at)
         refuse(result.conflicts)
         self.record(*result.new, tracking=tracking)
@@ -271,8 +251,10 @@ class Lethe(Application[UUID]):
         assert isinstance(item, Item)
         return item
 
-    def place_hold(self, item_ref: str, case_ref: str, reason: str, by: str, at: datetime) -> Item:
-        _require(case_ref=case_ref, reason=reason, requested_by=by)
+    def place_hold(
+        self, item_ref: str, case_ref: str, reason: str, by: str, at: datetime
+    ) -> Item:
+        require(case_ref=case_ref, reason=reason, requested_by=by)
         item = self.get_item(item_ref)
         item.place_hold(case_ref, reason, by, at)
         self.save(item)
@@ -285,23 +267,29 @@ class Lethe(Application[UUID]):
         self.save(item)
         return item
 
-    def restrict(self, item_ref: str, ticket: str, reason: str, by: str, at: datetime) -> Item:
-        _require(ticket=ticket, reason=reason, requested_by=by)
+    def restrict(
+        self, item_ref: str, ticket: str, reason: str, by: str, at: datetime
+    ) -> Item:
+        require(ticket=ticket, reason=reason, requested_by=by)
         item = self.get_item(item_ref)
         item.restrict(ticket, reason, by, at)
         self.save(item)
         return item
 
-    def lift_restriction(self, item_ref: str, ticket: str, by: str, at: datetime) -> Item:
+    def lift_restriction(
+        self, item_ref: str, ticket: str, by: str, at: datetime
+    ) -> Item:
         item = self.get_item(item_ref)
         item.lift_restriction(ticket, by, at)
         self._reschedule_with_subject(item, "restriction-lifted", at)
         self.save(item)
         return item
 
-    def flag_police_relevant(self, item_ref: str, case_ref: str, by: str, at: datetime) -> Item:
+    def flag_police_relevant(
+        self, item_ref: str, case_ref: str, by: str, at: datetime
+    ) -> Item:
         """The police extension: the material may matter to an investigation."""
-        _require(case_ref=case_ref, requested_by=by)
+        require(case_ref=case_ref, requested_by=by)
         item = self.get_item(item_ref)
         item.mark_police_relevant(case_ref, by, at)
         self._reschedule_with_subject(item, "police-extension", at)
@@ -332,109 +320,6 @@ class Lethe(Application[UUID]):
         subject = self.find_subject_by_ref(item.subject_ref)
         reschedule(item, subject, self.policy(item.controller), basis, at)
 
-    # -- subjects -----------------------------------------------------------------------------
-
-    def subject_ref(self, controller: str, subject_id: str) -> str:
-        if not subject_id.strip():
-            raise BadCommandError("the subject id is empty")
-        self.policy(controller)
-        return self.vault.pseudonym(controller, subject_id)
-
-    def find_subject_by_ref(self, subject_ref: str) -> Subject | None:
-        try:
-            subject = self.repository.get(identity.subject_id(subject_ref))
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(subject, Subject)
-        return subject
-
-    def get_subject(self, controller: str, subject_id: str) -> Subject:
-        subject = self.find_subject_by_ref(self.subject_ref(controller, subject_id))
-        if subject is None:
-            raise SubjectNotFoundError()
-        return subject
-
-    def subject_for(self, controller: str, subject_id: str, at: datetime) -> Subject:
-        """The subject, registered (sealed) on first mention."""
-        subject_ref = self.subject_ref(controller, subject_id)
-        subject = self.find_subject_by_ref(subject_ref)
-        if subject is None:
-            seal = self.vault.seal(subject_ref, subject_id)
-            subject = Subject(subject_ref=subject_ref, controller=controller, subject_seal=seal, at=at)
-        return subject
-
-    def end_relationship(self, controller: str, subject_id: str, ended_at: datetime, at: datetime) -> Subject:
-        subject = self.subject_for(controller, subject_id, at)
-        subject.end_relationship(ended_at=ended_at, at=at)
-        self.save(subject)
-        return subject
-
-    def resume_relationship(self, controller: str, subject_id: str, resumed_at: datetime, at: datetime) -> Subject:
-        subject = self.subject_for(controller, subject_id, at)
-        subject.resume_relationship(resumed_at=resumed_at, at=at)
-        self.save(subject)
-        return subject
-
-    def record_contact(self, controller: str, subject_id: str, contact_at: datetime, at: datetime) -> Subject:
-        subject = self.subject_for(controller, subject_id, at)
-        subject.record_contact(contact_at, at)
-        self.save(subject)
-        return subject
-
-    def place_subject_hold(
-        self, controller: str, subject_id: str, case_ref: str, reason: str, by: str, at: datetime
-    ) -> Subject:
-        _require(case_ref=case_ref, reason=reason, requested_by=by)
-        subject = self.subject_for(controller, subject_id, at)
-        subject.place_hold(case_ref, reason, by, at)
-        self.save(subject)
-        return subject
-
-    def release_subject_hold(
-        self, controller: str, subject_id: str, case_ref: str, by: str, at: datetime
-    ) -> Subject:
-        subject = self.get_subject(controller, subject_id)
-        subject.release_hold(case_ref, by, at)
-        self.save(subject)
-        return subject
-
-    def restrict_subject(
-        self, controller: str, subject_id: str, ticket: str, reason: str, by: str, at: datetime
-    ) -> Subject:
-        _require(ticket=ticket, reason=reason, requested_by=by)
-        subject = self.subject_for(controller, subject_id, at)
-        subject.restrict(ticket, reason, by, at)
-        self.save(subject)
-        return subject
-
-    def lift_subject_restriction(
-        self, controller: str, subject_id: str, ticket: str, by: str, at: datetime
-    ) -> Subject:
-        subject = self.get_subject(controller, subject_id)
-        subject.lift_restriction(ticket, by, at)
-        self.save(subject)
-        return subject
-
-    def request_subject_erasure(
-        self,
-        controller: str,
-        subject_id: str,
-        command_id: str,
-        reason: str,
-        requested_by: str,
-        ticket: str | None,
-        at: datetime,
-    ) -> str:
-        """GDPR art. 17. Carried out item by item by the subject process."""
-        _require(command_id=command_id, reason=reason, requested_by=requested_by)
-        subject = self.subject_for(controller, subject_id, at)
-        request_id = identity.request_id(subject.subject_ref, command_id)
-        zone = self.policy(controller).zone
-        answer_due_at = add_period(at, ANSWER_PERIOD, zone)
-        subject.request_erasure(request_id, reason, requested_by, ticket, at, answer_due_at)
-        self.save(subject)
-        return request_id
-
 
 class BytesAsBase64(Transcoding):
     """Sealed subject identifiers are bytes; JSON needs text."""
@@ -447,9 +332,3 @@ class BytesAsBase64(Transcoding):
 
     def decode(self, data: str) -> bytes:
         return base64.b64decode(data)
-
-
-def _require(**values: str | None) -> None:
-    missing = [name.replace("_", " ") for name, value in values.items() if not (value or "").strip()]
-    if missing:
-        raise BadCommandError(f"missing {', '.join(missing)}: every such change must say it")

@@ -56,7 +56,9 @@ class ItemNotFoundError(LetheError):
 class SubjectNotFoundError(LetheError):
     def __init__(self) -> None:
         # Never echo the subject id: it is personal data and errors end up in logs.
-        super().__init__("no subject with that id is known to Lethe for this controller")
+        super().__init__(
+            "no subject with that id is known to Lethe for this controller"
+        )
 
 
 class NoSuchHoldError(LetheError):

@@ -244,7 +244,9 @@ class Item(Aggregate):
         """The sweeper's order: an item that arrived already past due says so."""
         arrived_expired = self.due_at is not None and self.due_at <= self.ingested_at
         cause = (
-            ErasureCause.ARRIVED_EXPIRED if arrived_expired else ErasureCause.RETENTION_EXPIRED
+            ErasureCause.ARRIVED_EXPIRED
+            if arrived_expired
+            else ErasureCause.RETENTION_EXPIRED
         )
         return self.order_erasure(cause, at)
 
@@ -283,13 +285,20 @@ class Item(Aggregate):
         self.state = ItemState.ERASURE_ORDERED
 
     def confirm_erasure(
-        self, order_id: str, store: str, outcome: Outcome, detail: str | None, at: datetime
+        self,
+        order_id: str,
+        store: str,
+        outcome: Outcome,
+        detail: str | None,
+        at: datetime,
     ) -> bool:
         """A store answered; returns False for a duplicate answer after erasure."""
         if self.order is None or self.order["order_id"] != order_id:
             raise UnknownOrderError(self.item_ref, order_id)
         if self.state == ItemState.ERASED:
-            return False  # a second store's or a redelivered confirmation changes nothing
+            return (
+                False  # a second store's or a redelivered confirmation changes nothing
+            )
         if outcome == Outcome.FAILED:
             self._erasure_failed(order_id=order_id, store=store, detail=detail, at=at)
         else:

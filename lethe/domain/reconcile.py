@@ -24,7 +24,9 @@ def facts_of(item: Item, subject: Subject | None) -> ItemFacts:
     )
 
 
-def reschedule(item: Item, subject: Subject | None, policy: Policy, basis: str, at: datetime) -> bool:
+def reschedule(
+    item: Item, subject: Subject | None, policy: Policy, basis: str, at: datetime
+) -> bool:
     """Recompute the due instant from the policy; returns whether it changed."""
     if item.order is not None:
         return False
@@ -36,7 +38,9 @@ def reschedule(item: Item, subject: Subject | None, policy: Policy, basis: str, 
     return item.schedule(due_at, due.rule, due.policy, basis, at)
 
 
-def apply_subject(item: Item, subject: Subject, policy: Policy, basis: str, at: datetime) -> bool:
+def apply_subject(
+    item: Item, subject: Subject, policy: Policy, basis: str, at: datetime
+) -> bool:
     """Bring one item in line with its subject; returns whether the item changed."""
     if item.state in (ItemState.ERASED,) or item.order is not None:
         return False
@@ -74,7 +78,9 @@ def _mirror_subject_restrictions(item: Item, subject: Subject, at: datetime) -> 
     return changed
 
 
-def _answer_erasure_request(item: Item, policy: Policy, request_id: str, at: datetime) -> bool:
+def _answer_erasure_request(
+    item: Item, policy: Policy, request_id: str, at: datetime
+) -> bool:
     """Erase now, or keep until due when a legal obligation requires it."""
     if item.order is not None:
         return False  # an earlier request (or the clock) already ordered it

@@ -25,7 +25,9 @@ class Subject(Aggregate):
         return identity.subject_id(subject_ref)
 
     @event("Registered")
-    def __init__(self, subject_ref: str, controller: str, subject_seal: bytes, at: datetime):
+    def __init__(
+        self, subject_ref: str, controller: str, subject_seal: bytes, at: datetime
+    ):
         self.subject_ref = subject_ref
         self.controller = controller
         self.subject_seal = subject_seal
@@ -138,7 +140,12 @@ class Subject(Aggregate):
 
     @event("ErasureCarriedOut")
     def carry_out_erasure(
-        self, request_id: str, ordered: int, kept: int, waiting_on_holds: int, at: datetime
+        self,
+        request_id: str,
+        ordered: int,
+        kept: int,
+        waiting_on_holds: int,
+        at: datetime,
     ) -> None:
         """Every item was ordered for erasure or kept by law: the request is answered."""
         self.requests[request_id]["carried_out_at"] = at

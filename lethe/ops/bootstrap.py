@@ -19,7 +19,9 @@ def shipped_policies() -> dict[str, Policy]:
     return {policy_id: load_shipped(policy_id) for policy_id in shipped_ids()}
 
 
-def build_app(settings: Settings, policies: Mapping[str, Policy] | None = None) -> Lethe:
+def build_app(
+    settings: Settings, policies: Mapping[str, Policy] | None = None
+) -> Lethe:
     app = Lethe(
         env=settings.eventsourcing_env(),
         policies=policies or shipped_policies(),

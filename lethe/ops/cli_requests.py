@@ -20,13 +20,19 @@ CONTROLLER = click.option(
     show_default="sector-alarm (LETHE_DEFAULT_CONTROLLER)",
     help="The policy the subject belongs to.",
 )
-BY = click.option("--by", "--requested-by", "by", required=True, help="Who asks (staff id).")
-AT = click.option("--at", type=INSTANT, default=None, help="When it happened [default: now].")
+BY = click.option(
+    "--by", "--requested-by", "by", required=True, help="Who asks (staff id)."
+)
+AT = click.option(
+    "--at", type=INSTANT, default=None, help="When it happened [default: now]."
+)
 
 
 def _target(item: str | None, subject: str | None) -> tuple[str | None, str | None]:
     if bool(item) == bool(subject):
-        raise BadCommandError("name exactly one of --item ITEM_ID or --subject SUBJECT_ID")
+        raise BadCommandError(
+            "name exactly one of --item ITEM_ID or --subject SUBJECT_ID"
+        )
     return item, subject
 
 
@@ -54,8 +60,14 @@ def erase() -> None:
 @BY
 @click.option("--ticket", default=None, help="Your ticket or case number.")
 @AT
-def erase_subject(subject_id: str, controller: str, reason: str, by: str,
-                  ticket: str | None, at: datetime | None) -> None:
+def erase_subject(
+    subject_id: str,
+    controller: str,
+    reason: str,
+    by: str,
+    ticket: str | None,
+    at: datetime | None,
+) -> None:
     """Erase everything of SUBJECT_ID that no law requires Lethe to keep."""
     command_id = ticket or str(uuid.uuid4())
     holder: dict[str, str] = {}
@@ -69,7 +81,9 @@ def erase_subject(subject_id: str, controller: str, reason: str, by: str,
     subject = runtime.app.get_subject(controller, subject_id)
     request = subject.requests[holder["request"]]
     click.echo(f"request   {holder['request']}")
-    click.echo(f"answer by {format_instant(request['answer_due_at'])}  (one month, GDPR art. 12(3))")
+    click.echo(
+        f"answer by {format_instant(request['answer_due_at'])}  (one month, GDPR art. 12(3))"
+    )
     if request["carried_out_at"] is None:
         click.echo("status    recorded; `lethe run` carries it out")
         return
@@ -91,12 +105,21 @@ def hold() -> None:
 @click.option("--item", default=None)
 @click.option("--subject", default=None)
 @CONTROLLER
-@click.option("--case", "case_ref", required=True, help="Police case or dispute reference.")
+@click.option(
+    "--case", "case_ref", required=True, help="Police case or dispute reference."
+)
 @click.option("--reason", required=True)
 @BY
 @AT
-def hold_place(item: str | None, subject: str | None, controller: str, case_ref: str,
-               reason: str, by: str, at: datetime | None) -> None:
+def hold_place(
+    item: str | None,
+    subject: str | None,
+    controller: str,
+    case_ref: str,
+    reason: str,
+    by: str,
+    at: datetime | None,
+) -> None:
     """Place a hold on one item or on everything a subject has (and will have)."""
     item, subject = _target(item, subject)
 
@@ -104,7 +127,9 @@ def hold_place(item: str | None, subject: str | None, controller: str, case_ref:
         if item:
             rt.app.place_hold(item, case_ref, reason, by, _now(at))
         else:
-            rt.app.place_subject_hold(controller, subject or "", case_ref, reason, by, _now(at))
+            rt.app.place_subject_hold(
+                controller, subject or "", case_ref, reason, by, _now(at)
+            )
 
     _apply(change)
     click.echo(f"hold {case_ref} placed on {'item ' + item if item else 'the subject'}")
@@ -117,8 +142,14 @@ def hold_place(item: str | None, subject: str | None, controller: str, case_ref:
 @click.option("--case", "case_ref", required=True)
 @BY
 @AT
-def hold_release(item: str | None, subject: str | None, controller: str, case_ref: str,
-                 by: str, at: datetime | None) -> None:
+def hold_release(
+    item: str | None,
+    subject: str | None,
+    controller: str,
+    case_ref: str,
+    by: str,
+    at: datetime | None,
+) -> None:
     """Release a hold; an overdue item becomes due at the release."""
     item, subject = _target(item, subject)
 
@@ -126,7 +157,9 @@ def hold_release(item: str | None, subject: str | None, controller: str, case_re
         if item:
             rt.app.release_hold(item, case_ref, by, _now(at))
         else:
-            rt.app.release_subject_hold(controller, subject or "", case_ref, by, _now(at))
+            rt.app.release_subject_hold(
+                controller, subject or "", case_ref, by, _now(at)
+            )
 
     _apply(change)
     click.echo(f"hold {case_ref} released")
@@ -139,7 +172,9 @@ def hold_release(item: str | None, subject: str | None, controller: str, case_re
 @AT
 def hold_police_extend(item: str, case_ref: str, by: str, at: datetime | None) -> None:
     """Keep a verification image for the police period (30 days from capture)."""
-    runtime = _apply(lambda rt: rt.app.flag_police_relevant(item, case_ref, by, _now(at)))
+    runtime = _apply(
+        lambda rt: rt.app.flag_police_relevant(item, case_ref, by, _now(at))
+    )
     found = runtime.app.get_item(item)
     due = format_instant(found.due_at) if found.due_at else "not yet known"
     click.echo(f"item {item} now due {due} ({found.rule})")
@@ -153,8 +188,15 @@ def hold_police_extend(item: str, case_ref: str, by: str, at: datetime | None) -
 @click.option("--reason", required=True)
 @BY
 @AT
-def restrict(item: str | None, subject: str | None, controller: str, ticket: str,
-             reason: str, by: str, at: datetime | None) -> None:
+def restrict(
+    item: str | None,
+    subject: str | None,
+    controller: str,
+    ticket: str,
+    reason: str,
+    by: str,
+    at: datetime | None,
+) -> None:
     """Restrict processing (GDPR art. 18): stored, not processed, not erased until lifted."""
     item, subject = _target(item, subject)
 
@@ -162,7 +204,9 @@ def restrict(item: str | None, subject: str | None, controller: str, ticket: str
         if item:
             rt.app.restrict(item, ticket, reason, by, _now(at))
         else:
-            rt.app.restrict_subject(controller, subject or "", ticket, reason, by, _now(at))
+            rt.app.restrict_subject(
+                controller, subject or "", ticket, reason, by, _now(at)
+            )
 
     _apply(change)
     click.echo(f"restriction {ticket} recorded")
@@ -175,8 +219,14 @@ def restrict(item: str | None, subject: str | None, controller: str, ticket: str
 @click.option("--ticket", required=True)
 @BY
 @AT
-def lift(item: str | None, subject: str | None, controller: str, ticket: str, by: str,
-         at: datetime | None) -> None:
+def lift(
+    item: str | None,
+    subject: str | None,
+    controller: str,
+    ticket: str,
+    by: str,
+    at: datetime | None,
+) -> None:
     """Lift a restriction; an overdue item becomes due at the lift."""
     item, subject = _target(item, subject)
 
@@ -184,7 +234,9 @@ def lift(item: str | None, subject: str | None, controller: str, ticket: str, by
         if item:
             rt.app.lift_restriction(item, ticket, by, _now(at))
         else:
-            rt.app.lift_subject_restriction(controller, subject or "", ticket, by, _now(at))
+            rt.app.lift_subject_restriction(
+                controller, subject or "", ticket, by, _now(at)
+            )
 
     _apply(change)
     click.echo(f"restriction {ticket} lifted")

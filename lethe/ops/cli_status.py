@@ -14,7 +14,9 @@ from lethe.projections.status import read_status
 
 
 @click.command()
-@click.option("--now", type=INSTANT, default=None, help="Judge as of this instant [default: now].")
+@click.option(
+    "--now", type=INSTANT, default=None, help="Judge as of this instant [default: now]."
+)
 @click.option("--json", "as_json", is_flag=True)
 def status(now: datetime | None, as_json: bool) -> None:
     """Items by state; overdue, unconfirmed and failed erasures; request deadlines."""
@@ -22,8 +24,13 @@ def status(now: datetime | None, as_json: bool) -> None:
     runtime.catch_up()
     settings = runtime.settings
     now = now or datetime.now(UTC)
-    report = read_status(runtime.views, now, settings.sweep_interval_s,
-                         settings.confirm_timeout_s, settings.answer_warning_days)
+    report = read_status(
+        runtime.views,
+        now,
+        settings.sweep_interval_s,
+        settings.confirm_timeout_s,
+        settings.answer_warning_days,
+    )
     if as_json:
         click.echo(json.dumps(_as_dict(report), default=format_instant, indent=2))
         return
@@ -36,11 +43,17 @@ def status(now: datetime | None, as_json: bool) -> None:
             table.add_row(a.item_ref, a.category, a.what, format_instant(a.since))
         echo_table(table)
     if report.requests:
-        table = Table("request", "received", "answer by", "answered", title="subject requests")
+        table = Table(
+            "request", "received", "answer by", "answered", title="subject requests"
+        )
         for r in report.requests:
             answered = format_instant(r.carried_out_at) if r.carried_out_at else "OPEN"
-            table.add_row(r.request_id, format_instant(r.requested_at),
-                          format_instant(r.answer_due_at), answered + (" LATE" if r.late else ""))
+            table.add_row(
+                r.request_id,
+                format_instant(r.requested_at),
+                format_instant(r.answer_due_at),
+                answered + (" LATE" if r.late else ""),
+            )
         echo_table(table)
     if not attention and not report.requests:
         click.echo("nothing needs attention")
@@ -61,14 +74,20 @@ def item(item_id: str) -> None:
     found = runtime.app.get_item(item_id)
     click.echo(f"item      {found.item_ref} ({found.category}, {found.controller})")
     click.echo(f"state     {found.state.value}")
-    click.echo(f"due       {format_instant(found.due_at) if found.due_at else 'not yet (clock not started)'}")
+    click.echo(
+        f"due       {format_instant(found.due_at) if found.due_at else 'not yet (clock not started)'}"
+    )
     click.echo(f"rule      {found.rule}  [{found.policy}]")
     for case_ref, hold in found.holds.items():
-        click.echo(f"hold      {case_ref}: {hold['reason']} (by {hold['by']}, {format_instant(hold['at'])})")
+        click.echo(
+            f"hold      {case_ref}: {hold['reason']} (by {hold['by']}, {format_instant(hold['at'])})"
+        )
     for ticket, r in found.restrictions.items():
         click.echo(f"restricted {ticket}: {r['reason']} (by {r['by']})")
     if found.kept_for_legal_obligation:
         click.echo("kept      by a legal obligation after a subject erasure request")
     if found.order:
-        click.echo(f"order     {found.order['order_id']} {found.order['cause']} at "
-                   f"{format_instant(found.order['at'])}, attempt {found.attempts}")
+        click.echo(
+            f"order     {found.order['order_id']} {found.order['cause']} at "
+            f"{format_instant(found.order['at'])}, attempt {found.attempts}"
+        )

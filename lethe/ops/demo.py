@@ -41,26 +41,45 @@ DLQ = "lethe.dlq.v1"
 
 
 @click.command()
-@click.option("--customers", default=300, show_default=True, help="Customers in the synthetic day.")
-@click.option("--dir", "workdir", default="var/demo", show_default=True, type=click.Path(path_type=Path),
-              help="Where the demo keeps its store and blob files (wiped first).")
+@click.option(
+    "--customers",
+    default=300,
+    show_default=True,
+    help="Customers in the synthetic day.",
+)
+@click.option(
+    "--dir",
+    "workdir",
+    default="var/demo",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the demo keeps its store and blob files (wiped first).",
+)
 def demo(customers: int, workdir: Path) -> None:
     """Run a synthetic alarm-centre day through Lethe on SQLite and the embedded broker."""
     shutil.rmtree(workdir, ignore_errors=True)
     blobs = workdir / "blobs"
     blobs.mkdir(parents=True)
     log_file = (workdir / "lethe.log").open("w")
-    lethe_logging.configure("INFO", stream=log_file)  # the demo's own story goes to stdout
+    lethe_logging.configure(
+        "INFO", stream=log_file
+    )  # the demo's own story goes to stdout
     with EmbeddedBroker() as broker:
-        env = {"LETHE_STORE": "sqlite", "LETHE_SQLITE_PATH": str(workdir / "lethe.db"),
-               "LETHE_KAFKA_BOOTSTRAP": broker.bootstrap, "LETHE_GROUP_ID": "lethe-demo"}
+        env = {
+            "LETHE_STORE": "sqlite",
+            "LETHE_SQLITE_PATH": str(workdir / "lethe.db"),
+            "LETHE_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "LETHE_GROUP_ID": "lethe-demo",
+        }
         settings = Settings.from_env(env)
         runtime = build_runtime(settings)
         kafka = KafkaClientSettings.from_mapping(env)
         _step("1. topics")
         _ensure_topics(kafka, runtime)
         _step("2. a day of alarm-centre traffic")
-        day = datetime.now(OSLO).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+        day = datetime.now(OSLO).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        ) - timedelta(days=1)
         sent = _publish_day(kafka, day, customers, blobs)
         _step("3. ingest through the consumers")
         taken = _consume(kafka, runtime, env, sent)
@@ -85,12 +104,16 @@ def _ensure_topics(kafka: KafkaClientSettings, runtime: Runtime) -> None:
     admin = KafkaAdminClient(**kafka.admin_config())
     try:
         done = ensure(admin, TopicSettings(partitions=4), runtime.app.policies.values())
-        click.echo(f"{sum(e.created for e in done.values())} topics created (compacted item topics)")
+        click.echo(
+            f"{sum(e.created for e in done.values())} topics created (compacted item topics)"
+        )
     finally:
         admin.close()
 
 
-def _publish_day(kafka: KafkaClientSettings, day: datetime, customers: int, blobs: Path) -> int:
+def _publish_day(
+    kafka: KafkaClientSettings, day: datetime, customers: int, blobs: Path
+) -> int:
     producer = LetheProducer(kafka)
     counts: Counter[str] = Counter()
     for out in synthetic_day(day, DayShape(customers=customers), blob_root=blobs):
@@ -99,7 +122,9 @@ def _publish_day(kafka: KafkaClientSettings, day: datetime, customers: int, blob
     bad = _malformed(producer, day)
     producer.flush()
     producer.close()
-    click.echo(", ".join(f"{n} {c}" for c, n in counts.most_common()) + f", {bad} malformed")
+    click.echo(
+        ", ".join(f"{n} {c}" for c, n in counts.most_common()) + f", {bad} malformed"
+    )
     return sum(counts.values()) + bad
 
 
@@ -108,21 +133,59 @@ def _malformed(producer: LetheProducer, day: datetime) -> int:
     raw = producer.producer
     raw.send("alarm.images.v1", key=b"img-garbage", value=b"\xc3\x01garbage")
     raw.send("alarm.events.v1", key=b"evt-json", value=b'{"item_id": "evt-json"}')
-    meta = {"controller": "sector-alarm", "subject_id": "cust-bad", "site_id": None,
-            "captured_at": day, "police_relevant": False, "legal_basis": None}
-    producer.send("alarm.images.v1", {"item_id": "img-as-arming-log", "alarm_item_id": None,
-                  "blob_uri": "file:///nowhere.jpg", "sha256": "0" * 64, "content_type": "image/jpeg",
-                  "size_bytes": 1, "metadata": {**meta, "category": "arming-log"}})
-    producer.send("alarm.events.v1", {"item_id": "evt-future", "event_code": "BA", "zone": None,
-                  "metadata": {**meta, "category": "alarm-event",
-                               "captured_at": datetime.now(UTC) + timedelta(days=3)}})
-    producer.send("alarm.events.v1", {"item_id": "evt-no-subject", "event_code": "BA", "zone": None,
-                  "metadata": {**meta, "category": "alarm-event", "subject_id": " "}})
+    meta = {
+        "controller": "sector-alarm",
+        "subject_id": "cust-bad",
+        "site_id": None,
+        "captured_at": day,
+        "police_relevant": False,
+        "legal_basis": None,
+    }
+    producer.send(
+        "alarm.images.v1",
+        {
+            "item_id": "img-as-arming-log",
+            "alarm_item_id": None,
+            "blob_uri": "file:///nowhere.jpg",
+            "sha256": "0" * 64,
+            "content_type": "image/jpeg",
+            "size_bytes": 1,
+            "metadata": {**meta, "category": "arming-log"},
+        },
+    )
+    producer.send(
+        "alarm.events.v1",
+        {
+            "item_id": "evt-future",
+            "event_code": "BA",
+            "zone": None,
+            "metadata": {
+                **meta,
+                "category": "alarm-event",
+                "captured_at": datetime.now(UTC) + timedelta(days=3),
+            },
+        },
+    )
+    producer.send(
+        "alarm.events.v1",
+        {
+            "item_id": "evt-no-subject",
+            "event_code": "BA",
+            "zone": None,
+            "metadata": {**meta, "category": "alarm-event", "subject_id": " "},
+        },
+    )
     return 5
 
 
-def _consume(kafka: KafkaClientSettings, runtime: Runtime, env: dict[str, str], expected: int,
-             deadline_s: float = 120.0, idle_s: float = 3.0) -> int:
+def _consume(
+    kafka: KafkaClientSettings,
+    runtime: Runtime,
+    env: dict[str, str],
+    expected: int,
+    deadline_s: float = 120.0,
+    idle_s: float = 3.0,
+) -> int:
     """Take records until `expected` arrived and the topics stay quiet for `idle_s`."""
     config = RunConfig.from_env(runtime.settings)
     consumer = KafkaConsumer(**kafka.consumer_config(runtime.settings.group_id))
@@ -145,9 +208,13 @@ def _consume(kafka: KafkaClientSettings, runtime: Runtime, env: dict[str, str], 
     return taken
 
 
-def _read_topic(kafka: KafkaClientSettings, topic: str, idle_s: float = 3.0) -> list[Any]:
+def _read_topic(
+    kafka: KafkaClientSettings, topic: str, idle_s: float = 3.0
+) -> list[Any]:
     consumer = KafkaConsumer(**{**kafka.consumer_config(None), "group_id": None})
-    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    partitions = [
+        TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []
+    ]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     records: list[Any] = []
@@ -161,7 +228,10 @@ def _read_topic(kafka: KafkaClientSettings, topic: str, idle_s: float = 3.0) -> 
 
 
 def _dead_letters(kafka: KafkaClientSettings) -> str:
-    reasons = [dict(r.headers).get("lethe.reason", b"").decode() for r in _read_topic(kafka, DLQ)]
+    reasons = [
+        dict(r.headers).get("lethe.reason", b"").decode()
+        for r in _read_topic(kafka, DLQ)
+    ]
     lines = "\n".join(f"  dead letter: {reason}" for reason in reasons)
     return f"{len(reasons)} to {DLQ}:\n{lines}"
 
@@ -178,11 +248,20 @@ def _holdings(runtime: Runtime, title: str) -> None:
 
 
 def _when(ms: int | None) -> str:
-    return "clock not started" if ms is None else format_instant(datetime.fromtimestamp(ms / 1000, UTC))
+    return (
+        "clock not started"
+        if ms is None
+        else format_instant(datetime.fromtimestamp(ms / 1000, UTC))
+    )
 
 
-def _forget(kafka: KafkaClientSettings, runtime: Runtime, env: dict[str, str], later: datetime,
-            blobs: Path) -> None:
+def _forget(
+    kafka: KafkaClientSettings,
+    runtime: Runtime,
+    env: dict[str, str],
+    later: datetime,
+    blobs: Path,
+) -> None:
     report = runtime.sweeper.sweep(later)
     runtime.catch_up()
     producer = KafkaProducer(**kafka.producer_config())
@@ -194,21 +273,30 @@ def _forget(kafka: KafkaClientSettings, runtime: Runtime, env: dict[str, str], l
     taken = _consume(kafka, runtime, env, confirmed + relayed, deadline_s=60)
     runtime.catch_up()
     files_after = sum(1 for _ in blobs.glob("*"))
-    click.echo(f"swept at {format_instant(later)}: {report.ordered} erasure orders; "
-               f"{relayed} relayed as tombstones + orders; the eraser deleted "
-               f"{files_before - files_after} files and sent {confirmed} confirmations, "
-               f"taken back with the tombstones ({taken} records)")
+    click.echo(
+        f"swept at {format_instant(later)}: {report.ordered} erasure orders; "
+        f"{relayed} relayed as tombstones + orders; the eraser deleted "
+        f"{files_before - files_after} files and sent {confirmed} confirmations, "
+        f"taken back with the tombstones ({taken} records)"
+    )
 
 
-def _erase_files(kafka: KafkaClientSettings, producer: KafkaProducer, blobs: Path) -> int:
+def _erase_files(
+    kafka: KafkaClientSettings, producer: KafkaProducer, blobs: Path
+) -> int:
     catalogue = Catalogue.shipped()
-    eraser = FileEraser(blobs.resolve(), store="demo-blob-store", state_dir=blobs.parent / "eraser")
+    eraser = FileEraser(
+        blobs.resolve(), store="demo-blob-store", state_dir=blobs.parent / "eraser"
+    )
     answered = 0
     for record in _read_topic(kafka, ORDERS_TOPIC):
         order = catalogue.decode_as(record.value, "ErasureOrder")
         confirmation = eraser.answer(order)
-        producer.send(CONFIRMATIONS, key=order["item_id"].encode(),
-                      value=catalogue.encode("ErasureConfirmation", confirmation))
+        producer.send(
+            CONFIRMATIONS,
+            key=order["item_id"].encode(),
+            value=catalogue.encode("ErasureConfirmation", confirmation),
+        )
         answered += 1
     producer.flush()
     return answered
@@ -224,16 +312,28 @@ def _erase_one_subject(runtime: Runtime, at: datetime) -> None:
         return
     subject_ref = rows[0][0]
     item_ref = runtime.views.query(
-        "SELECT item_ref FROM lethe_schedule WHERE subject_ref = ? LIMIT 1", (subject_ref,))[0][0]
+        "SELECT item_ref FROM lethe_schedule WHERE subject_ref = ? LIMIT 1",
+        (subject_ref,),
+    )[0][0]
     subject_id = "cust-" + item_ref.split("-cust-", 1)[1].rsplit("-", 1)[0]
     request = runtime.app.request_subject_erasure(
-        "sector-alarm", subject_id, "demo-ticket-1", "customer asked by phone", "support:demo",
-        "T-1", at)
+        "sector-alarm",
+        subject_id,
+        "demo-ticket-1",
+        "customer asked by phone",
+        "support:demo",
+        "T-1",
+        at,
+    )
     runtime.catch_up()
     states = runtime.views.query(
         "SELECT category, state, COUNT(*) FROM lethe_schedule WHERE subject_ref = ?"
-        " GROUP BY category, state ORDER BY category", (subject_ref,))
-    click.echo(f"request {request} for {subject_id}: carried out; the subject's key is destroyed")
+        " GROUP BY category, state ORDER BY category",
+        (subject_ref,),
+    )
+    click.echo(
+        f"request {request} for {subject_id}: carried out; the subject's key is destroyed"
+    )
     for category, state, count in states:
         kept = "  (kept by law until due)" if category == "alarm-call-recording" else ""
         click.echo(f"  {category:<24} {state:<16} {count}{kept}")

@@ -49,11 +49,15 @@ class Settings:
             postgres_schema=get.text("LETHE_POSTGRES_SCHEMA", ""),
             pseudonym_key=get.hex_bytes("LETHE_PSEUDONYM_KEY"),
             sweep_interval_s=get.number("LETHE_SWEEP_INTERVAL_S", cls.sweep_interval_s),
-            confirm_timeout_s=get.number("LETHE_CONFIRM_TIMEOUT_S", cls.confirm_timeout_s),
+            confirm_timeout_s=get.number(
+                "LETHE_CONFIRM_TIMEOUT_S", cls.confirm_timeout_s
+            ),
             max_clock_skew_s=get.number("LETHE_MAX_CLOCK_SKEW_S", cls.max_clock_skew_s),
             batch_size=get.integer("LETHE_BATCH_SIZE", cls.batch_size),
             group_id=get.text("LETHE_GROUP_ID", cls.group_id),
-            answer_warning_days=get.integer("LETHE_ANSWER_WARNING_DAYS", cls.answer_warning_days),
+            answer_warning_days=get.integer(
+                "LETHE_ANSWER_WARNING_DAYS", cls.answer_warning_days
+            ),
             env=env,
         )
 

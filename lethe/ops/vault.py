@@ -48,7 +48,9 @@ class SqlSubjectVault:
         if key is None:
             return b""  # shredded: nothing of the identifier is kept again
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + AESGCM(key).encrypt(nonce, subject_id.encode(), subject_ref.encode())
+        return nonce + AESGCM(key).encrypt(
+            nonce, subject_id.encode(), subject_ref.encode()
+        )
 
     def unseal(self, subject_ref: str, seal: bytes) -> str | None:
         # Always read the table, never the cache: another process may have shredded it.
@@ -75,7 +77,8 @@ class SqlSubjectVault:
 
     def is_shredded(self, subject_ref: str) -> bool:
         rows = self.views.query(
-            "SELECT shredded_at FROM lethe_subject_keys WHERE subject_ref = ?", (subject_ref,)
+            "SELECT shredded_at FROM lethe_subject_keys WHERE subject_ref = ?",
+            (subject_ref,),
         )
         return bool(rows) and rows[0][0] is not None
 
@@ -100,7 +103,8 @@ class SqlSubjectVault:
                 ]
             )
         rows = self.views.query(
-            "SELECT subject_key FROM lethe_subject_keys WHERE subject_ref = ?", (subject_ref,)
+            "SELECT subject_key FROM lethe_subject_keys WHERE subject_ref = ?",
+            (subject_ref,),
         )
         return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
 
@@ -116,5 +120,7 @@ class SqlSubjectVault:
                 )
             ]
         )
-        rows = self.views.query("SELECT secret FROM lethe_secrets WHERE name = ?", (name,))
+        rows = self.views.query(
+            "SELECT secret FROM lethe_secrets WHERE name = ?", (name,)
+        )
         return bytes(rows[0][0])

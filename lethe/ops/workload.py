@@ -44,7 +44,9 @@ class DayShape:
     seed: int = 7
 
 
-def synthetic_day(day: datetime, shape: DayShape, blob_root: Path | None = None) -> Iterator[Outbound]:
+def synthetic_day(
+    day: datetime, shape: DayShape, blob_root: Path | None = None
+) -> Iterator[Outbound]:
     """Every record an ARC would publish on `day` (aware, local midnight), in time order."""
     rng = random.Random(shape.seed)
     out: list[tuple[datetime, Outbound]] = []
@@ -57,14 +59,23 @@ def synthetic_day(day: datetime, shape: DayShape, blob_root: Path | None = None)
 
 
 class _Customer:
-    def __init__(self, subject_id: str, shape: DayShape, rng: random.Random, day: datetime,
-                 blob_root: Path | None) -> None:
+    def __init__(
+        self,
+        subject_id: str,
+        shape: DayShape,
+        rng: random.Random,
+        day: datetime,
+        blob_root: Path | None,
+    ) -> None:
         self.subject_id, self.shape, self.rng, self.day = subject_id, shape, rng, day
         self.blob_root = blob_root
         self.serial = 0
 
     def records(self) -> list[tuple[datetime, Outbound]]:
-        records = [self._arming(i) for i in range(self.rng.randint(*self.shape.armings_per_day))]
+        records = [
+            self._arming(i)
+            for i in range(self.rng.randint(*self.shape.armings_per_day))
+        ]
         if self.rng.random() < self.shape.alarm_probability:
             records.extend(self._alarm())
         if self.rng.random() < self.shape.service_call_probability:
@@ -86,22 +97,38 @@ class _Customer:
         self.serial += 1
         return f"{kind}-{self.subject_id}-{self.serial:04d}"
 
-    def _metadata(self, category: str, at: datetime, police: bool = False) -> dict[str, Any]:
-        return {"controller": self.shape.controller, "category": category,
-                "subject_id": self.subject_id, "site_id": None, "captured_at": at,
-                "police_relevant": police, "legal_basis": None}
+    def _metadata(
+        self, category: str, at: datetime, police: bool = False
+    ) -> dict[str, Any]:
+        return {
+            "controller": self.shape.controller,
+            "category": category,
+            "subject_id": self.subject_id,
+            "site_id": None,
+            "captured_at": at,
+            "police_relevant": police,
+            "legal_basis": None,
+        }
 
     def _arming(self, _i: int) -> tuple[datetime, Outbound]:
         at, item_id = self._moment(), self._item_id("arm")
-        value = {"item_id": item_id, "event_code": self.rng.choice(["CL", "OP"]), "zone": None,
-                 "metadata": self._metadata("arming-log", at)}
+        value = {
+            "item_id": item_id,
+            "event_code": self.rng.choice(["CL", "OP"]),
+            "zone": None,
+            "metadata": self._metadata("arming-log", at),
+        }
         return at, Outbound(EVENTS, item_id, "AlarmEvent", value)
 
     def _alarm(self) -> list[tuple[datetime, Outbound]]:
         at, alarm_id = self._moment(), self._item_id("alarm")
         police = self.rng.random() < self.shape.police_probability
-        event = {"item_id": alarm_id, "event_code": "BA", "zone": f"{self.rng.randint(1, 12):02d}",
-                 "metadata": self._metadata("alarm-event", at)}
+        event = {
+            "item_id": alarm_id,
+            "event_code": "BA",
+            "zone": f"{self.rng.randint(1, 12):02d}",
+            "metadata": self._metadata("alarm-event", at),
+        }
         records = [(at, Outbound(EVENTS, alarm_id, "AlarmEvent", event))]
         for k in range(self.rng.randint(*self.shape.images_per_alarm)):
             records.append(self._image(alarm_id, at + timedelta(seconds=2 * k), police))
@@ -110,47 +137,95 @@ class _Customer:
             records.append(self._hold(alarm_id, at + timedelta(minutes=30)))
         return records
 
-    def _image(self, alarm_id: str, at: datetime, police: bool) -> tuple[datetime, Outbound]:
+    def _image(
+        self, alarm_id: str, at: datetime, police: bool
+    ) -> tuple[datetime, Outbound]:
         item_id = self._item_id("img")
         uri, sha, size = self._blob(item_id, "jpg")
-        value = {"item_id": item_id, "alarm_item_id": alarm_id, "blob_uri": uri, "sha256": sha,
-                 "content_type": "image/jpeg", "size_bytes": size,
-                 "metadata": self._metadata("verification-image", at, police)}
+        value = {
+            "item_id": item_id,
+            "alarm_item_id": alarm_id,
+            "blob_uri": uri,
+            "sha256": sha,
+            "content_type": "image/jpeg",
+            "size_bytes": size,
+            "metadata": self._metadata("verification-image", at, police),
+        }
         return at, Outbound(IMAGES, item_id, "VerificationImage", value)
 
     def _call(self, line: str, at: datetime) -> tuple[datetime, Outbound]:
         item_id = self._item_id("call")
         uri, sha, _ = self._blob(item_id, "opus")
-        category = "alarm-call-recording" if line == "ALARM_CENTRAL" else "service-call-recording"
-        value = {"item_id": item_id, "line": line, "blob_uri": uri, "sha256": sha,
-                 "duration_ms": self.rng.randint(20_000, 400_000),
-                 "metadata": self._metadata(category, at)}
+        category = (
+            "alarm-call-recording"
+            if line == "ALARM_CENTRAL"
+            else "service-call-recording"
+        )
+        value = {
+            "item_id": item_id,
+            "line": line,
+            "blob_uri": uri,
+            "sha256": sha,
+            "duration_ms": self.rng.randint(20_000, 400_000),
+            "metadata": self._metadata(category, at),
+        }
         return at, Outbound(RECORDINGS, item_id, "CallRecording", value)
 
     def _departure(self) -> tuple[datetime, Outbound]:
         at = self._moment()
-        value = {"subject_id": self.subject_id, "controller": self.shape.controller,
-                 "kind": "RELATIONSHIP_ENDED", "occurred_at": at}
+        value = {
+            "subject_id": self.subject_id,
+            "controller": self.shape.controller,
+            "kind": "RELATIONSHIP_ENDED",
+            "occurred_at": at,
+        }
         return at, Outbound(LIFECYCLE, self.subject_id, "CustomerLifecycle", value)
 
     def _hold(self, alarm_id: str, at: datetime) -> tuple[datetime, Outbound]:
         case = f"POL-{alarm_id}"
-        value = self._command(f"hold-{alarm_id}", "PLACE_HOLD", at, item_id=alarm_id,
-                              reason="police request", case_ref=case)
+        value = self._command(
+            f"hold-{alarm_id}",
+            "PLACE_HOLD",
+            at,
+            item_id=alarm_id,
+            reason="police request",
+            case_ref=case,
+        )
         return at, Outbound(COMMANDS, alarm_id, "LetheCommand", value)
 
     def _erasure_request(self) -> tuple[datetime, Outbound]:
         at = self._moment()
-        value = self._command(f"erase-{self.subject_id}", "ERASE_SUBJECT", at,
-                              subject_id=self.subject_id, reason="GDPR art. 17 request")
+        value = self._command(
+            f"erase-{self.subject_id}",
+            "ERASE_SUBJECT",
+            at,
+            subject_id=self.subject_id,
+            reason="GDPR art. 17 request",
+        )
         return at, Outbound(COMMANDS, self.subject_id, "LetheCommand", value)
 
-    def _command(self, command_id: str, kind: str, at: datetime, *, reason: str,
-                 item_id: str | None = None, subject_id: str | None = None,
-                 case_ref: str | None = None) -> dict[str, Any]:
-        return {"command_id": command_id, "kind": kind, "controller": self.shape.controller,
-                "subject_id": subject_id, "item_id": item_id, "reason": reason,
-                "case_ref": case_ref, "requested_by": "arc-operator", "requested_at": at}
+    def _command(
+        self,
+        command_id: str,
+        kind: str,
+        at: datetime,
+        *,
+        reason: str,
+        item_id: str | None = None,
+        subject_id: str | None = None,
+        case_ref: str | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "command_id": command_id,
+            "kind": kind,
+            "controller": self.shape.controller,
+            "subject_id": subject_id,
+            "item_id": item_id,
+            "reason": reason,
+            "case_ref": case_ref,
+            "requested_by": "arc-operator",
+            "requested_at": at,
+        }
 
     def _blob(self, item_id: str, suffix: str) -> tuple[str, str, int]:
         # Synthetic bytes, never real media: the demo's eraser deletes these files.

@@ -75,7 +75,9 @@ class ScheduleProcess:
 
     def _process_page(self) -> int:
         start = self.position + 1
-        notifications = self.app.process_recorder.select_notifications(start, self.page_size)
+        notifications = self.app.process_recorder.select_notifications(
+            start, self.page_size
+        )
         if not notifications:
             return 0
         events = [self.app.mapper.to_domain_event(n) for n in notifications]
@@ -110,14 +112,22 @@ class ScheduleProcess:
         subject_ref = event.subject_ref
         batch.new_items_by_subject.setdefault(subject_ref, []).append(event.item_ref)
         if subject_ref in batch.known_subjects:
-            self._reconcile(event.item_ref, subject_ref, "subject-known-on-arrival", _at(event), batch)
+            self._reconcile(
+                event.item_ref,
+                subject_ref,
+                "subject-known-on-arrival",
+                _at(event),
+                batch,
+            )
 
     def _on_item_released(self, event: Any, batch: Batch) -> None:
         # Not limited to `known_subjects`: that set covers only the subjects of items
         # ingested in this page, and a released item of an erased subject must go.
         item = self._item(event.originator_id, batch)
         if item is not None:
-            self._reconcile(item.item_ref, item.subject_ref, "released", _at(event), batch)
+            self._reconcile(
+                item.item_ref, item.subject_ref, "released", _at(event), batch
+            )
 
     def _on_subject_changed(self, event: Any, batch: Batch) -> None:
         subject = self._subject_by_id(event.originator_id, batch)
@@ -136,12 +146,18 @@ class ScheduleProcess:
         if request is None or request["carried_out_at"] is not None:
             return
         counts = rows.answer_counts(
-            [batch.items[ref] for ref in self._items_of(subject.subject_ref, batch) if ref in batch.items]
+            [
+                batch.items[ref]
+                for ref in self._items_of(subject.subject_ref, batch)
+                if ref in batch.items
+            ]
         )
         subject.carry_out_erasure(event.request_id, *counts, at=_at(event))
         batch.changed[subject.id] = subject
 
-    def _reconcile(self, item_ref: str, subject_ref: str, basis: str, at: datetime, batch: Batch) -> None:
+    def _reconcile(
+        self, item_ref: str, subject_ref: str, basis: str, at: datetime, batch: Batch
+    ) -> None:
         subject = self._subject(subject_ref, batch)
         item = self._item_by_ref(item_ref, batch)
         if subject is None or item is None:
@@ -197,7 +213,10 @@ class ScheduleProcess:
         known: set[str] = set()
         for chunk in _chunks(refs, 500):
             marks = ",".join("?" for _ in chunk)
-            stored = self.views.query(f"SELECT subject_ref FROM lethe_subjects WHERE subject_ref IN ({marks})", chunk)
+            stored = self.views.query(
+                f"SELECT subject_ref FROM lethe_subjects WHERE subject_ref IN ({marks})",
+                chunk,
+            )
             known.update(r[0] for r in stored)
         return known
 

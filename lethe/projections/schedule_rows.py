@@ -26,7 +26,9 @@ DDL = [
     " answer_due_at BIGINT NOT NULL, carried_out_at BIGINT)",
 ]
 
-ITEMS_OF_SUBJECT = "SELECT item_ref FROM lethe_schedule WHERE subject_ref = ? AND state <> 'erased'"
+ITEMS_OF_SUBJECT = (
+    "SELECT item_ref FROM lethe_schedule WHERE subject_ref = ? AND state <> 'erased'"
+)
 ANSWERED_NOT_SHREDDED = (
     "SELECT DISTINCT r.subject_ref FROM lethe_requests r"
     " LEFT JOIN lethe_subject_keys k ON k.subject_ref = r.subject_ref"
@@ -49,8 +51,16 @@ def _ingested(e: Any) -> list[Statement]:
             "INSERT INTO lethe_schedule (item_id, item_ref, subject_ref, controller, category,"
             " source_topic, state, captured_at, ingested_at)"
             " VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?) ON CONFLICT (item_id) DO NOTHING",
-            (str(e.originator_id), e.item_ref, e.subject_ref, e.controller, e.category, e.source_topic,
-             ms(e.captured_at), ms(e.ingested_at)),
+            (
+                str(e.originator_id),
+                e.item_ref,
+                e.subject_ref,
+                e.controller,
+                e.category,
+                e.source_topic,
+                ms(e.captured_at),
+                ms(e.ingested_at),
+            ),
         )
     ]
 
@@ -91,14 +101,22 @@ def _erasure_requested(e: Any) -> list[Statement]:
             "INSERT INTO lethe_requests (request_id, subject_ref, requested_at, answer_due_at)"
             " SELECT ?, subject_ref, ?, ? FROM lethe_subjects WHERE subject_id = ?"
             " ON CONFLICT (request_id) DO NOTHING",
-            (e.request_id, ms(e.requested_at), ms(e.answer_due_at), str(e.originator_id)),
+            (
+                e.request_id,
+                ms(e.requested_at),
+                ms(e.answer_due_at),
+                str(e.originator_id),
+            ),
         )
     ]
 
 
 def _carried_out(e: Any) -> list[Statement]:
     return [
-        ("UPDATE lethe_requests SET carried_out_at = ? WHERE request_id = ?", (ms(e.at), e.request_id))
+        (
+            "UPDATE lethe_requests SET carried_out_at = ? WHERE request_id = ?",
+            (ms(e.at), e.request_id),
+        )
     ]
 
 
@@ -111,11 +129,13 @@ _HANDLERS: dict[type, Any] = {
     Item.RestrictionLifted: _item_update("restrictions = restrictions - 1"),
     Item.ErasureOrdered: _item_update(
         "state = 'erasure-ordered', cause = ?, ordered_at = ?, attempts = 1",
-        lambda e: e.cause, lambda e: ms(e.at),
+        lambda e: e.cause,
+        lambda e: ms(e.at),
     ),
     Item.ErasureReissued: _item_update(
         "state = 'erasure-ordered', ordered_at = ?, attempts = ?",
-        lambda e: ms(e.at), lambda e: e.attempt,
+        lambda e: ms(e.at),
+        lambda e: e.attempt,
     ),
     Item.Erased: _item_update("state = 'erased', closed_at = ?", lambda e: ms(e.at)),
     Item.ErasureFailed: _item_update("state = 'erasure-failed'"),
@@ -129,7 +149,10 @@ def answer_counts(items: Iterable[Item]) -> tuple[int, int, int]:
     """(ordered for erasure, kept by a legal obligation, waiting on a hold or restriction)."""
     ordered = kept = waiting = 0
     for item in items:
-        if item.order is not None and item.order["cause"] == ErasureCause.SUBJECT_ERASURE:
+        if (
+            item.order is not None
+            and item.order["cause"] == ErasureCause.SUBJECT_ERASURE
+        ):
             ordered += 1
         elif item.kept_for_legal_obligation:
             kept += 1

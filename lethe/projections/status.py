@@ -46,11 +46,17 @@ def _instant(value: int | None) -> datetime | None:
 
 
 def read_status(
-    views: SqlViews, now: datetime, sweep_interval_s: float, confirm_timeout_s: float,
-    warning_days: int, limit: int = 50,
+    views: SqlViews,
+    now: datetime,
+    sweep_interval_s: float,
+    confirm_timeout_s: float,
+    warning_days: int,
+    limit: int = 50,
 ) -> Status:
     now_ms = ms(now) or 0
-    states = dict(views.query("SELECT state, COUNT(*) FROM lethe_schedule GROUP BY state"))
+    states = dict(
+        views.query("SELECT state, COUNT(*) FROM lethe_schedule GROUP BY state")
+    )
     overdue = views.query(
         "SELECT item_ref, category, due_at FROM lethe_schedule WHERE state = 'scheduled'"
         " AND due_at < ? AND holds = 0 AND restrictions = 0 ORDER BY due_at LIMIT ?",
@@ -74,9 +80,17 @@ def read_status(
     )
     return Status(
         states={str(k): int(v) for k, v in states.items()},
-        overdue=[Attention(r, c, "due, not yet ordered", _instant(t)) for r, c, t in overdue],  # type: ignore[arg-type]
-        unconfirmed=[Attention(r, c, "ordered, not confirmed", _instant(t)) for r, c, t in unconfirmed],  # type: ignore[arg-type]
-        failed=[Attention(r, c, "a store reported FAILED", _instant(t)) for r, c, t in failed],  # type: ignore[arg-type]
+        overdue=[
+            Attention(r, c, "due, not yet ordered", _instant(t)) for r, c, t in overdue
+        ],  # type: ignore[arg-type]
+        unconfirmed=[
+            Attention(r, c, "ordered, not confirmed", _instant(t))
+            for r, c, t in unconfirmed
+        ],  # type: ignore[arg-type]
+        failed=[
+            Attention(r, c, "a store reported FAILED", _instant(t))
+            for r, c, t in failed
+        ],  # type: ignore[arg-type]
         requests=[
             RequestDeadline(rid, _instant(a), _instant(d), _instant(c))  # type: ignore[arg-type]
             for rid, a, d, c in requests

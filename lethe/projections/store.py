@@ -96,10 +96,15 @@ class SqlViews:
     def sql(self, statement: str) -> str:
         return _to_pyformat(statement) if self.is_postgres else statement
 
-    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(
+        self, statement: str, params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
         with self.cursor() as cursor:
             cursor.execute(self.sql(statement), params)
-            return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in cursor.fetchall()]
+            return [
+                tuple(row.values()) if isinstance(row, dict) else tuple(row)
+                for row in cursor.fetchall()
+            ]
 
     def execute(self, statements: Sequence[Statement]) -> None:
         with self.cursor(commit=True) as cursor:

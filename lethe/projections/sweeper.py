@@ -34,8 +34,13 @@ class SweepReport:
 
 
 class Sweeper:
-    def __init__(self, app: Lethe, views: SqlViews, batch_size: int = 1000,
-                 confirm_timeout_s: float = 3600.0) -> None:
+    def __init__(
+        self,
+        app: Lethe,
+        views: SqlViews,
+        batch_size: int = 1000,
+        confirm_timeout_s: float = 3600.0,
+    ) -> None:
         self.app = app
         self.views = views
         self.batch_size = batch_size
@@ -50,7 +55,9 @@ class Sweeper:
         report = SweepReport()
         after: tuple[int, str] = (-(2**62), "")
         while True:
-            page = self.views.query(DUE_PAGE, (ms(now), after[0], after[0], after[1], self.batch_size))
+            page = self.views.query(
+                DUE_PAGE, (ms(now), after[0], after[0], after[1], self.batch_size)
+            )
             if not page:
                 break
             self._order_page([r[0] for r in page], now, report)
@@ -58,7 +65,9 @@ class Sweeper:
         self._reissue_unconfirmed(now, report)
         return report
 
-    def _order_page(self, item_refs: list[str], now: datetime, report: SweepReport) -> None:
+    def _order_page(
+        self, item_refs: list[str], now: datetime, report: SweepReport
+    ) -> None:
         for _attempt in range(3):
             items = load_items(self.app, self.views, item_refs)  # one query, not N
             ordered = [item for item in items if self._try_order(item, now)]
@@ -80,8 +89,11 @@ class Sweeper:
 
     def _reissue_unconfirmed(self, now: datetime, report: SweepReport) -> None:
         candidates = self.views.query(UNCONFIRMED, (ms(now) - self.confirm_timeout_ms,))
-        due = [ref for ref, ordered_at, attempts in candidates
-               if ordered_at + self._backoff_ms(attempts) <= ms(now)]
+        due = [
+            ref
+            for ref, ordered_at, attempts in candidates
+            if ordered_at + self._backoff_ms(attempts) <= ms(now)
+        ]
         for start in range(0, len(due), self.batch_size):
             page = due[start : start + self.batch_size]
             items = load_items(self.app, self.views, page)

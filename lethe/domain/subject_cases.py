@@ -1,0 +1,164 @@
+"""Use cases about a subject: relationship, contact, subject-wide holds, erasure requests.
+
+A mixin of the `Lethe` application; the subject process carries each change to
+every item of the subject (lethe/projections/schedule.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+
+from lethe.domain import identity
+from lethe.domain.calendar import Period, add_period
+from lethe.domain.errors import BadCommandError, SubjectNotFoundError
+from lethe.domain.subject import Subject
+
+# GDPR art. 12(3): answer a data-subject request within one month of receipt.
+ANSWER_PERIOD = Period(1, "months")
+
+
+class SubjectCases:
+    """Needs from its host: `policy`, `vault`, `repository`, `save`."""
+
+    policy: Any
+    vault: Any
+    repository: Any
+    save: Any
+
+    def subject_ref(self, controller: str, subject_id: str) -> str:
+        if not subject_id.strip():
+            raise BadCommandError("the subject id is empty")
+        self.policy(controller)
+        return self.vault.pseudonym(controller, subject_id)
+
+    def find_subject_by_ref(self, subject_ref: str) -> Subject | None:
+        try:
+            subject = self.repository.get(identity.subject_id(subject_ref))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(subject, Subject)
+        return subject
+
+    def get_subject(self, controller: str, subject_id: str) -> Subject:
+        subject = self.find_subject_by_ref(self.subject_ref(controller, subject_id))
+        if subject is None:
+            raise SubjectNotFoundError()
+        return subject
+
+    def subject_for(self, controller: str, subject_id: str, at: datetime) -> Subject:
+        """The subject, registered (sealed) on first mention."""
+        subject_ref = self.subject_ref(controller, subject_id)
+        subject = self.find_subject_by_ref(subject_ref)
+        if subject is None:
+            seal = self.vault.seal(subject_ref, subject_id)
+            subject = Subject(
+                subject_ref=subject_ref, controller=controller, subject_seal=seal, at=at
+            )
+        return subject
+
+    def end_relationship(
+        self, controller: str, subject_id: str, ended_at: datetime, at: datetime
+    ) -> Subject:
+        subject = self.subject_for(controller, subject_id, at)
+        subject.end_relationship(ended_at=ended_at, at=at)
+        self.save(subject)
+        return subject
+
+    def resume_relationship(
+        self, controller: str, subject_id: str, resumed_at: datetime, at: datetime
+    ) -> Subject:
+        subject = self.subject_for(controller, subject_id, at)
+        subject.resume_relationship(resumed_at=resumed_at, at=at)
+        self.save(subject)
+        return subject
+
+    def record_contact(
+        self, controller: str, subject_id: str, contact_at: datetime, at: datetime
+    ) -> Subject:
+        subject = self.subject_for(controller, subject_id, at)
+        subject.record_contact(contact_at, at)
+        self.save(subject)
+        return subject
+
+    def place_subject_hold(
+        self,
+        controller: str,
+        subject_id: str,
+        case_ref: str,
+        reason: str,
+        by: str,
+        at: datetime,
+    ) -> Subject:
+        require(case_ref=case_ref, reason=reason, requested_by=by)
+        subject = self.subject_for(controller, subject_id, at)
+        subject.place_hold(case_ref, reason, by, at)
+        self.save(subject)
+        return subject
+
+    def release_subject_hold(
+        self, controller: str, subject_id: str, case_ref: str, by: str, at: datetime
+    ) -> Subject:
+        subject = self.get_subject(controller, subject_id)
+        subject.release_hold(case_ref, by, at)
+        self.save(subject)
+        return subject
+
+    def restrict_subject(
+        self,
+        controller: str,
+        subject_id: str,
+        ticket: str,
+        reason: str,
+        by: str,
+        at: datetime,
+    ) -> Subject:
+        require(ticket=ticket, reason=reason, requested_by=by)
+        subject = self.subject_for(controller, subject_id, at)
+        subject.restrict(ticket, reason, by, at)
+        self.save(subject)
+        return subject
+
+    def lift_subject_restriction(
+        self, controller: str, subject_id: str, ticket: str, by: str, at: datetime
+    ) -> Subject:
+        subject = self.get_subject(controller, subject_id)
+        subject.lift_restriction(ticket, by, at)
+        self.save(subject)
+        return subject
+
+    def request_subject_erasure(
+        self,
+        controller: str,
+        subject_id: str,
+        command_id: str,
+        reason: str,
+        requested_by: str,
+        ticket: str | None,
+        at: datetime,
+    ) -> str:
+        """GDPR art. 17. Carried out item by item by the subject process."""
+        require(command_id=command_id, reason=reason, requested_by=requested_by)
+        subject = self.subject_for(controller, subject_id, at)
+        request_id = identity.request_id(subject.subject_ref, command_id)
+        zone = self.policy(controller).zone
+        answer_due_at = add_period(at, ANSWER_PERIOD, zone)
+        subject.request_erasure(
+            request_id, reason, requested_by, ticket, at, answer_due_at
+        )
+        self.save(subject)
+        return request_id
+
+
+def require(**values: str | None) -> None:
+    missing = [
+        name.replace("_", " ")
+        for name, value in values.items()
+        if not (value or "").strip()
+    ]
+    if missing:
+        raise BadCommandError(
+            f"missing {', '.join(missing)}: every such change must say it"
+        )
