@@ -1,4 +1,7 @@
-"""The use cases: every way the outside world changes what Lethe knows. Time is passed in."""
+"""The use cases: every way the outside world changes what Lethe knows.
+
+Time is passed in.
+"""
 
 from __future__ import annotations
 
@@ -133,7 +136,7 @@ class Lethe(SubjectCases, Application[UUID]):
                 f"{', '.join(sorted(self.policies))}"
             ) from None
 
-    # -- ingest ---------------------------------------------------------------------------
+    # -- ingest -----------------------------------------------------------------------
 
     def new_item(self, record: IngestRecord, at: datetime) -> Item:
         """The item as it arrives: ingested and scheduled on its own facts."""
@@ -166,7 +169,10 @@ class Lethe(SubjectCases, Application[UUID]):
         at: datetime,
         tracking: Tracking | None = None,
     ) -> IngestResult:
-        """Take records exactly once: redelivery is silent, a conflicting copy is refused."""
+        """Take records exactly once.
+
+        Redelivery is silent, a conflicting copy is refused.
+        """
         return self.ingest_refusing(
             records, at, tracking, refuse=lambda _conflicts: None
         )
@@ -235,7 +241,7 @@ class Lethe(SubjectCases, Application[UUID]):
             return []
         return super().save(*objs, **kwargs)
 
-    # -- items ------------------------------------------------------------------------------
+    # -- items ------------------------------------------------------------------------
 
     def get_item(self, item_ref: str) -> Item:
         item = self.find_item(item_ref)

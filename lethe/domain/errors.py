@@ -32,14 +32,16 @@ class ErasureAlreadyOrderedError(LetheError):
 class NotDueError(LetheError):
     def __init__(self, item_ref: str, due_at: object, at: object) -> None:
         super().__init__(
-            f"item {item_ref} is not due for erasure at {at} (due: {due_at or 'not yet known'})"
+            f"item {item_ref} is not due for erasure at {at} "
+            f"(due: {due_at or 'not yet known'})"
         )
 
 
 class DueBeforeCapturedError(LetheError):
     def __init__(self, item_ref: str, due_at: object, captured_at: object) -> None:
         super().__init__(
-            f"item {item_ref} cannot be due at {due_at}, before it was captured ({captured_at})"
+            f"item {item_ref} cannot be due at {due_at}, "
+            f"before it was captured ({captured_at})"
         )
 
 

@@ -46,7 +46,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Source:
-    """Where a record was read: the audit trail's answer to 'where did this come from'."""
+    """Where a record was read: the audit trail's answer to 'where did it come from'."""
 
     topic: str
     partition: int
@@ -54,7 +54,10 @@ class Source:
 
 
 class Item(Aggregate):
-    """An item Lethe must forget on time. Holds references and facts, never personal data."""
+    """An item Lethe must forget on time.
+
+    Holds references and facts, never personal data.
+    """
 
     @staticmethod
     def create_id(item_ref: str) -> UUID:

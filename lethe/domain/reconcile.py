@@ -1,4 +1,4 @@
-"""What a subject's facts mean for one of its items: schedule, holds, restriction, erasure.
+"""What a subject's facts mean for one item: schedule, holds, restriction, erasure.
 
 One pure function, used on arrival of an item and whenever its subject changes,
 so the same facts always give the same answer whichever came first.

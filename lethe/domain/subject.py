@@ -1,4 +1,4 @@
-"""The subject (customer) lifecycle: relationship, contact, requests, subject-wide holds."""
+"""Subject (customer) lifecycle: relationship, contact, requests, subject-wide holds."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ class Subject(Aggregate):
     def _restriction_lifted(self, ticket: str, by: str, at: datetime) -> None:
         del self.restrictions[ticket]
 
-    # -- the right to erasure (GDPR art. 17) ---------------------------------------------
+    # -- the right to erasure (GDPR art. 17) ------------------------------------------
 
     def request_erasure(
         self,
@@ -147,7 +147,7 @@ class Subject(Aggregate):
         waiting_on_holds: int,
         at: datetime,
     ) -> None:
-        """Every item was ordered for erasure or kept by law: the request is answered."""
+        """Each item was ordered for erasure or kept by law: the request is answered."""
         self.requests[request_id]["carried_out_at"] = at
         self.erased_at = self.erased_at or at
 

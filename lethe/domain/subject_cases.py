@@ -1,4 +1,4 @@
-"""Use cases about a subject: relationship, contact, subject-wide holds, erasure requests.
+"""Subject use cases: relationship, contact, subject-wide holds, erasure requests.
 
 A mixin of the `Lethe` application; the subject process carries each change to
 every item of the subject (lethe/projections/schedule.py).

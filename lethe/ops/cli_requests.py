@@ -82,13 +82,15 @@ def erase_subject(
     request = subject.requests[holder["request"]]
     click.echo(f"request   {holder['request']}")
     click.echo(
-        f"answer by {format_instant(request['answer_due_at'])}  (one month, GDPR art. 12(3))"
+        f"answer by {format_instant(request['answer_due_at'])}"
+        "  (one month, GDPR art. 12(3))"
     )
     if request["carried_out_at"] is None:
         click.echo("status    recorded; `lethe run` carries it out")
         return
     counts = runtime.views.query(
-        "SELECT state, COUNT(*) FROM lethe_schedule WHERE subject_ref = ? GROUP BY state",
+        "SELECT state, COUNT(*) FROM lethe_schedule"
+        " WHERE subject_ref = ? GROUP BY state",
         (subject.subject_ref,),
     )
     click.echo("status    carried out; subject key destroyed")
@@ -197,7 +199,9 @@ def restrict(
     by: str,
     at: datetime | None,
 ) -> None:
-    """Restrict processing (GDPR art. 18): stored, not processed, not erased until lifted."""
+    """Restrict processing (GDPR art. 18): stored, not processed, not erased
+    until lifted.
+    """
     item, subject = _target(item, subject)
 
     def change(rt: Runtime) -> None:

@@ -74,13 +74,15 @@ def item(item_id: str) -> None:
     found = runtime.app.get_item(item_id)
     click.echo(f"item      {found.item_ref} ({found.category}, {found.controller})")
     click.echo(f"state     {found.state.value}")
-    click.echo(
-        f"due       {format_instant(found.due_at) if found.due_at else 'not yet (clock not started)'}"
+    due = (
+        format_instant(found.due_at) if found.due_at else "not yet (clock not started)"
     )
+    click.echo(f"due       {due}")
     click.echo(f"rule      {found.rule}  [{found.policy}]")
     for case_ref, hold in found.holds.items():
         click.echo(
-            f"hold      {case_ref}: {hold['reason']} (by {hold['by']}, {format_instant(hold['at'])})"
+            f"hold      {case_ref}: {hold['reason']}"
+            f" (by {hold['by']}, {format_instant(hold['at'])})"
         )
     for ticket, r in found.restrictions.items():
         click.echo(f"restricted {ticket}: {r['reason']} (by {r['by']})")

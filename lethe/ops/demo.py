@@ -56,7 +56,9 @@ DLQ = "lethe.dlq.v1"
     help="Where the demo keeps its store and blob files (wiped first).",
 )
 def demo(customers: int, workdir: Path) -> None:
-    """Run a synthetic alarm-centre day through Lethe on SQLite and the embedded broker."""
+    """Run a synthetic alarm-centre day through Lethe on SQLite and the embedded
+    broker.
+    """
     shutil.rmtree(workdir, ignore_errors=True)
     blobs = workdir / "blobs"
     blobs.mkdir(parents=True)
@@ -105,7 +107,8 @@ def _ensure_topics(kafka: KafkaClientSettings, runtime: Runtime) -> None:
     try:
         done = ensure(admin, TopicSettings(partitions=4), runtime.app.policies.values())
         click.echo(
-            f"{sum(e.created for e in done.values())} topics created (compacted item topics)"
+            f"{sum(e.created for e in done.values())} topics created"
+            " (compacted item topics)"
         )
     finally:
         admin.close()
@@ -304,7 +307,8 @@ def _erase_files(
 
 def _erase_one_subject(runtime: Runtime, at: datetime) -> None:
     rows = runtime.views.query(
-        "SELECT s.subject_ref FROM lethe_schedule s WHERE s.category = 'alarm-call-recording'"
+        "SELECT s.subject_ref FROM lethe_schedule s"
+        " WHERE s.category = 'alarm-call-recording'"
         " AND s.state = 'scheduled' ORDER BY s.item_ref LIMIT 1"
     )
     if not rows:
@@ -332,7 +336,8 @@ def _erase_one_subject(runtime: Runtime, at: datetime) -> None:
         (subject_ref,),
     )
     click.echo(
-        f"request {request} for {subject_id}: carried out; the subject's key is destroyed"
+        f"request {request} for {subject_id}: carried out;"
+        " the subject's key is destroyed"
     )
     for category, state, count in states:
         kept = "  (kept by law until due)" if category == "alarm-call-recording" else ""

@@ -62,7 +62,10 @@ class Settings:
         )
 
     def eventsourcing_env(self) -> dict[str, str]:
-        """The mapping eventsourcing reads; never os.environ, so nothing stray leaks in."""
+        """The mapping eventsourcing reads.
+
+        Never os.environ, so nothing stray leaks in.
+        """
         if self.store == "sqlite":
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             return {

@@ -20,7 +20,8 @@ from lethe.projections.store import SqlViews
 DDL = [
     "CREATE TABLE IF NOT EXISTS lethe_subject_keys ("
     " subject_ref TEXT PRIMARY KEY, subject_key BYTEA, shredded_at BIGINT)",
-    "CREATE TABLE IF NOT EXISTS lethe_secrets (name TEXT PRIMARY KEY, secret BYTEA NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS lethe_secrets"
+    " (name TEXT PRIMARY KEY, secret BYTEA NOT NULL)",
 ]
 NONCE_BYTES = 12
 
@@ -65,7 +66,8 @@ class SqlSubjectVault:
         self.views.execute(
             [
                 (
-                    "INSERT INTO lethe_subject_keys (subject_ref, subject_key, shredded_at)"
+                    "INSERT INTO lethe_subject_keys"
+                    " (subject_ref, subject_key, shredded_at)"
                     " VALUES (?, NULL, ?) ON CONFLICT (subject_ref) DO UPDATE"
                     " SET subject_key = NULL, shredded_at = excluded.shredded_at",
                     (subject_ref, now_ms),

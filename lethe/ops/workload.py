@@ -1,4 +1,4 @@
-"""A synthetic alarm-centre day: customers arming, alarms with images, calls, departures.
+"""Synthetic alarm-centre day: customers arming, alarms with images, calls, departures.
 
 Records are contract-shaped dicts (the Avro values), keyed by topic, so the demo
 and the benchmarks publish exactly what a real pipeline would. Deterministic
@@ -47,7 +47,10 @@ class DayShape:
 def synthetic_day(
     day: datetime, shape: DayShape, blob_root: Path | None = None
 ) -> Iterator[Outbound]:
-    """Every record an ARC would publish on `day` (aware, local midnight), in time order."""
+    """Every record an ARC would publish on `day`, in time order.
+
+    `day` is an aware datetime at local midnight.
+    """
     rng = random.Random(shape.seed)
     out: list[tuple[datetime, Outbound]] = []
     for n in range(shape.customers):

@@ -93,7 +93,7 @@ class ScheduleProcess:
         self.app.record(*last, tracking=tracking, statements=batch.statements)
         return len(notifications)
 
-    # -- one event ------------------------------------------------------------------------
+    # -- one event --------------------------------------------------------------------
 
     def _apply(self, event: DomainEventProtocol[Any], batch: Batch) -> None:
         batch.statements.extend(rows.statements_for(event))
@@ -165,7 +165,7 @@ class ScheduleProcess:
         if apply_subject(item, subject, self.app.policy(item.controller), basis, at):
             batch.changed[item.id] = item
 
-    # -- loading, once per batch -------------------------------------------------------------
+    # -- loading, once per batch ------------------------------------------------------
 
     def _item_by_ref(self, item_ref: str, batch: Batch) -> Item | None:
         if item_ref not in batch.items:
@@ -214,13 +214,14 @@ class ScheduleProcess:
         for chunk in _chunks(refs, 500):
             marks = ",".join("?" for _ in chunk)
             stored = self.views.query(
-                f"SELECT subject_ref FROM lethe_subjects WHERE subject_ref IN ({marks})",
+                "SELECT subject_ref FROM lethe_subjects"
+                f" WHERE subject_ref IN ({marks})",
                 chunk,
             )
             known.update(r[0] for r in stored)
         return known
 
-    # -- crypto-shredding, after the answer is committed ---------------------------------------
+    # -- crypto-shredding, after the answer is committed ------------------------------
 
     def shred_answered_subjects(self) -> int:
         """Destroy the key of every subject whose erasure was carried out.

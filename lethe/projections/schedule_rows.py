@@ -12,18 +12,20 @@ from lethe.projections.store import Statement
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS lethe_schedule ("
-    " item_id TEXT PRIMARY KEY, item_ref TEXT NOT NULL, subject_ref TEXT NOT NULL, controller TEXT NOT NULL,"
-    " category TEXT NOT NULL, source_topic TEXT NOT NULL, state TEXT NOT NULL,"
-    " captured_at BIGINT NOT NULL, ingested_at BIGINT NOT NULL, due_at BIGINT,"
-    " rule TEXT, holds INTEGER NOT NULL DEFAULT 0, restrictions INTEGER NOT NULL DEFAULT 0,"
-    " cause TEXT, ordered_at BIGINT, attempts INTEGER NOT NULL DEFAULT 0, closed_at BIGINT)",
+    " item_id TEXT PRIMARY KEY, item_ref TEXT NOT NULL, subject_ref TEXT NOT NULL,"
+    " controller TEXT NOT NULL, category TEXT NOT NULL, source_topic TEXT NOT NULL,"
+    " state TEXT NOT NULL, captured_at BIGINT NOT NULL, ingested_at BIGINT NOT NULL,"
+    " due_at BIGINT, rule TEXT, holds INTEGER NOT NULL DEFAULT 0,"
+    " restrictions INTEGER NOT NULL DEFAULT 0, cause TEXT, ordered_at BIGINT,"
+    " attempts INTEGER NOT NULL DEFAULT 0, closed_at BIGINT)",
     "CREATE INDEX IF NOT EXISTS lethe_schedule_due ON lethe_schedule (state, due_at)",
     "CREATE INDEX IF NOT EXISTS lethe_schedule_subject ON lethe_schedule (subject_ref)",
     "CREATE TABLE IF NOT EXISTS lethe_subjects (subject_ref TEXT PRIMARY KEY,"
     " subject_id TEXT NOT NULL UNIQUE, controller TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS lethe_requests ("
-    " request_id TEXT PRIMARY KEY, subject_ref TEXT NOT NULL, requested_at BIGINT NOT NULL,"
-    " answer_due_at BIGINT NOT NULL, carried_out_at BIGINT)",
+    " request_id TEXT PRIMARY KEY, subject_ref TEXT NOT NULL,"
+    " requested_at BIGINT NOT NULL, answer_due_at BIGINT NOT NULL,"
+    " carried_out_at BIGINT)",
 ]
 
 ITEMS_OF_SUBJECT = (
@@ -32,7 +34,8 @@ ITEMS_OF_SUBJECT = (
 ANSWERED_NOT_SHREDDED = (
     "SELECT DISTINCT r.subject_ref FROM lethe_requests r"
     " LEFT JOIN lethe_subject_keys k ON k.subject_ref = r.subject_ref"
-    " WHERE r.carried_out_at IS NOT NULL AND (k.subject_ref IS NULL OR k.shredded_at IS NULL)"
+    " WHERE r.carried_out_at IS NOT NULL"
+    " AND (k.subject_ref IS NULL OR k.shredded_at IS NULL)"
 )
 
 
@@ -48,9 +51,10 @@ def statements_for(event: Any) -> list[Statement]:
 def _ingested(e: Any) -> list[Statement]:
     return [
         (
-            "INSERT INTO lethe_schedule (item_id, item_ref, subject_ref, controller, category,"
-            " source_topic, state, captured_at, ingested_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?) ON CONFLICT (item_id) DO NOTHING",
+            "INSERT INTO lethe_schedule (item_id, item_ref, subject_ref, controller,"
+            " category, source_topic, state, captured_at, ingested_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?)"
+            " ON CONFLICT (item_id) DO NOTHING",
             (
                 str(e.originator_id),
                 e.item_ref,
@@ -88,8 +92,8 @@ def _scheduled(e: Any) -> list[Statement]:
 def _registered(e: Any) -> list[Statement]:
     return [
         (
-            "INSERT INTO lethe_subjects (subject_ref, subject_id, controller) VALUES (?, ?, ?)"
-            " ON CONFLICT (subject_ref) DO NOTHING",
+            "INSERT INTO lethe_subjects (subject_ref, subject_id, controller)"
+            " VALUES (?, ?, ?) ON CONFLICT (subject_ref) DO NOTHING",
             (e.subject_ref, str(e.originator_id), e.controller),
         )
     ]
@@ -98,7 +102,8 @@ def _registered(e: Any) -> list[Statement]:
 def _erasure_requested(e: Any) -> list[Statement]:
     return [
         (
-            "INSERT INTO lethe_requests (request_id, subject_ref, requested_at, answer_due_at)"
+            "INSERT INTO lethe_requests"
+            " (request_id, subject_ref, requested_at, answer_due_at)"
             " SELECT ?, subject_ref, ?, ? FROM lethe_subjects WHERE subject_id = ?"
             " ON CONFLICT (request_id) DO NOTHING",
             (
@@ -146,7 +151,9 @@ _HANDLERS: dict[type, Any] = {
 
 
 def answer_counts(items: Iterable[Item]) -> tuple[int, int, int]:
-    """(ordered for erasure, kept by a legal obligation, waiting on a hold or restriction)."""
+    """Counts, in this order: ordered for erasure, kept by a legal obligation,
+    waiting on a hold or restriction.
+    """
     ordered = kept = waiting = 0
     for item in items:
         if (

@@ -1,4 +1,7 @@
-"""What needs a person's attention: overdue items, unanswered orders, request deadlines."""
+"""What needs a person's attention.
+
+Overdue items, unanswered orders, request deadlines.
+"""
 
 from __future__ import annotations
 
@@ -58,23 +61,28 @@ def read_status(
         views.query("SELECT state, COUNT(*) FROM lethe_schedule GROUP BY state")
     )
     overdue = views.query(
-        "SELECT item_ref, category, due_at FROM lethe_schedule WHERE state = 'scheduled'"
+        "SELECT item_ref, category, due_at FROM lethe_schedule"
+        " WHERE state = 'scheduled'"
         " AND due_at < ? AND holds = 0 AND restrictions = 0 ORDER BY due_at LIMIT ?",
         (now_ms - int(sweep_interval_s * 1000), limit),
     )
     unconfirmed = views.query(
-        "SELECT item_ref, category, ordered_at FROM lethe_schedule WHERE state = 'erasure-ordered'"
+        "SELECT item_ref, category, ordered_at FROM lethe_schedule"
+        " WHERE state = 'erasure-ordered'"
         " AND ordered_at < ? ORDER BY ordered_at LIMIT ?",
         (now_ms - int(confirm_timeout_s * 1000), limit),
     )
     failed = views.query(
-        "SELECT item_ref, category, ordered_at FROM lethe_schedule WHERE state = 'erasure-failed'"
+        "SELECT item_ref, category, ordered_at FROM lethe_schedule"
+        " WHERE state = 'erasure-failed'"
         " ORDER BY ordered_at LIMIT ?",
         (limit,),
     )
     requests = views.query(
-        "SELECT request_id, requested_at, answer_due_at, carried_out_at FROM lethe_requests"
-        " WHERE (carried_out_at IS NULL AND answer_due_at < ?) OR carried_out_at > answer_due_at"
+        "SELECT request_id, requested_at, answer_due_at, carried_out_at"
+        " FROM lethe_requests"
+        " WHERE (carried_out_at IS NULL AND answer_due_at < ?)"
+        " OR carried_out_at > answer_due_at"
         " ORDER BY answer_due_at LIMIT ?",
         (now_ms + warning_days * DAY_MS, limit),
     )

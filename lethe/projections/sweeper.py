@@ -15,8 +15,10 @@ from lethe.projections.schedule_rows import ms
 from lethe.projections.store import SqlViews
 
 DUE_PAGE = (
-    "SELECT item_ref, due_at FROM lethe_schedule WHERE state = 'scheduled' AND due_at <= ?"
-    " AND holds = 0 AND restrictions = 0 AND (due_at > ? OR (due_at = ? AND item_ref > ?))"
+    "SELECT item_ref, due_at FROM lethe_schedule"
+    " WHERE state = 'scheduled' AND due_at <= ?"
+    " AND holds = 0 AND restrictions = 0"
+    " AND (due_at > ? OR (due_at = ? AND item_ref > ?))"
     " ORDER BY due_at, item_ref LIMIT ?"
 )
 UNCONFIRMED = (
@@ -115,5 +117,6 @@ class Sweeper:
             return False
 
     def _backoff_ms(self, attempts: int) -> int:
-        # Timeout, then doubling: 1h, 2h, 4h ... capped, so a dead store is not hammered.
+        # Timeout, then doubling: 1h, 2h, 4h ... capped,
+        # so a dead store is not hammered.
         return self.confirm_timeout_ms * 2 ** min(attempts - 1, MAX_BACKOFF_DOUBLINGS)

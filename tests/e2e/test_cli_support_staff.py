@@ -1,4 +1,7 @@
-"""Support staff's commands as a person runs them: erase, hold, restrict, lift, status, item."""
+"""Support staff's commands as a person runs them.
+
+erase, hold, restrict, lift, status, item.
+"""
 
 from __future__ import annotations
 
@@ -62,7 +65,7 @@ def test_subject_erasure_erases_now_and_keeps_invoices(store: Path, lethe: Run) 
         "2026-03-26T09:00:00Z",
     )
     assert result.exit_code == 0, result.output
-    # 09:00Z is 10:00 CET; one calendar month in Oslo is 10:00 CEST on 26 April = 08:00Z.
+    # 09:00Z is 10:00 CET; a calendar month in Oslo is 10:00 CEST on 26 April = 08:00Z.
     assert "answer by 2026-04-26T08:00:00Z" in result.output
     assert "subject key destroyed" in result.output
     assert "  erasure-ordered  1\n  waiting          1\n" in result.output
@@ -214,7 +217,10 @@ def test_police_extension_keeps_an_image_thirty_days(store: Path, lethe: Run) ->
                 "--by",
                 "k",
             ),
-            "lethe: unknown controller 'acme'; Lethe has policies for hedengren, sector-alarm, sensornordic",
+            (
+                "lethe: unknown controller 'acme'; Lethe has policies for "
+                "hedengren, sector-alarm, sensornordic"
+            ),
         ),
         (
             ("hold", "release", "--subject", "never-seen", "--case", "C", "--by", "b"),
