@@ -19,6 +19,7 @@ import structlog
 from eventsourcing.persistence import DatabaseError
 
 from lethe.domain.application import Lethe
+from lethe.ops.lease import AlwaysHeld, Lease
 from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.store import SqlViews
 from lethe.projections.sweeper import Sweeper
@@ -63,8 +64,10 @@ class Projector(threading.Thread):
         batch_size: int = 1000,
         confirm_timeout_s: float = 3600.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lease: Lease | None = None,
     ) -> None:
         super().__init__(name="lethe-projector", daemon=True)
+        self.lease = lease or AlwaysHeld()
         self.make_app = make_app
         self.make_relay = make_relay
         self.interval_s = interval_s
@@ -78,12 +81,15 @@ class Projector(threading.Thread):
         try:
             schedule, sweeper, relay = at_start(self._setup)
             while not self.stop.is_set():
-                self.tick(schedule, sweeper, relay)
+                if self.lease.held():
+                    self.tick(schedule, sweeper, relay)
                 self.stop.wait(self.interval_s)
         except BaseException as error:  # noqa: BLE001 - handed to the main thread
             log.exception("projector failed")
             self.failed = error
             self.stop.set()
+        finally:
+            self.lease.release()
 
     def _setup(self) -> tuple[ScheduleProcess, Sweeper, Relaying | None]:
         app = self.make_app()

@@ -19,6 +19,7 @@ from lethe.consumers.loop import ConsumeLoop
 from lethe.domain.application import Lethe
 from lethe.ops.bootstrap import build_app
 from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.lease import lease_for
 from lethe.ops.projector import Projector, at_start
 from lethe.ops.relay import ORDERS_TOPIC, Relay
 from lethe.ops.settings import Settings
@@ -89,6 +90,7 @@ def build_projector(
         stop=stop,
         batch_size=settings.batch_size,
         confirm_timeout_s=settings.confirm_timeout_s,
+        lease=lease_for(settings),
     )
 
 

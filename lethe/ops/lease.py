@@ -1,0 +1,88 @@
+"""Who runs the projections: one `lethe run` per store, chosen by a PostgreSQL lock.
+
+Every `lethe run` consumes, but only the holder of the lease follows the log,
+sweeps and relays; the others would only redo the same pages (safely, but for
+nothing). A session-level advisory lock dies with its connection, so when the
+holder stops or is killed another process takes over at its next tick.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import psycopg
+import structlog
+
+from lethe.ops.settings import Settings
+
+log = structlog.get_logger("lethe.lease")
+
+
+class Lease(Protocol):
+    def held(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class AlwaysHeld:
+    """The embedded store: SQLite serialises writers, and one host runs it."""
+
+    def held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+class PostgresLease:
+    def __init__(self, settings: Settings, name: str = "lethe-projector") -> None:
+        self.settings = settings
+        # One lease per store: the database and schema name it.
+        self.key = f"{name}/{settings.postgres_dbname}/{settings.postgres_schema}"
+        self._conn: psycopg.Connection | None = None
+        self._held = False
+
+    def held(self) -> bool:
+        try:
+            return self._check()
+        except psycopg.Error as error:
+            log.warning("lease connection lost", error=str(error))
+            self.release()
+            return False
+
+    def _check(self) -> bool:
+        conn = self._connection()
+        if self._held:
+            conn.execute("SELECT 1")  # still alive, so still ours
+            return True
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s))", (self.key,)
+        ).fetchone()
+        self._held = bool(row and row[0])
+        if self._held:
+            log.info("projector lease taken", lease=self.key)
+        return self._held
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            s = self.settings
+            self._conn = psycopg.connect(
+                host=s.postgres_host,
+                port=s.postgres_port,
+                dbname=s.postgres_dbname,
+                user=s.postgres_user,
+                password=s.postgres_password or None,
+                autocommit=True,
+                connect_timeout=10,
+            )
+            self._held = False
+        return self._conn
+
+    def release(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            self._conn.close()  # the lock goes with the session
+        self._conn, self._held = None, False
+
+
+def lease_for(settings: Settings) -> Lease:
+    return PostgresLease(settings) if settings.store == "postgres" else AlwaysHeld()
