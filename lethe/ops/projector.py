@@ -22,9 +22,10 @@ from lethe.domain.application import Lethe
 from lethe.ops.lease import AlwaysHeld, Lease
 from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.store import SqlViews
-from lethe.projections.sweeper import Sweeper
+from lethe.projections.sweeper import Sweeper, SweepReport
 
 SCHEDULE_CHUNK = 2_000  # notifications between checks for a stop request
+FOLLOW_INTERVAL_S = 1.0  # how often the log is followed between sweeps
 START_ATTEMPTS = 5
 T = TypeVar("T")
 
@@ -80,10 +81,17 @@ class Projector(threading.Thread):
     def run(self) -> None:
         try:
             schedule, sweeper, relay = at_start(self._setup)
+            next_sweep = 0.0
             while not self.stop.is_set():
                 if self.lease.held():
-                    self.tick(schedule, sweeper, relay)
-                self.stop.wait(self.interval_s)
+                    sweep = time.monotonic() >= next_sweep
+                    self.tick(schedule, sweeper, relay, sweep=sweep)
+                    if sweep:
+                        next_sweep = time.monotonic() + self.interval_s
+                # Follow the log every second: a subject request or hold arriving
+                # by Kafka reaches its items (and the stores) without waiting for
+                # the sweep interval.
+                self.stop.wait(min(self.interval_s, FOLLOW_INTERVAL_S))
         except BaseException as error:  # noqa: BLE001 - handed to the main thread
             log.exception("projector failed")
             self.failed = error
@@ -99,7 +107,11 @@ class Projector(threading.Thread):
         return schedule, sweeper, self.make_relay(app)
 
     def tick(
-        self, schedule: ScheduleProcess, sweeper: Sweeper, relay: Relaying | None
+        self,
+        schedule: ScheduleProcess,
+        sweeper: Sweeper,
+        relay: Relaying | None,
+        sweep: bool = True,
     ) -> None:
         scheduled = 0
         while not self.stop.is_set():
@@ -109,7 +121,7 @@ class Projector(threading.Thread):
                 break
         if self.stop.is_set():
             return
-        report = sweeper.sweep(self.clock())
+        report = sweeper.sweep(self.clock()) if sweep else SweepReport()
         # Hook: erasure orders and tombstones out to Kafka (None: no relay wired).
         relayed = relay.relay_pending() if relay is not None else 0
         if scheduled or report.ordered or report.reissued or relayed:
