@@ -6,7 +6,9 @@ so the same facts always give the same answer whichever came first.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 from lethe.domain.item import ErasureCause, Item, ItemState
 from lethe.domain.policy import ItemFacts, Policy
@@ -53,27 +55,43 @@ def apply_subject(
 
 
 def _mirror_subject_holds(item: Item, subject: Subject, at: datetime) -> bool:
-    changed = False
-    for case_ref, hold in subject.holds.items():
-        changed |= item.place_hold(
-            SUBJECT_HOLD_PREFIX + case_ref, hold["reason"], hold["by"], at
-        )
-    for case_ref in [c for c in item.holds if c.startswith(SUBJECT_HOLD_PREFIX)]:
-        if case_ref.removeprefix(SUBJECT_HOLD_PREFIX) not in subject.holds:
-            item.release_hold(case_ref, "subject hold released", at)
-            changed = True
-    return changed
+    return _mirror(
+        subject.holds,
+        item.holds,
+        item.place_hold,
+        lambda ref: item.release_hold(ref, "subject hold released", at),
+        at,
+    )
 
 
 def _mirror_subject_restrictions(item: Item, subject: Subject, at: datetime) -> bool:
+    return _mirror(
+        subject.restrictions,
+        item.restrictions,
+        item.restrict,
+        lambda ref: item.lift_restriction(ref, "subject restriction lifted", at),
+        at,
+    )
+
+
+def _mirror(
+    on_subject: Mapping[str, Mapping[str, Any]],
+    on_item: Mapping[str, Any],
+    place: Callable[[str, str, str, datetime], bool],
+    remove: Callable[[str], None],
+    at: datetime,
+) -> bool:
+    """Copy the subject's holds (or restrictions) onto the item, and drop gone ones.
+
+    Copies carry the SUBJECT_HOLD_PREFIX, so a hold placed on the item itself is
+    never removed by the subject's release.
+    """
     changed = False
-    for ticket, restriction in subject.restrictions.items():
-        changed |= item.restrict(
-            SUBJECT_HOLD_PREFIX + ticket, restriction["reason"], restriction["by"], at
-        )
-    for ticket in [t for t in item.restrictions if t.startswith(SUBJECT_HOLD_PREFIX)]:
-        if ticket.removeprefix(SUBJECT_HOLD_PREFIX) not in subject.restrictions:
-            item.lift_restriction(ticket, "subject restriction lifted", at)
+    for ref, mark in on_subject.items():
+        changed |= place(SUBJECT_HOLD_PREFIX + ref, mark["reason"], mark["by"], at)
+    for ref in [r for r in on_item if r.startswith(SUBJECT_HOLD_PREFIX)]:
+        if ref.removeprefix(SUBJECT_HOLD_PREFIX) not in on_subject:
+            remove(ref)
             changed = True
     return changed
 
