@@ -40,6 +40,25 @@ def _now(at: datetime | None) -> datetime:
     return at or datetime.now(UTC)
 
 
+def _change_target(
+    item: str | None,
+    subject: str | None,
+    controller: str,
+    on_item: Callable[[Any, str], Any],
+    on_subject: Callable[[Any, str, str], Any],
+) -> None:
+    """Apply a change to the one item or the whole subject the options name."""
+    item, subject = _target(item, subject)
+
+    def change(rt: Runtime) -> None:
+        if item:
+            on_item(rt.app, item)
+        else:
+            on_subject(rt.app, controller, subject or "")
+
+    _apply(change)
+
+
 def _apply(change: Callable[[Runtime], Any]) -> Runtime:
     """Run one change, then let the subject process carry it to every item."""
     runtime = build_runtime()
@@ -123,17 +142,15 @@ def hold_place(
     at: datetime | None,
 ) -> None:
     """Place a hold on one item or on everything a subject has (and will have)."""
-    item, subject = _target(item, subject)
-
-    def change(rt: Runtime) -> None:
-        if item:
-            rt.app.place_hold(item, case_ref, reason, by, _now(at))
-        else:
-            rt.app.place_subject_hold(
-                controller, subject or "", case_ref, reason, by, _now(at)
-            )
-
-    _apply(change)
+    _change_target(
+        item,
+        subject,
+        controller,
+        lambda app, ref: app.place_hold(ref, case_ref, reason, by, _now(at)),
+        lambda app, ctrl, sid: app.place_subject_hold(
+            ctrl, sid, case_ref, reason, by, _now(at)
+        ),
+    )
     click.echo(f"hold {case_ref} placed on {'item ' + item if item else 'the subject'}")
 
 
@@ -153,17 +170,15 @@ def hold_release(
     at: datetime | None,
 ) -> None:
     """Release a hold; an overdue item becomes due at the release."""
-    item, subject = _target(item, subject)
-
-    def change(rt: Runtime) -> None:
-        if item:
-            rt.app.release_hold(item, case_ref, by, _now(at))
-        else:
-            rt.app.release_subject_hold(
-                controller, subject or "", case_ref, by, _now(at)
-            )
-
-    _apply(change)
+    _change_target(
+        item,
+        subject,
+        controller,
+        lambda app, ref: app.release_hold(ref, case_ref, by, _now(at)),
+        lambda app, ctrl, sid: app.release_subject_hold(
+            ctrl, sid, case_ref, by, _now(at)
+        ),
+    )
     click.echo(f"hold {case_ref} released")
 
 
@@ -202,17 +217,15 @@ def restrict(
     """Restrict processing (GDPR art. 18): stored, not processed, not erased
     until lifted.
     """
-    item, subject = _target(item, subject)
-
-    def change(rt: Runtime) -> None:
-        if item:
-            rt.app.restrict(item, ticket, reason, by, _now(at))
-        else:
-            rt.app.restrict_subject(
-                controller, subject or "", ticket, reason, by, _now(at)
-            )
-
-    _apply(change)
+    _change_target(
+        item,
+        subject,
+        controller,
+        lambda app, ref: app.restrict(ref, ticket, reason, by, _now(at)),
+        lambda app, ctrl, sid: app.restrict_subject(
+            ctrl, sid, ticket, reason, by, _now(at)
+        ),
+    )
     click.echo(f"restriction {ticket} recorded")
 
 
@@ -232,15 +245,13 @@ def lift(
     at: datetime | None,
 ) -> None:
     """Lift a restriction; an overdue item becomes due at the lift."""
-    item, subject = _target(item, subject)
-
-    def change(rt: Runtime) -> None:
-        if item:
-            rt.app.lift_restriction(item, ticket, by, _now(at))
-        else:
-            rt.app.lift_subject_restriction(
-                controller, subject or "", ticket, by, _now(at)
-            )
-
-    _apply(change)
+    _change_target(
+        item,
+        subject,
+        controller,
+        lambda app, ref: app.lift_restriction(ref, ticket, by, _now(at)),
+        lambda app, ctrl, sid: app.lift_subject_restriction(
+            ctrl, sid, ticket, by, _now(at)
+        ),
+    )
     click.echo(f"restriction {ticket} lifted")
