@@ -1,4 +1,7 @@
-"""Kafka client settings: one frozen object that builds kafka-python's config dicts."""
+"""Kafka client settings: one frozen object that builds the clients' config dicts.
+
+kafka-python's for every client but the relay's producer, librdkafka's for that.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,9 @@ from typing import Any
 SECURITY_PROTOCOLS = frozenset({"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+# How long librdkafka keeps retrying a record before reporting it failed: the
+# delivery_timeout_ms kafka-python's producer had by default.
+DELIVERY_TIMEOUT_MS = 120_000
 
 
 class KafkaSettingsError(ValueError):
@@ -107,6 +113,33 @@ class KafkaClientSettings:
             "batch_size": self.batch_size,
         }
 
+    def rdkafka_producer_config(self) -> dict[str, Any]:
+        """confluent_kafka.Producer config: the same choices as producer_config.
+
+        The partitioner is murmur2, as kafka-python's and Java's, not librdkafka's
+        CRC32 default: an item's orders must keep landing in one partition of the
+        orders topic, whichever client sent the earlier ones.
+        """
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap,
+            "client.id": self.client_id,
+            "security.protocol": self.security_protocol,
+            "request.timeout.ms": self.request_timeout_ms,
+            "message.timeout.ms": DELIVERY_TIMEOUT_MS,
+            "acks": "all",
+            "enable.idempotence": self.enable_idempotence,
+            "linger.ms": self.linger_ms,
+            "batch.size": self.batch_size,  # bytes per partition batch, as Java's
+            "partitioner": "murmur2_random",
+        }
+        if self.sasl_mechanism:
+            config["sasl.mechanism"] = self.sasl_mechanism
+            config["sasl.username"] = self.sasl_username
+            config["sasl.password"] = self.sasl_password
+        if self.ssl_cafile:
+            config["ssl.ca.location"] = self.ssl_cafile
+        return config
+
     def admin_config(self) -> dict[str, Any]:
         """KafkaAdminClient kwargs."""
         return self._common()
@@ -119,7 +152,7 @@ class KafkaClientSettings:
             "request_timeout_ms": self.request_timeout_ms,
         }
         if self.sasl_mechanism:
-            config["sasl_mechanism"] = self.sasl_mechanism
+            config["sasl.mechanism"] = self.sasl_mechanism
             config["sasl_plain_username"] = self.sasl_username
             config["sasl_plain_password"] = self.sasl_password
         if self.ssl_cafile:

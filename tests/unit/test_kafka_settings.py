@@ -1,0 +1,38 @@
+"""librdkafka takes the relay's producer config: it rejects unknown or bad keys."""
+
+from __future__ import annotations
+
+import confluent_kafka
+import pytest
+
+from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.rdkafka import RdKafkaProducer
+
+NOWHERE = "127.0.0.1:9"  # nothing is sent: librdkafka checks its config at start
+
+
+def test_sasl_settings_are_librdkafka_keys() -> None:
+    settings = KafkaClientSettings(
+        bootstrap=NOWHERE,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="lethe",
+        sasl_password="secret",
+    )
+    RdKafkaProducer(settings.rdkafka_producer_config()).close(timeout=0)
+
+
+def test_the_ca_file_reaches_librdkafka() -> None:
+    settings = KafkaClientSettings(
+        bootstrap=NOWHERE, security_protocol="SSL", ssl_cafile="/nonexistent/ca.pem"
+    )
+    with pytest.raises(confluent_kafka.KafkaException, match="ssl.ca.location"):
+        RdKafkaProducer(settings.rdkafka_producer_config())
+
+
+def test_the_producer_choices_match_kafka_pythons() -> None:
+    settings = KafkaClientSettings(bootstrap=NOWHERE, linger_ms=7, batch_size=4096)
+    config = settings.rdkafka_producer_config()
+    assert config["acks"] == "all" and config["enable.idempotence"] is True
+    assert (config["linger.ms"], config["batch.size"]) == (7, 4096)
+    assert config["partitioner"] == "murmur2_random"
