@@ -95,7 +95,9 @@ def demo(customers: int, workdir: Path) -> None:
         _step("5. a customer asks to be forgotten")
         _erase_one_subject(runtime, later)
         click.echo(f"\nstore: {workdir / 'lethe.db'}  logs: {workdir / 'lethe.log'}")
-        click.echo(f"try:   LETHE_SQLITE_PATH={workdir / 'lethe.db'} .venv/bin/lethe status")
+        click.echo(
+            f"try:   LETHE_SQLITE_PATH={workdir / 'lethe.db'} .venv/bin/lethe status"
+        )
 
 
 def _step(title: str) -> None:

@@ -20,7 +20,9 @@ def _settings(pg_env: dict[str, str], schema: str = "") -> Settings:
     )
 
 
-def test_one_holder_at_a_time_and_a_successor_when_it_goes(pg_env: dict[str, str]) -> None:
+def test_one_holder_at_a_time_and_a_successor_when_it_goes(
+    pg_env: dict[str, str],
+) -> None:
     first, second = PostgresLease(_settings(pg_env)), PostgresLease(_settings(pg_env))
     try:
         assert first.held() is True
@@ -34,7 +36,9 @@ def test_one_holder_at_a_time_and_a_successor_when_it_goes(pg_env: dict[str, str
         second.release()
 
 
-def test_stores_in_different_schemas_have_separate_leases(pg_env: dict[str, str]) -> None:
+def test_stores_in_different_schemas_have_separate_leases(
+    pg_env: dict[str, str],
+) -> None:
     a = PostgresLease(_settings(pg_env, "cell_a"))
     b = PostgresLease(_settings(pg_env, "cell_b"))
     try:
