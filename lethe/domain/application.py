@@ -32,7 +32,7 @@ from lethe.domain.errors import ItemNotFoundError
 from lethe.domain.item import ErasureCause, Item, Outcome
 from lethe.domain.policy import Policy, UnknownPolicyError
 from lethe.domain.ports import SubjectVault
-from lethe.domain.reconcile import reschedule
+from lethe.domain.reconcile import first_due, reschedule
 from lethe.domain.subject_cases import SubjectCases, require
 
 
@@ -139,11 +139,14 @@ class Lethe(SubjectCases, Application[UUID]):
     # -- ingest -----------------------------------------------------------------------
 
     def new_item(self, record: IngestRecord, at: datetime) -> Item:
-        """The item as it arrives: ingested and scheduled on its own facts."""
+        """The item as it arrives, scheduled on its own facts, in one event."""
         policy = self.policy(record.controller)
         policy.rule_for(record.category)  # refuse an unknown category before recording
         subject_ref = self.vault.pseudonym(record.controller, record.subject_id)
-        item = Item(
+        due = first_due(
+            policy, record.category, record.captured_at, record.police_relevant
+        )
+        return Item(
             item_ref=record.item_ref,
             kind=record.kind,
             source_topic=record.source_topic,
@@ -159,9 +162,10 @@ class Lethe(SubjectCases, Application[UUID]):
             legal_basis=record.legal_basis,
             content_digest=self.vault.digest(record.content),
             ingested_at=at,
+            due_at=due.at,
+            rule=due.rule,
+            policy=due.policy,
         )
-        reschedule(item, None, policy, "ingested", at)
-        return item
 
     def ingest(
         self,

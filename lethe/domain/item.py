@@ -63,7 +63,40 @@ class Item(Aggregate):
     def create_id(item_ref: str) -> UUID:
         return identity.item_id(item_ref)
 
-    @event("Ingested")
+    class Ingested(Aggregate.Created):
+        """The item as it arrived, with its first schedule.
+
+        Version 1 stored the first schedule as a separate `Scheduled` event, which
+        still follows every version-1 `Ingested` in old stores. One event per new
+        item halves what ingest encodes and writes.
+        """
+
+        class_version = 2
+        item_ref: str
+        kind: str
+        source_topic: str
+        source_partition: int
+        source_offset: int
+        controller: str
+        category: str
+        subject_ref: str
+        captured_at: datetime
+        police_relevant: bool
+        blob_uri: str | None
+        sha256: str | None
+        legal_basis: str | None
+        content_digest: str
+        ingested_at: datetime
+        due_at: datetime | None
+        rule: str
+        policy: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Not scheduled yet: the version-1 Scheduled event that follows does it.
+            state.update(due_at=None, rule="", policy="")
+
+    @event(Ingested)
     def __init__(
         self,
         item_ref: str,
@@ -81,7 +114,12 @@ class Item(Aggregate):
         legal_basis: str | None,
         content_digest: str,
         ingested_at: datetime,
+        due_at: datetime | None,
+        rule: str,
+        policy: str,
     ) -> None:
+        if due_at is not None and due_at < captured_at:
+            raise DueBeforeCapturedError(item_ref, due_at, captured_at)
         self.item_ref = item_ref
         self.kind = kind
         self.source = Source(source_topic, source_partition, source_offset)
@@ -95,10 +133,10 @@ class Item(Aggregate):
         self.legal_basis = legal_basis
         self.content_digest = content_digest
         self.ingested_at = ingested_at
-        self.state = ItemState.WAITING
-        self.due_at: datetime | None = None
-        self.rule = ""
-        self.policy = ""
+        self.state = ItemState.WAITING if due_at is None else ItemState.SCHEDULED
+        self.due_at = due_at
+        self.rule = rule
+        self.policy = policy
         self.holds: dict[str, dict[str, Any]] = {}
         self.restrictions: dict[str, dict[str, Any]] = {}
         self.kept_for_legal_obligation = False
@@ -235,7 +273,9 @@ class Item(Aggregate):
             rule=self.rule,
             policy=self.policy,
             due_at=self.due_at,
+            item_ref=self.item_ref,
             source_topic=self.source.topic,
+            source_partition=self.source.partition,
             category=self.category,
             blob_uri=self.blob_uri,
             sha256=self.sha256,
@@ -253,7 +293,33 @@ class Item(Aggregate):
         )
         return self.order_erasure(cause, at)
 
-    @event("ErasureOrdered")
+    class ErasureOrdered(Aggregate.Event):
+        """An order to erase the item, with what the relay needs to send it.
+
+        Version 2 carries the item's ref and source partition, so the relay sends
+        the tombstone without reading `Ingested` back; version 1 has neither, and
+        the relay reads them from `Ingested` for such an order.
+        """
+
+        class_version = 2
+        order_id: str
+        cause: str
+        rule: str
+        policy: str
+        due_at: datetime | None
+        item_ref: str | None
+        source_topic: str
+        source_partition: int | None
+        category: str
+        blob_uri: str | None
+        sha256: str | None
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(item_ref=None, source_partition=None)
+
+    @event(ErasureOrdered)
     def _erasure_ordered(
         self,
         order_id: str,
@@ -261,7 +327,9 @@ class Item(Aggregate):
         rule: str,
         policy: str,
         due_at: datetime | None,
+        item_ref: str | None,
         source_topic: str,
+        source_partition: int | None,
         category: str,
         blob_uri: str | None,
         sha256: str | None,

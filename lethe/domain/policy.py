@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -127,15 +128,31 @@ class Rule:
         return max(min(known), facts.captured_at.astimezone(UTC))
 
     def describe(self, police_relevant: bool = False) -> str:
-        terms = self._terms_for(police_relevant)
-        if len(terms) == 1:
-            return str(terms[0])
-        return f"min({', '.join(str(t) for t in terms)})"
+        return self._descriptions[police_relevant]
+
+    def expression(self, police_relevant: bool = False) -> str:
+        """What an item's schedule names as its rule: `category: description`."""
+        return self._expressions[police_relevant]
+
+    @cached_property
+    def _descriptions(self) -> dict[bool, str]:
+        # Written once per rule, not once per item scheduled.
+        return {p: _describe(self._terms_for(p)) for p in (False, True)}
+
+    @cached_property
+    def _expressions(self) -> dict[bool, str]:
+        return {p: f"{self.category}: {self._descriptions[p]}" for p in (False, True)}
 
     def _terms_for(self, police_relevant: bool) -> tuple[Term, ...]:
         if police_relevant and self.police_terms is not None:
             return self.police_terms
         return self.terms
+
+
+def _describe(terms: tuple[Term, ...]) -> str:
+    if len(terms) == 1:
+        return str(terms[0])
+    return f"min({', '.join(str(t) for t in terms)})"
 
 
 @dataclass(frozen=True)
@@ -153,7 +170,7 @@ class Policy:
     source: str
     rules: Mapping[str, Rule] = field(hash=False)
 
-    @property
+    @cached_property
     def ref(self) -> str:
         return f"{self.id}@{self.version}"
 
@@ -167,7 +184,7 @@ class Policy:
         rule = self.rule_for(category)
         # `rule` names the expression that set the time (the police variant
         # when it applied), so the audit trail shows why, not only when.
-        expression = f"{category}: {rule.describe(facts.police_relevant)}"
+        expression = rule.expression(facts.police_relevant)
         return Due(at=rule.due_at(facts, self.zone), rule=expression, policy=self.ref)
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from lethe.domain.item import ErasureCause, Item, ItemState
-from lethe.domain.policy import ItemFacts, Policy
+from lethe.domain.policy import Due, ItemFacts, Policy
 from lethe.domain.subject import Subject
 
 SUBJECT_HOLD_PREFIX = "subject:"
@@ -23,6 +23,25 @@ def facts_of(item: Item, subject: Subject | None) -> ItemFacts:
         police_relevant=item.police_relevant,
         relationship_ended_at=subject.relationship_ended_at if subject else None,
         last_contact_at=subject.last_contact_at if subject else None,
+    )
+
+
+def first_due(
+    policy: Policy, category: str, captured_at: datetime, police_relevant: bool
+) -> Due:
+    """The schedule an item arrives with: its own facts, no subject known yet.
+
+    Equal to what `reschedule` gives a new item with no subject, so an item's
+    first due instant does not depend on whether its subject came first.
+    """
+    return policy.due(
+        category,
+        ItemFacts(
+            captured_at=captured_at,
+            police_relevant=police_relevant,
+            relationship_ended_at=None,
+            last_contact_at=None,
+        ),
     )
 
 

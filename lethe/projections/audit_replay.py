@@ -1,20 +1,14 @@
 """The audit's replay: the notification log as domain events, page by page, fast.
 
 Reading the next page overlaps decoding the current one (one worker thread),
-and events are decoded with the plain C JSON scanner, reviving only the
-top-level values that need it, instead of a Python hook on every object. The
-result is the same event the mapper makes (a test compares them); any store
-with a cipher, compression or upcasting uses the mapper itself.
+and events are decoded by `decode.fast_decoder`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import get_topic
@@ -22,6 +16,7 @@ from eventsourcing.utils import get_topic
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
 from lethe.domain.subject import Subject
+from lethe.projections.decode import fast_decoder
 
 # Only these events bear on an invariant or a report; the others (contact,
 # relationship, registration) are skipped before they are decoded.
@@ -41,7 +36,6 @@ RELEVANT: tuple[type, ...] = (
     Subject.ErasureRequested,
     Subject.ErasureCarriedOut,
 )
-Decoder = Callable[[Any], Any]
 
 
 def replay(
@@ -88,38 +82,3 @@ def page_reader(app: Lethe) -> Callable[[int, int], list[Any]]:
             return cursor.fetchall()
 
     return select
-
-
-def fast_decoder(app: Lethe, classes: dict[str, type]) -> Decoder:
-    """A decoder equal to `app.mapper.to_domain_event` for plain JSON events."""
-    mapper = app.mapper
-    plain = mapper.cipher is None and mapper.compressor is None
-    if not plain or any(getattr(c, "class_version", 1) != 1 for c in classes.values()):
-        return mapper.to_domain_event
-    transcoder: Any = mapper.transcoder
-    # The C scanner itself: json.loads would first sniff the encoding of every
-    # record and wrap the scan in two Python calls, a third of the decoding time.
-    scan, iso = json.JSONDecoder().scan_once, datetime.fromisoformat
-
-    def revive(value: dict[str, Any]) -> Any:
-        if len(value) == 2 and value.get("_type_") == "datetime_iso":
-            return iso(value["_data_"])
-        return transcoder.decode(json.dumps(value).encode())  # rare: the full path
-
-    def decode(notification: Any) -> Any:
-        raw = notification.state
-        state = scan(raw if type(raw) is str else bytes(raw).decode(), 0)[0]
-        for key, value in state.items():
-            if type(value) is dict:
-                state[key] = revive(value)
-        state.pop("class_version", None)
-        originator_id = notification.originator_id
-        state["originator_id"] = (
-            originator_id if type(originator_id) is UUID else UUID(originator_id)
-        )
-        state["originator_version"] = notification.originator_version
-        event = object.__new__(classes[notification.topic])
-        object.__setattr__(event, "__dict__", state)
-        return event
-
-    return decode

@@ -35,6 +35,7 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
         f"from {e.source_topic} partition {e.source_partition}"
         f" offset {e.source_offset};"
         f" {e.controller}/{e.category}; captured {e.captured_at.isoformat()}"
+        + (f"; due {_when(e.due_at)}; rule {e.rule} [{e.policy}]" if e.rule else "")
     ),
     "Scheduled": lambda e: (
         f"due {_when(e.due_at)}; rule {e.rule} [{e.policy}]; basis {e.basis}"
@@ -95,7 +96,10 @@ def item_document(events: list[Any]) -> dict[str, Any]:
             "partition": first.source_partition,
             "offset": first.source_offset,
         },
-        "scheduled": [],
+        # A version-2 Ingested carries the first schedule; version 1 had none.
+        "scheduled": (
+            [_schedule(first.ingested_at, first, "ingested")] if first.rule else []
+        ),
         "police_flags": [],
         "holds": [],
         "restrictions": [],
@@ -108,17 +112,19 @@ def item_document(events: list[Any]) -> dict[str, Any]:
     return doc
 
 
+def _schedule(at: datetime, e: Any, basis: str) -> dict[str, Any]:
+    return {
+        "at": at,
+        "due_at": e.due_at,
+        "rule": e.rule,
+        "policy": e.policy,
+        "basis": basis,
+    }
+
+
 def _fold(doc: dict[str, Any], name: str, e: Any) -> None:
     if name == "Scheduled":
-        doc["scheduled"].append(
-            {
-                "at": e.at,
-                "due_at": e.due_at,
-                "rule": e.rule,
-                "policy": e.policy,
-                "basis": e.basis,
-            }
-        )
+        doc["scheduled"].append(_schedule(e.at, e, e.basis))
     elif name == "PoliceFlagged":
         doc["police_flags"].append({"at": e.at, "case_ref": e.case_ref, "by": e.by})
     elif name in ("HoldPlaced", "Restricted"):

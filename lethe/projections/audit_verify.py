@@ -155,14 +155,20 @@ class Verifier:
     # -- items -----------------------------------------------------------------
 
     def _ingested(self, e: Any) -> None:
-        self.tracks[e.originator_id] = Track(e.item_ref, e.category)
+        t = self.tracks[e.originator_id] = Track(e.item_ref, e.category)
         self.result.items += 1
+        if e.rule:  # version 2 arrives scheduled; version 1's Scheduled follows
+            self._schedule(t, e.due_at, e.rule, e.ingested_at)
 
     def _scheduled(self, e: Any) -> None:
         if (t := self.tracks.get(e.originator_id)) is not None:
-            t.due, t.rule = e.due_at, e.rule
-            # An item scheduled into the past is free to go from the moment it is known.
-            t.free = None if e.due_at is None else max(e.due_at, e.at)
+            self._schedule(t, e.due_at, e.rule, e.at)
+
+    @staticmethod
+    def _schedule(t: Track, due: datetime | None, rule: str, at: datetime) -> None:
+        t.due, t.rule = due, rule
+        # An item scheduled into the past is free to go from the moment it is known.
+        t.free = None if due is None else max(due, at)
 
     def _held(self, e: Any) -> None:
         if (t := self.tracks.get(e.originator_id)) is not None:

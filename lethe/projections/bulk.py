@@ -11,6 +11,7 @@ from eventsourcing.persistence import StoredEvent
 from lethe.domain import identity
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
+from lethe.projections.decode import fast_decoder
 from lethe.projections.store import SqlViews
 
 # Enough ids per query to amortise the round trip, few enough for SQLite's
@@ -23,8 +24,9 @@ def load_events(
 ) -> dict[UUID, list[Any]]:
     """Each stream's domain events in version order (optionally of some topics only)."""
     by_id: dict[UUID, list[Any]] = {}
+    decode = fast_decoder(app)
     for stored in select_stored(app, views, ids, topics):
-        event = app.mapper.to_domain_event(stored)
+        event = decode(stored)
         by_id.setdefault(event.originator_id, []).append(event)
     return by_id
 

@@ -24,6 +24,7 @@ from lethe.domain.reconcile import apply_subject
 from lethe.domain.subject import Subject
 from lethe.projections import schedule_rows as rows
 from lethe.projections.bulk import load_items
+from lethe.projections.decode import fast_decoder
 from lethe.projections.store import SqlViews, Statement
 
 TRACKING_NAME = "lethe-schedule"
@@ -48,6 +49,7 @@ class ScheduleProcess:
         self.app = app
         self.views = views
         self.page_size = page_size
+        self.decode = fast_decoder(app)
         views.run_ddl(rows.DDL)
 
     @property
@@ -80,7 +82,7 @@ class ScheduleProcess:
         )
         if not notifications:
             return 0
-        events = [self.app.mapper.to_domain_event(n) for n in notifications]
+        events = [self.decode(n) for n in notifications]
         batch = Batch(known_subjects=self._known_subjects(events))
         for event in events:
             self._apply(event, batch)

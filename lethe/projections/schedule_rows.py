@@ -49,11 +49,13 @@ def statements_for(event: Any) -> list[Statement]:
 
 
 def _ingested(e: Any) -> list[Statement]:
+    # A version-1 Ingested arrives upcast with no schedule (due_at None, rule "");
+    # its Scheduled event follows.
     return [
         (
             "INSERT INTO lethe_schedule (item_id, item_ref, subject_ref, controller,"
-            " category, source_topic, state, captured_at, ingested_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'waiting', ?, ?)"
+            " category, source_topic, state, captured_at, ingested_at, due_at, rule)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (item_id) DO NOTHING",
             (
                 str(e.originator_id),
@@ -62,11 +64,18 @@ def _ingested(e: Any) -> list[Statement]:
                 e.controller,
                 e.category,
                 e.source_topic,
+                _schedule_state(e.due_at),
                 ms(e.captured_at),
                 ms(e.ingested_at),
+                ms(e.due_at),
+                e.rule or None,
             ),
         )
     ]
+
+
+def _schedule_state(due_at: datetime | None) -> str:
+    return "waiting" if due_at is None else "scheduled"
 
 
 def _item_update(assignments: str, *values: Any) -> Any:
@@ -79,12 +88,11 @@ def _item_update(assignments: str, *values: Any) -> Any:
 
 
 def _scheduled(e: Any) -> list[Statement]:
-    state = "waiting" if e.due_at is None else "scheduled"
     return [
         (
             "UPDATE lethe_schedule SET due_at = ?, rule = ?, state = ?"
             " WHERE item_id = ? AND state IN ('waiting', 'scheduled')",
-            (ms(e.due_at), e.rule, state, str(e.originator_id)),
+            (ms(e.due_at), e.rule, _schedule_state(e.due_at), str(e.originator_id)),
         )
     ]
 

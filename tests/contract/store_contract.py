@@ -88,7 +88,7 @@ class StoreContract:
         again = rt.app.ingest(records, T0, Tracking(partition, 41))
         assert again.new == [] and again.duplicates == records
         assert rt.app.process_recorder.max_tracking_id(partition) == 41
-        assert self.versions(rt, "img0", "img1", "img2") == [2, 2, 2]
+        assert self.versions(rt, "img0", "img1", "img2") == [1, 1, 1]
 
     def test_an_earlier_tracking_position_is_a_duplicate_too(self, rt: Runtime) -> None:
         partition = f"kafka:alarm.images.v1:{self.tag}"
@@ -106,7 +106,7 @@ class StoreContract:
         assert (
             again.new == [] and again.duplicates == [record] and again.conflicts == []
         )
-        assert self.versions(rt, "img") == [2]
+        assert self.versions(rt, "img") == [1]
         assert self.item(rt, "img").ingested_at == T0
 
     def test_a_conflicting_record_is_refused_and_the_first_stands(
@@ -120,7 +120,7 @@ class StoreContract:
             result.conflicts == [other] and result.new == [] and result.duplicates == []
         )
         item = self.item(rt, "evt")
-        assert item.category == "alarm-event" and item.version == 2
+        assert item.category == "alarm-event" and item.version == 1
 
     def test_a_mixed_batch_sorts_new_duplicate_and_conflict(self, rt: Runtime) -> None:
         partition = f"kafka:alarm.events.v1:{self.tag}"
@@ -132,7 +132,7 @@ class StoreContract:
         assert [i.item_ref for i in result.new] == [self.ref("new")]
         assert result.duplicates == [old, fresh] and result.conflicts == [clash]
         assert rt.app.process_recorder.max_tracking_id(partition) == 5
-        assert self.versions(rt, "old", "new") == [2, 2]
+        assert self.versions(rt, "old", "new") == [1, 1]
 
     def test_a_batch_is_saved_whole(self, rt: Runtime) -> None:
         records = [self.record(f"evt{i}", "alarm-event", offset=i) for i in range(60)]
@@ -146,7 +146,7 @@ class StoreContract:
             for n in rt.app.process_recorder.select_notifications(before + 1, 1000)
             if n.originator_id in {identity.item_id(r.item_ref) for r in records}
         ]
-        assert len(mine) == 120  # Ingested and Scheduled for each
+        assert len(mine) == 60  # one Ingested each, carrying its first schedule
         assert self.item(rt, "evt59").source.offset == 59
 
     # -- the schedule process ----------------------------------------------------------
@@ -345,7 +345,7 @@ class StoreContract:
         requests = rt.app.get_subject(CONTROLLER, self.customer()).requests
         assert requests[first]["carried_out_at"] == requests[second]["carried_out_at"]
         assert requests[second]["carried_out_at"] == T0 + DAY
-        assert self.versions(rt, "evt") == [3]  # Ingested, Scheduled, ErasureOrdered
+        assert self.versions(rt, "evt") == [2]  # Ingested, ErasureOrdered
 
     def test_a_crash_before_shredding_is_recovered_on_the_next_catch_up(
         self, rt: Runtime

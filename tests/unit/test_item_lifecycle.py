@@ -19,7 +19,7 @@ from lethe.domain.errors import (
     UnknownOrderError,
 )
 from lethe.domain.item import ErasureCause, Item, ItemState, Outcome
-from lethe.domain.reconcile import apply_subject, reschedule
+from lethe.domain.reconcile import apply_subject, first_due, reschedule
 from lethe.domain.subject import Subject
 from lethe.policies import load_shipped
 from lethe.projections.schedule import ScheduleProcess
@@ -39,7 +39,8 @@ def new_item(
     ingested_at: datetime = T0,
     item_ref: str = "img-1",
 ) -> Item:
-    item = Item(
+    due = first_due(POLICY, category, captured_at, police_relevant=False)
+    return Item(
         item_ref=item_ref,
         kind="verification-image",
         source_topic="alarm.images.v1",
@@ -55,9 +56,10 @@ def new_item(
         legal_basis=None,
         content_digest="d1",
         ingested_at=ingested_at,
+        due_at=due.at,
+        rule=due.rule,
+        policy=due.policy,
     )
-    reschedule(item, None, POLICY, "ingested", ingested_at)
-    return item
 
 
 def new_subject(relationship_ended_at: datetime | None = None) -> Subject:
@@ -98,7 +100,45 @@ def test_an_item_is_never_due_before_it_was_captured() -> None:
     with pytest.raises(DueBeforeCapturedError):
         item.schedule(T0 - timedelta(seconds=1), "bad rule", POLICY.ref, "test", T0)
     assert item.due_at == IMAGE_DUE
-    assert event_names(item) == ["Ingested", "Scheduled"]
+    assert event_names(item) == ["Ingested"]
+
+
+def test_an_item_arrives_scheduled_in_one_event() -> None:
+    item = new_item()
+    assert event_names(item) == ["Ingested"]
+    assert (item.state, item.due_at) == (ItemState.SCHEDULED, IMAGE_DUE)
+    # The first schedule is what rescheduling with no subject would give.
+    assert not reschedule(item, None, POLICY, "ingested", T0)
+
+
+def test_an_item_waiting_for_its_clock_arrives_waiting() -> None:
+    item = new_item(category="customer-identity")
+    assert (item.state, item.due_at) == (ItemState.WAITING, None)
+    assert item.rule.startswith("customer-identity: relationship-end")
+
+
+def test_an_item_cannot_arrive_due_before_it_was_captured() -> None:
+    with pytest.raises(DueBeforeCapturedError):
+        Item(
+            item_ref="img-early",
+            kind="verification-image",
+            source_topic="alarm.images.v1",
+            source_partition=0,
+            source_offset=1,
+            controller="sector-alarm",
+            category="verification-image",
+            subject_ref="subject-ref-1",
+            captured_at=T0,
+            police_relevant=False,
+            blob_uri=None,
+            sha256=None,
+            legal_basis=None,
+            content_digest="d1",
+            ingested_at=T0,
+            due_at=T0 - timedelta(seconds=1),
+            rule="bad rule",
+            policy=POLICY.ref,
+        )
 
 
 def test_due_at_the_capture_instant_itself_is_allowed() -> None:

@@ -319,6 +319,8 @@ def check_history(events: list[Any], legal_obligation: bool) -> None:
             restrictions.add(event.ticket)
         elif name == "RestrictionLifted":
             restrictions.discard(event.ticket)
+        elif name == "Ingested":
+            due = event.due_at  # the first schedule arrives with the item
         elif name == "Scheduled":
             assert not orders, "rescheduled after the order"
             due = event.due_at

@@ -24,7 +24,7 @@ COLUMNS = "originator_id, originator_version, topic, state"
 
 
 def fill_live_items(settings: Settings, items: int) -> int:
-    """Write at least `items` live items (two events each); how many items."""
+    """Write at least `items` live items (one event each); how many items."""
     app = build_app(settings)
     template = _template(app)
     copies = -(-items // TEMPLATE)
