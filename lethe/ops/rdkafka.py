@@ -2,7 +2,8 @@
 
 kafka-python's KafkaProducer.send costs about 34 µs of CPU per record, half of
 what the relay spent; librdkafka queues a record in C and batches it in its own
-threads (60,000 records to the embedded broker in 0.29 CPU-s, ~5 µs each).
+threads: ~8 µs a record through this class (its threads included), measured
+relaying 30,000 orders to the embedded broker.
 Consumers, dead letters, the eraser and `lethe produce` stay on kafka-python.
 
 `RdKafkaProducer` has the shape the relay expects of kafka-python's producer:
@@ -83,6 +84,11 @@ class RdKafkaProducer:
                 # The local queue is full: acknowledgements free it, and are only
                 # counted while we serve them.
                 self._producer.poll(QUEUE_FULL_WAIT_S)
+            except confluent_kafka.KafkaException as refused:
+                # Refused before queueing (a partition the topic lacks, once its
+                # metadata is known): a failed record, as a late refusal would be.
+                delivery.settle(refused.args[0], None)
+                return delivery
 
     def flush(self, timeout: float | None = None) -> int:
         """Wait for every queued record (at most `timeout` s); how many are left."""
