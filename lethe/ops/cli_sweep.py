@@ -6,13 +6,13 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import click
-from kafka import KafkaProducer
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain.errors import BadCommandError
 from lethe.ops.bootstrap import Runtime, build_runtime
 from lethe.ops.cli_support import INSTANT, UserError, format_instant
 from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.rdkafka import RdKafkaProducer
 from lethe.ops.relay import ORDERS_TOPIC, Relay
 from lethe.ops.settings import Settings
 from lethe.ops.topics import TopicSettings
@@ -69,7 +69,7 @@ def _relay(runtime: Runtime) -> str:
         topics = TopicSettings.from_env(env)
     except ValueError as error:
         raise UserError(str(error)) from None
-    producer = KafkaProducer(**kafka.producer_config())
+    producer = RdKafkaProducer(kafka.rdkafka_producer_config())
     try:
         relay = Relay(
             runtime.app,

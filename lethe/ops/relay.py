@@ -9,6 +9,12 @@ a re-sent order carries the same order id (derived from item and cause), so
 stores recognise it. Both records carry the order id in a `lethe.order-id` header.
 A tombstone goes to the partition its item was read from; orders are keyed by
 item id, so an item's orders stay in order.
+
+The producer is librdkafka's (lethe/ops/rdkafka.py), not kafka-python's: two
+records an order, and kafka-python's send alone took ~34 µs of CPU a record,
+half of the relay's CPU. Pages are not pipelined (page n+1 sent while page n's
+acknowledgements come in): with librdkafka the wait for a page's
+acknowledgements is ~5 ms, 2% of the relay's time, so there is nothing to hide.
 """
 
 from __future__ import annotations
@@ -40,7 +46,11 @@ log = structlog.get_logger(__name__)
 
 
 class Producer(Protocol):
-    """What the relay needs of a Kafka producer (kafka-python's KafkaProducer)."""
+    """What the relay needs of a Kafka producer: RdKafkaProducer in service.
+
+    `send` returns a future-like record (`is_done`, `failed()`, `exception`),
+    as kafka-python's KafkaProducer does, which the tests and tools may pass too.
+    """
 
     def send(
         self,
@@ -51,7 +61,7 @@ class Producer(Protocol):
         partition: int | None = None,
     ) -> Any: ...
 
-    def flush(self, timeout: float | None = None) -> None: ...
+    def flush(self, timeout: float | None = None) -> Any: ...
 
 
 class RelayError(RuntimeError):

@@ -21,7 +21,8 @@ from lethe.ops.bootstrap import build_app
 from lethe.ops.kafka_settings import KafkaClientSettings
 from lethe.ops.lease import lease_for
 from lethe.ops.projector import Projector, at_start
-from lethe.ops.relay import ORDERS_TOPIC, Relay
+from lethe.ops.rdkafka import RdKafkaProducer
+from lethe.ops.relay import ORDERS_TOPIC, Producer, Relay
 from lethe.ops.settings import Settings
 from lethe.ops.topics import TopicSettings
 
@@ -75,7 +76,7 @@ def build_loop(
 
 
 def build_projector(
-    config: RunConfig, producer: KafkaProducer, stop: threading.Event
+    config: RunConfig, producer: Producer, stop: threading.Event
 ) -> Projector:
     settings = config.settings
     orders_topic = config.topics.name(ORDERS_TOPIC)
@@ -97,10 +98,12 @@ def build_projector(
 def run(config: RunConfig, stop: threading.Event) -> None:
     """Consume until `stop` is set; the current batch is always finished first."""
     app = build_app_at_start(config.settings)
-    producer = KafkaProducer(**config.kafka.producer_config())
+    producer = KafkaProducer(**config.kafka.producer_config())  # dead letters
+    # The relay's own, on librdkafka: ~8 µs of CPU a record, kafka-python's ~34.
+    relay_producer = RdKafkaProducer(config.kafka.rdkafka_producer_config())
     consumer = KafkaConsumer(**config.kafka.consumer_config(config.settings.group_id))
     loop = build_loop(config, app, consumer, producer)
-    projector = build_projector(config, producer, stop)
+    projector = build_projector(config, relay_producer, stop)
     log.info(
         "started",
         group_id=config.settings.group_id,
@@ -122,6 +125,7 @@ def run(config: RunConfig, stop: threading.Event) -> None:
         stop.set()
         consumer.close(autocommit=False)
         projector.join()
+        relay_producer.close()
         producer.close()
         log.info("stopped")
 

@@ -28,6 +28,7 @@ from lethe.ops.cli import main
 from lethe.ops.eraser import CONFIRMATIONS_TOPIC, EraserLoop, FileEraser
 from lethe.ops.kafka_settings import KafkaClientSettings
 from lethe.ops.produce import Metadata
+from lethe.ops.rdkafka import RdKafkaProducer
 from lethe.ops.relay import ORDER_ID_HEADER, ORDERS_TOPIC, Relay
 from lethe.ops.settings import Settings
 from lethe.ops.topics import TopicSettings
@@ -76,10 +77,11 @@ class World:
         self.runtime: Runtime = build_runtime(Settings.from_env(env))
         self.topics = TopicSettings.from_env(env)
         kafka = KafkaClientSettings.from_mapping(env)
-        self.producer = KafkaProducer(**kafka.producer_config())
+        self.producer = KafkaProducer(**kafka.producer_config())  # the eraser's
+        self.relay_producer = RdKafkaProducer(kafka.rdkafka_producer_config())
         self.relay = Relay(
             self.runtime.app,
-            self.producer,
+            self.relay_producer,
             Catalogue.shipped(),
             orders_topic=self.topics.name(ORDERS_TOPIC),
         )
@@ -158,6 +160,7 @@ class World:
     def close(self) -> None:
         self.consuming.close()
         self.eraser_consumer.close(autocommit=False)
+        self.relay_producer.close()
         self.producer.close()
 
 

@@ -19,6 +19,8 @@ from lethe.domain import identity
 from lethe.domain.application import IngestRecord
 from lethe.ops.bootstrap import build_runtime
 from lethe.ops.broker import EmbeddedBroker
+from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.rdkafka import RdKafkaProducer
 from lethe.ops.relay import (
     ORDER_ID_HEADER,
     ORDERS_TOPIC,
@@ -43,10 +45,10 @@ CAPTURED = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
 RELAY = textwrap.dedent(
     """
     import os, signal, sys
-    from kafka import KafkaProducer
     from lethe.consumers.codec import Catalogue
     from lethe.ops.bootstrap import build_app
     from lethe.ops.kafka_settings import KafkaClientSettings
+    from lethe.ops.rdkafka import RdKafkaProducer
     from lethe.ops.relay import ORDERS_TOPIC, Relay
     from lethe.ops.settings import Settings
     from lethe.ops.topics import TopicSettings
@@ -58,7 +60,7 @@ RELAY = textwrap.dedent(
     settings = Settings.from_env()
     app = build_app(settings)
     kafka = KafkaClientSettings.from_mapping(os.environ)
-    producer = KafkaProducer(**kafka.producer_config())
+    producer = RdKafkaProducer(kafka.rdkafka_producer_config())
     if mode == "after-sends":
         send, sent = producer.send, [0]
         def counting_send(*args, **kwargs):
@@ -105,7 +107,7 @@ def relay(
     )
 
 
-def ordered_items(env: dict[str, str]) -> list[str]:
+def ordered_items(env: dict[str, str], partition: int = 0) -> list[str]:
     """ITEMS images, due and ordered: the orders are committed, nothing is sent."""
     runtime = build_runtime(Settings.from_env(env))
     refs = [f"img-crash-{i:04d}" for i in range(ITEMS)]
@@ -114,7 +116,7 @@ def ordered_items(env: dict[str, str]) -> list[str]:
             item_ref=ref,
             kind="VerificationImage",
             source_topic=TopicSettings.from_env(env).name(IMAGES),
-            source_partition=0,
+            source_partition=partition,
             source_offset=i,
             controller="sector-alarm",
             category="verification-image",
@@ -212,4 +214,37 @@ def test_a_page_kafka_refuses_is_not_marked_as_sent(env: dict[str, str]) -> None
     relay = Relay(app, RefusingProducer(), Catalogue.shipped(), page_size=PAGE)
     with pytest.raises(RelayError, match="NOT_ENOUGH_REPLICAS"):
         relay.relay_pending()
+    assert position(env) == 0
+
+
+def test_a_tombstone_kafka_cannot_take_fails_its_page(env: dict[str, str]) -> None:
+    ordered_items(env, partition=99)  # read from a partition the topic lacks
+    app = build_runtime(Settings.from_env(env)).app
+    producer = RdKafkaProducer(
+        KafkaClientSettings.from_mapping(env).rdkafka_producer_config()
+    )
+    try:
+        relay = Relay(app, producer, Catalogue.shipped(), page_size=PAGE)
+        with pytest.raises(RelayError, match="Unknown partition"):
+            relay.relay_pending()
+    finally:
+        producer.close()
+    assert position(env) == 0
+
+
+def test_a_page_unacknowledged_by_the_timeout_is_not_marked_as_sent(
+    env: dict[str, str],
+) -> None:
+    ordered_items(env)
+    app = build_runtime(Settings.from_env(env)).app
+    unreachable = KafkaClientSettings(bootstrap="127.0.0.1:9")  # nothing listens
+    producer = RdKafkaProducer(unreachable.rdkafka_producer_config())
+    try:
+        relay = Relay(
+            app, producer, Catalogue.shipped(), page_size=PAGE, send_timeout_s=1.0
+        )
+        with pytest.raises(RelayError, match="not acknowledged"):
+            relay.relay_pending()
+    finally:
+        producer.close(timeout=0)
     assert position(env) == 0

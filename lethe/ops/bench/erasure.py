@@ -8,13 +8,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kafka import KafkaProducer
-
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.stats import Figure, Say, Target, percentile
 from lethe.ops.bootstrap import Runtime, build_runtime
+from lethe.ops.rdkafka import RdKafkaProducer
 from lethe.ops.relay import Relay
 from lethe.ops.settings import Settings
 
@@ -46,7 +45,7 @@ def erase_subjects(
     for s in range(subjects):
         _ingest(runtime.app, _records(s, items, now - timedelta(hours=1)), now)
     runtime.catch_up()  # the subject index must know every item first
-    producer = KafkaProducer(**bench.kafka.producer_config())
+    producer = RdKafkaProducer(bench.kafka.rdkafka_producer_config())
     relay = Relay(runtime.app, producer, Catalogue.shipped())
     samples = [_erase(runtime, relay, s, items) for s in range(subjects)]
     producer.close()

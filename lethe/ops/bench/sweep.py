@@ -6,13 +6,12 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-from kafka import KafkaProducer
-
 from lethe.consumers.codec import Catalogue
 from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.stats import Figure, Say, Target
 from lethe.ops.bench_sweep import CAPTURED, ingest
 from lethe.ops.bootstrap import build_runtime
+from lethe.ops.rdkafka import RdKafkaProducer
 from lethe.ops.relay import Relay
 from lethe.ops.settings import Settings
 
@@ -38,7 +37,7 @@ def sweep_once(bench: BenchContext, settings: Settings, items: int) -> SweepRun:
     runtime = build_runtime(settings)
     ingest(runtime.app, items)  # not timed: that is the ingest figure
     runtime.catch_up()
-    producer = KafkaProducer(**bench.kafka.producer_config())
+    producer = RdKafkaProducer(bench.kafka.rdkafka_producer_config())
     relay = Relay(runtime.app, producer, Catalogue.shipped())
     now = CAPTURED + timedelta(days=8)  # every image is due
     watch = Stopwatch()
