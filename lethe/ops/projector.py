@@ -1,4 +1,10 @@
-"""The projections of `lethe run` on a timer: schedule, then sweep, then relay.
+"""The projections of `lethe run` on a timer: schedule and relay, sweep, relay.
+
+A tick brings the schedule up to date in chunks and relays after each chunk:
+a subject request makes the schedule write all its items' ErasureOrdered in
+one page, and the view then reads those orders back for a while; the relay
+follows the log on a tracking position of its own, so the tombstones need not
+wait for the view. Then the sweep, and a relay of what it ordered.
 
 They run in a thread of their own, with their own Application (so their own
 database connections), because a sweep can take longer than the consumer may
@@ -113,17 +119,21 @@ class Projector(threading.Thread):
         relay: Relaying | None,
         sweep: bool = True,
     ) -> None:
-        scheduled = 0
+        scheduled = relayed = 0
         while not self.stop.is_set():
             done = schedule.run_until_idle(at_most=SCHEDULE_CHUNK)
             scheduled += done
+            if self.stop.is_set():
+                return
+            relayed += _relay(relay)
             if done < SCHEDULE_CHUNK:
                 break
         if self.stop.is_set():
             return
-        report = sweeper.sweep(self.clock()) if sweep else SweepReport()
-        # Hook: erasure orders and tombstones out to Kafka (None: no relay wired).
-        relayed = relay.relay_pending() if relay is not None else 0
+        report = SweepReport()
+        if sweep:
+            report = sweeper.sweep(self.clock())
+            relayed += _relay(relay)
         if scheduled or report.ordered or report.reissued or relayed:
             log.info(
                 "projected",
@@ -133,3 +143,8 @@ class Projector(threading.Thread):
                 refused=report.refused,
                 relayed=relayed,
             )
+
+
+def _relay(relay: Relaying | None) -> int:
+    """Erasure orders and tombstones out to Kafka (None: no relay wired)."""
+    return relay.relay_pending() if relay is not None else 0
