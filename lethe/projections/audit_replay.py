@@ -1,14 +1,15 @@
 """The audit's replay: the notification log as domain events, page by page, fast.
 
 Reading the next page overlaps decoding the current one (one worker thread),
-and events are decoded by `decode.fast_decoder`.
+and events are decoded by `decode.fast_decoder`. On PostgreSQL the replay may
+take one `Part` of the streams, so that several processes share a log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import get_topic
@@ -38,13 +39,28 @@ RELEVANT: tuple[type, ...] = (
 )
 
 
+class Part(NamedTuple):
+    """The streams whose originator id's last byte is `index` modulo `count`.
+
+    A whole stream always falls in one part, in its own order; uuid5 ids spread
+    their last byte evenly, so the parts are of about equal size.
+    """
+
+    index: int
+    count: int
+
+
 def replay(
-    app: Lethe, page_size: int = 5000, progress: Callable[[int], None] | None = None
+    app: Lethe,
+    page_size: int = 5000,
+    progress: Callable[[int], None] | None = None,
+    part: Part | None = None,
 ) -> Iterator[Any]:
-    """Every relevant domain event in log order, at most two pages in memory."""
+    """Every relevant domain event in log order (of `part`'s streams only, if
+    given), at most two pages in memory."""
     wanted = {get_topic(cls): cls for cls in RELEVANT}
     decode = fast_decoder(app, wanted)
-    select = page_reader(app)
+    select = page_reader(app, part)
     with ThreadPoolExecutor(max_workers=1) as reader:
         page = select(1, page_size)
         while page:
@@ -57,22 +73,31 @@ def replay(
             page = upcoming.result()
 
 
-def page_reader(app: Lethe) -> Callable[[int, int], list[Any]]:
+def page_reader(
+    app: Lethe, part: Part | None = None
+) -> Callable[[int, int], list[Any]]:
     """select_notifications, on PostgreSQL as named tuples rather than dict rows
-    made into frozen dataclasses: that construction was a third of the replay."""
+    made into frozen dataclasses: that construction was a third of the replay.
+
+    A part is selected by PostgreSQL itself, so a page holds only its rows and
+    an empty page still means the end of the log.
+    """
     recorder: Any = app.process_recorder
     if not isinstance(recorder, PostgresApplicationRecorder):
+        if part is not None:
+            raise ValueError("a replay in parts needs PostgreSQL")
         return recorder.select_notifications  # type: ignore[no-any-return]
     from psycopg import sql
     from psycopg.rows import namedtuple_row
 
     statement = sql.SQL(
         "SELECT notification_id AS id, originator_id, originator_version, topic,"
-        " state FROM {}.{} WHERE notification_id >= %s"
+        " state FROM {}.{} WHERE notification_id >= %s{}"
         " ORDER BY notification_id LIMIT %s"
     ).format(
         sql.Identifier(recorder.datastore.schema),
         sql.Identifier(recorder.events_table_name),
+        _in_part(part, recorder.datastore.originator_id_type),
     )
 
     def select(start: int, limit: int) -> list[Any]:
@@ -82,3 +107,17 @@ def page_reader(app: Lethe) -> Callable[[int, int], list[Any]]:
             return cursor.fetchall()
 
     return select
+
+
+def _in_part(part: Part | None, originator_id_type: str) -> Any:
+    """The SQL condition that keeps `part`'s streams; nothing for the whole log."""
+    from psycopg import sql
+
+    if part is None:
+        return sql.SQL("")
+    # eventsourcing stores originator_id as uuid (or, if so configured, as text
+    # holding a uuid): the last of its 16 bytes picks the part.
+    column = "originator_id" if originator_id_type == "uuid" else "originator_id::uuid"
+    return sql.SQL(" AND get_byte(uuid_send({}), 15) %% {} = {}").format(
+        sql.SQL(column), sql.Literal(part.count), sql.Literal(part.index)
+    )

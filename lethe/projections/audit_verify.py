@@ -3,12 +3,19 @@
 Memory stays flat however long the history: the replay reads the notification
 log page by page, keeps one small record per live item (dropped again once the
 item is erased) and one per open subject request, and never holds events.
+
+Every invariant is judged on one stream's own events: an item's checks read
+only that item's events (its track is keyed by the item's originator id), and a
+request's only its subject's ErasureRequested and ErasureCarriedOut (keyed by
+the subject's originator id and the request id). Nothing is compared across
+streams, so the log may be verified in parts of whole streams (`Part`) and the
+parts' results merged (`merge`): the same counts as one pass.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +24,7 @@ from uuid import UUID
 from lethe.domain.application import Lethe
 from lethe.domain.item import ErasureCause, Item
 from lethe.domain.subject import Subject
-from lethe.projections.audit_replay import replay
+from lethe.projections.audit_replay import Part, replay
 
 ORDERED_WHILE_HELD = "ORDERED_WHILE_HELD"
 ORDERED_WHILE_RESTRICTED = "ORDERED_WHILE_RESTRICTED"
@@ -94,7 +101,8 @@ class Verifier:
     def __init__(self, limits: VerifyLimits) -> None:
         self.limits = limits
         self.tracks: dict[UUID, Track] = {}
-        self.requests: dict[str, tuple[datetime, datetime]] = {}
+        # Keyed by stream too: a request id is only unique within its subject.
+        self.requests: dict[tuple[UUID, str], tuple[datetime, datetime]] = {}
         self.result = VerifyResult()
         self.on_erased: Callable[[Track, Any], None] | None = None
         self.on_violation: Callable[[Violation], None] | None = None
@@ -139,7 +147,7 @@ class Verifier:
                     ordered=t.ordered,
                     due=t.due,
                 )
-        for request_id, (requested, answer_due) in self.requests.items():
+        for (_, request_id), (requested, answer_due) in self.requests.items():
             if answer_due < now:
                 self._violate(
                     Violation(
@@ -225,10 +233,14 @@ class Verifier:
     # -- subject requests ------------------------------------------------------
 
     def _requested(self, e: Any) -> None:
-        self.requests[e.request_id] = (e.requested_at, e.answer_due_at)
+        self.requests[e.originator_id, e.request_id] = (
+            e.requested_at,
+            e.answer_due_at,
+        )
 
     def _carried_out(self, e: Any) -> None:
-        requested, answer_due = self.requests.pop(e.request_id, (None, None))
+        key = (e.originator_id, e.request_id)
+        requested, answer_due = self.requests.pop(key, (None, None))
         if answer_due is not None and e.at > answer_due:
             self._violate(
                 Violation(
@@ -269,9 +281,34 @@ def verify(
     limits: VerifyLimits,
     progress: Callable[[int], None] | None = None,
     page_size: int = 5000,
+    part: Part | None = None,
 ) -> VerifyResult:
-    """Replay the whole log and judge every invariant as of `limits.now`."""
+    """Replay the whole log (or `part`'s streams of it) and judge every invariant
+    as of `limits.now`."""
     verifier = Verifier(limits)
-    for event in replay(app, page_size, progress):
+    for event in replay(app, page_size, progress, part):
         verifier.apply(event)
     return verifier.finish()
+
+
+def merge(parts: Iterable[VerifyResult], keep: int) -> VerifyResult:
+    """One result from the results of disjoint parts of the streams.
+
+    Events, items and counts add up exactly. The violations are listed by
+    instant (then name and item, so that any number of parts lists them alike)
+    and capped at `keep` per name, as one pass caps them; when a name has more
+    than `keep`, which are listed may differ from one pass (that keeps the
+    first in log order), though its count does not.
+    """
+    merged, found = VerifyResult(), []
+    for part in parts:
+        merged.events += part.events
+        merged.items += part.items
+        merged.counts.update(part.counts)
+        found += part.violations
+    listed: Counter[str] = Counter()
+    for violation in sorted(found, key=lambda v: (v.instant, v.name, v.item)):
+        listed[violation.name] += 1
+        if listed[violation.name] <= keep:
+            merged.violations.append(violation)
+    return merged
