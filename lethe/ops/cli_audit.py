@@ -15,9 +15,11 @@ import click
 from lethe.domain import identity
 from lethe.domain.application import Lethe
 from lethe.domain.errors import ItemNotFoundError, SubjectNotFoundError
-from lethe.ops.bootstrap import build_runtime
+from lethe.ops.bootstrap import build_app, build_runtime
 from lethe.ops.cli_requests import CONTROLLER
 from lethe.ops.cli_support import INSTANT, echo_table, format_instant, new_table
+from lethe.ops.settings import Settings
+from lethe.ops.verify_parallel import default_workers, verify_store
 from lethe.projections.audit_report import build_report
 from lethe.projections.audit_report_html import render_html
 from lethe.projections.audit_timeline import (
@@ -27,7 +29,7 @@ from lethe.projections.audit_timeline import (
     rows_of,
     subject_document,
 )
-from lethe.projections.audit_verify import VerifyLimits, VerifyResult, verify
+from lethe.projections.audit_verify import VerifyLimits, VerifyResult
 
 ITEMS_OF_SUBJECT = (
     "SELECT item_ref FROM lethe_schedule WHERE subject_ref = ?"
@@ -133,17 +135,30 @@ def _json_default(value: Any) -> Any:
     help="Judge open items as of this instant [default: --until, else now].",
 )
 @click.option("--page-size", type=click.IntRange(1), default=5000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Processes, each replaying a part of the streams"
+    " [default: the CPUs on PostgreSQL; 1 on SQLite].",
+)
 @JSON_OPTION
 def audit_verify(
     since: datetime | None,
     until: datetime | None,
     now: datetime | None,
     page_size: int,
+    workers: int | None,
     as_json: bool,
 ) -> None:
     """Replay the whole event store; check every retention invariant (exit 1 if not)."""
-    runtime = build_runtime()
-    settings, app = runtime.settings, runtime.app
+    settings = Settings.from_env()
+    if workers is None:
+        workers = default_workers(settings)
+    elif workers > 1 and settings.store != "postgres":
+        raise click.BadParameter(
+            "SQLite is verified in one process", param_hint="--workers"
+        )
     limits = VerifyLimits(
         now=now or until or datetime.now(UTC),
         sweep_interval=timedelta(seconds=settings.sweep_interval_s),
@@ -152,33 +167,37 @@ def audit_verify(
         until=until,
     )
     started = time.perf_counter()
-    with _progress(app.process_recorder.max_notification_id() or 0) as advance:
-        result = verify(app, limits, advance, page_size)
+    with _progress(settings) as advance:
+        result = verify_store(settings, limits, workers, page_size, advance)
     elapsed = time.perf_counter() - started
     if as_json:
-        _echo_json(_verify_document(result, elapsed))
+        _echo_json(_verify_document(result, elapsed, workers))
     else:
-        _echo_verify(result, elapsed)
+        _echo_verify(result, elapsed, workers)
     if not result.ok:
         sys.exit(1)
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+def _progress(settings: Settings) -> Iterator[Callable[[int], None] | None]:
     """A rich progress bar on a terminal; nothing when piped or captured."""
     if not sys.stderr.isatty():
         yield None
         return
     from rich.progress import Progress
 
+    app = build_app(settings)
+    total = app.process_recorder.max_notification_id() or 0
+    app.close()
     with Progress(transient=True) as bar:
         task = bar.add_task("replaying", total=total)
         yield lambda n: bar.advance(task, n)
 
 
-def _echo_verify(result: VerifyResult, elapsed: float) -> None:
+def _echo_verify(result: VerifyResult, elapsed: float, workers: int) -> None:
     click.echo(
         f"replayed {result.events} events of {result.items} items in {elapsed:.1f}s"
+        f" ({workers} {'worker' if workers == 1 else 'workers'})"
     )
     if result.ok:
         click.echo("all invariants hold")
@@ -194,12 +213,15 @@ def _echo_verify(result: VerifyResult, elapsed: float) -> None:
     click.echo(f"{sum(result.counts.values())} violations: {counts}")
 
 
-def _verify_document(result: VerifyResult, elapsed: float) -> dict[str, Any]:
+def _verify_document(
+    result: VerifyResult, elapsed: float, workers: int
+) -> dict[str, Any]:
     return {
         "ok": result.ok,
         "events": result.events,
         "items": result.items,
         "seconds": round(elapsed, 3),
+        "workers": workers,
         "counts": dict(result.counts),
         "violations": [
             {

@@ -19,8 +19,15 @@ from lethe.domain.item import ErasureCause, Outcome
 from lethe.ops.bootstrap import Runtime, build_runtime
 from lethe.ops.cli import main
 from lethe.ops.settings import Settings
-from lethe.projections.audit_replay import RELEVANT
-from lethe.projections.audit_verify import VerifyLimits, VerifyResult, verify
+from lethe.ops.verify_parallel import verify_store
+from lethe.projections.audit_replay import RELEVANT, Part
+from lethe.projections.audit_verify import (
+    VerifyLimits,
+    VerifyResult,
+    Violation,
+    merge,
+    verify,
+)
 from lethe.projections.decode import fast_decoder
 
 pytestmark = pytest.mark.integration
@@ -52,14 +59,17 @@ class Store:
     runtime: Runtime
     events_table: str
 
-    def verify(self, now: datetime, **kwargs: datetime) -> VerifyResult:
+    def limits(self, now: datetime, **kwargs: datetime) -> VerifyLimits:
         s = self.runtime.settings
-        limits = VerifyLimits(
+        return VerifyLimits(
             now,
             timedelta(seconds=s.sweep_interval_s),
             timedelta(seconds=s.confirm_timeout_s),
             **kwargs,
         )
+
+    def verify(self, now: datetime, **kwargs: datetime) -> VerifyResult:
+        limits = self.limits(now, **kwargs)
         return verify(self.runtime.app, limits, page_size=7)  # small pages: cross them
 
     def cli(self, *args: str) -> tuple[int, str]:
@@ -73,13 +83,16 @@ class Store:
         return b"\n".join(topic.encode() + b" " + bytes(state) for topic, state in rows)
 
 
+BASE_ENV = {
+    "LETHE_PSEUDONYM_KEY": KEY_HEX,
+    "LETHE_SWEEP_INTERVAL_S": "60",
+    "LETHE_CONFIRM_TIMEOUT_S": "3600",
+}
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    env = {
-        "LETHE_PSEUDONYM_KEY": KEY_HEX,
-        "LETHE_SWEEP_INTERVAL_S": "60",
-        "LETHE_CONFIRM_TIMEOUT_S": "3600",
-    }
+    env = dict(BASE_ENV)
     if request.param == "sqlite":
         env |= {
             "LETHE_STORE": "sqlite",
@@ -263,10 +276,14 @@ _current_app = None
 
 @pytest.fixture
 def corrupted(store: Store) -> tuple[Store, dict[str, str]]:
+    return store, build_corrupted(store)
+
+
+def build_corrupted(store: Store) -> dict[str, str]:
     global _current_app
     build_history(store)
     _current_app = store.runtime.app
-    return store, corrupt(store)
+    return corrupt(store)
 
 
 def test_verify_catches_each_forbidden_history_by_name(
@@ -454,3 +471,94 @@ def test_json_report_lists_what_is_overdue_at_month_end(
         ("verification-image", "RETENTION_EXPIRED"),
         ("arming-log", "NO_ORDER"),
     }  # c-erased: the report shows it too
+
+
+# -- verification in parts -----------------------------------------------------------
+
+
+@pytest.fixture
+def schema_store(pg_schema_env: dict[str, str]) -> Iterator[Store]:
+    """A PostgreSQL store in a schema of its own: the workers must find it too."""
+    env = BASE_ENV | {
+        "LETHE_STORE": "postgres",
+        "LETHE_POSTGRES_DBNAME": pg_schema_env["POSTGRES_DBNAME"],
+        "LETHE_POSTGRES_SCHEMA": pg_schema_env["POSTGRES_SCHEMA"],
+    }
+    runtime = build_runtime(Settings.from_env(env))
+    yield Store(env, runtime, "lethe_events")
+    runtime.app.close()
+
+
+def in_order(violations: list[Violation]) -> list[Violation]:
+    return sorted(violations, key=lambda v: (v.instant, v.name, v.item))
+
+
+def test_verify_in_worker_processes_finds_what_one_pass_finds(
+    schema_store: Store,
+) -> None:
+    expected = build_corrupted(schema_store)
+    limits = schema_store.limits(T0 + 40 * DAY)
+    one_pass = verify(schema_store.runtime.app, limits)
+    pages: list[int] = []
+    settings = schema_store.runtime.settings
+    parallel = verify_store(settings, limits, 3, page_size=7, progress=pages.append)
+    assert {(v.name, v.item) for v in parallel.violations} == set(expected.items())
+    assert (parallel.events, parallel.items) == (one_pass.events, one_pass.items)
+    assert parallel.counts == one_pass.counts
+    assert parallel.violations == in_order(one_pass.violations)
+    # Every page of every part was reported, however the workers interleaved.
+    app = schema_store.runtime.app
+    assert sum(pages) == app.process_recorder.max_notification_id()
+
+
+def test_parts_split_the_log_into_whole_streams(schema_store: Store) -> None:
+    build_corrupted(schema_store)
+    app, limits = schema_store.runtime.app, schema_store.limits(T0 + 40 * DAY)
+    parts = [verify(app, limits, page_size=7, part=Part(k, 3)) for k in range(3)]
+    assert all(part.events for part in parts)  # 15 streams: none is empty
+    one_pass = verify(app, limits)
+    assert merge(parts, limits.keep).counts == one_pass.counts
+    assert sum(part.events for part in parts) == one_pass.events
+
+
+def test_cli_verify_with_workers_prints_what_one_worker_prints(
+    schema_store: Store,
+) -> None:
+    build_corrupted(schema_store)
+    now = (T0 + 40 * DAY).isoformat()
+    documents = []
+    for workers in ("1", "2"):
+        code, out = schema_store.cli(
+            "audit", "verify", "--json", "--now", now, "--workers", workers
+        )
+        assert code == 1
+        documents.append(json.loads(out))
+    for document in documents:
+        del document["seconds"], document["workers"]
+    assert documents[0] == documents[1]
+
+
+def test_sqlite_is_verified_in_one_process(tmp_path: Path) -> None:
+    env = BASE_ENV | {
+        "LETHE_STORE": "sqlite",
+        "LETHE_SQLITE_PATH": str(tmp_path / "lethe.db"),
+    }
+    result = CliRunner(env=env).invoke(main, ["audit", "verify", "--workers", "2"])
+    assert result.exit_code == 2 and "SQLite" in result.output
+    result = CliRunner(env=env).invoke(main, ["audit", "verify", "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)["workers"] == 1
+
+
+def violation(name: str, item: str, day: int) -> Violation:
+    return Violation(name, item, "rule", T0 + day * DAY)
+
+
+def test_merge_adds_counts_and_lists_by_instant_up_to_keep_per_name() -> None:
+    first = VerifyResult(5, 2, [violation("A", "a1", 3), violation("A", "a2", 1)])
+    first.counts.update(A=2)
+    second = VerifyResult(7, 3, [violation("A", "a3", 2), violation("B", "b1", 4)])
+    second.counts.update(A=5, B=1)  # more A than listed: its part kept only one
+    merged = merge([first, second], keep=2)
+    assert (merged.events, merged.items) == (12, 5)
+    assert merged.counts == {"A": 7, "B": 1}
+    assert [v.item for v in merged.violations] == ["a2", "a3", "b1"]
