@@ -1,4 +1,8 @@
-"""Audit verify: events replayed and checked per second, in a process of its own."""
+"""Audit verify: events replayed and checked per second, in processes of its own.
+
+As `lethe audit verify` runs on PostgreSQL: one worker process per CPU, each
+replaying a part of the streams (lethe.ops.verify_parallel).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.stats import Figure, Say, Target
 from lethe.ops.bench_verify import generate
 from lethe.ops.settings import Settings
+from lethe.ops.verify_parallel import default_workers
 
 PAGE_SIZE = 5000
 
@@ -20,7 +25,7 @@ def write_history(settings: Settings, events: int) -> int:
     return generate(settings.postgres_dbname, events)
 
 
-def verify_once(settings: Settings) -> dict[str, Any]:
+def verify_once(settings: Settings, workers: int) -> dict[str, Any]:
     """`bench_verify --measure-only` in a fresh process: its rate and peak RSS."""
     out = subprocess.run(
         [
@@ -32,6 +37,8 @@ def verify_once(settings: Settings) -> dict[str, Any]:
             "--measure-only",
             "--page-size",
             str(PAGE_SIZE),
+            "--workers",
+            str(workers),
         ],
         check=True,
         capture_output=True,
@@ -44,19 +51,20 @@ def measure(
     bench: BenchContext, events: int, runs: int, quick: bool, say: Say
 ) -> tuple[list[Figure], dict[str, Any]]:
     """One history of `events` events, verified `runs` times by fresh processes."""
+    workers = default_workers(bench.settings)
     with bench.database() as settings:
         watch = Stopwatch()
         written = write_history(settings, events)
         say(f"verify: wrote {written:,} events in {watch.split()[0]:.0f} s (not timed)")
         results = []
         for r in range(runs):
-            results.append(verify_once(settings))
+            results.append(verify_once(settings, workers))
             say(f"verify run {r + 1}: {results[-1]['events_per_s']:,} events/s")
     figure = Figure(
         "verify_events_per_s",
         "audit verify: replay and check every invariant",
         "events/s",
-        f"{written:,} events",
+        f"{written:,} events, {workers} {'worker' if workers == 1 else 'workers'}",
         [float(result["events_per_s"]) for result in results],
         Target(">=", 50_000),
         quick,
