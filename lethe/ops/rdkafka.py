@@ -56,6 +56,7 @@ class RdKafkaProducer:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._producer = confluent_kafka.Producer(config, logger=_LIBRARY_LOG)
+        self._closed = False
 
     def send(
         self,
@@ -100,8 +101,12 @@ class RdKafkaProducer:
         """Flush, then drop what is still queued and stop librdkafka's threads.
 
         A dropped record was never reported as acknowledged, so the relay did not
-        record its page as sent: the next relay sends it again.
+        record its page as sent: the next relay sends it again. A second close
+        does nothing, as kafka-python's (librdkafka raises on a closed producer).
         """
+        if self._closed:
+            return
+        self._closed = True
         self.flush(timeout)
         self._producer.purge()
         self._producer.flush(0)  # serve the purged records' reports

@@ -99,3 +99,4 @@ def test_a_record_unacknowledged_by_the_timeout_is_not_done() -> None:
     started = time.monotonic()
     producer.close(timeout=0.5)
     assert time.monotonic() - started < 5  # close gives up on what it cannot send
+    producer.close()  # and a second close is harmless
