@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 import structlog
@@ -32,6 +32,7 @@ from lethe.consumers.codec import Catalogue
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
 from lethe.projections.bulk import load_events
+from lethe.projections.decode import fast_decoder
 from lethe.projections.store import SqlViews
 
 TRACKING_NAME = "lethe-relay"
@@ -79,6 +80,13 @@ class Outgoing:
     partition: int | None = None  # None: by key, as the producer partitions
 
 
+class Source(NamedTuple):
+    """Where an ordered item came from: its ref, and its source topic's partition."""
+
+    item_ref: str
+    partition: int
+
+
 class Relay:
     """Sends erasure orders and tombstones from the event log, at least once."""
 
@@ -99,6 +107,7 @@ class Relay:
         self.orders_topic = orders_topic
         self.send_timeout_s = send_timeout_s
         self.views = SqlViews(app.process_recorder)
+        self._decode = fast_decoder(app)
         self._read_to = 0  # the log is read this far; nothing to send before it
 
     @property
@@ -133,8 +142,9 @@ class Relay:
             topics=[ORDERED, REISSUED],
         )
         if notifications:
-            events = [self.app.mapper.to_domain_event(n) for n in notifications]
-            items, orders = self._ingested(events), self._original_orders(events)
+            events = [self._decode(n) for n in notifications]
+            orders = self._original_orders(events)
+            items = self._sources(orders)
             self._send([r for e in events for r in self.records_for(e, items, orders)])
             self._advance(notifications[-1].id)
             log.info("relayed", orders=len(events), position=notifications[-1].id)
@@ -143,11 +153,11 @@ class Relay:
         return len(notifications)
 
     def records_for(
-        self, event: Any, items: dict[UUID, Any], orders: dict[UUID, Any]
+        self, event: Any, items: dict[UUID, Source], orders: dict[UUID, Any]
     ) -> list[Outgoing]:
         """The tombstone and the order for one ErasureOrdered or ErasureReissued."""
-        ingested, ordered = items[event.originator_id], orders[event.originator_id]
-        item_ref = ingested.item_ref
+        ordered = orders[event.originator_id]
+        item_ref, partition = items[event.originator_id]
         attempt = getattr(event, "attempt", 1)
         headers = [
             (ORDER_ID_HEADER, ordered.order_id.encode()),
@@ -159,9 +169,7 @@ class Relay:
             # Into the partition the item was read from: compaction works within a
             # partition, and the pipeline's partitioner may not be ours (librdkafka
             # hashes keys with CRC32, Java with murmur2) or partitions were added.
-            Outgoing(
-                ordered.source_topic, key, None, headers, ingested.source_partition
-            ),
+            Outgoing(ordered.source_topic, key, None, headers, partition),
             Outgoing(
                 self.orders_topic,
                 key,
@@ -170,11 +178,20 @@ class Relay:
             ),
         ]
 
-    def _ingested(self, events: list[Any]) -> dict[UUID, Any]:
-        # ErasureOrdered carries neither the item id nor the partition it came from.
-        ids = sorted({e.originator_id for e in events})
-        found = load_events(self.app, self.views, ids, [INGESTED])
-        return {item_id: history[0] for item_id, history in found.items()}
+    def _sources(self, orders: dict[UUID, Any]) -> dict[UUID, Source]:
+        """Each ordered item's ref and the partition it was read from."""
+        sources = {
+            item_id: Source(o.item_ref, o.source_partition)
+            for item_id, o in orders.items()
+            if o.item_ref is not None
+        }
+        # A version-1 order carries neither: its item's Ingested event does.
+        older = sorted(orders.keys() - sources.keys())
+        for item_id, history in load_events(
+            self.app, self.views, older, [INGESTED]
+        ).items():
+            sources[item_id] = Source(history[0].item_ref, history[0].source_partition)
+        return sources
 
     def _original_orders(self, events: list[Any]) -> dict[UUID, Any]:
         # A reissue repeats its item's ErasureOrdered, which may be pages behind.

@@ -8,13 +8,10 @@ version 1 the way the old code wrote them.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from eventsourcing.persistence import StoredEvent
 
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item, ItemState
@@ -22,6 +19,7 @@ from lethe.policies import load_shipped
 from lethe.projections.decode import fast_decoder
 from tests.support import T0, ingest_record
 from tests.support.fakes import FakeSubjectVault
+from tests.support.versions import as_version_1
 
 POLICY = load_shipped("sector-alarm")
 
@@ -33,57 +31,6 @@ def app(tmp_path: Path) -> Lethe:
         "SQLITE_DBNAME": str(tmp_path / "lethe.db"),
     }
     return Lethe(env=env, policies={"sector-alarm": POLICY}, vault=FakeSubjectVault())
-
-
-def as_version_1(app: Lethe, item: Item) -> list[StoredEvent]:
-    """The item's pending events as the version-1 code stored them."""
-    events = item.collect_events()
-    ingested, ordered = events[0], events[-1]
-    stored = [app.mapper.to_stored_event(e) for e in events]
-    first = _edit(stored[0], drop=("class_version", "due_at", "rule", "policy"))
-    # Version 1's Scheduled event came second, at the ingest instant.
-    scheduled = _scheduled_v1(ingested, version=2)
-    last = _edit(
-        stored[-1],
-        drop=("class_version", "item_ref", "source_partition"),
-        version=3,
-    )
-    assert type(ordered).__name__ == "ErasureOrdered"
-    return [first, scheduled, last]
-
-
-def _edit(
-    stored: StoredEvent, drop: tuple[str, ...], version: int | None = None
-) -> StoredEvent:
-    state = json.loads(stored.state)
-    for key in drop:
-        state.pop(key, None)
-    return StoredEvent(
-        originator_id=stored.originator_id,
-        originator_version=version or stored.originator_version,
-        topic=stored.topic,
-        state=json.dumps(state).encode(),
-    )
-
-
-def _scheduled_v1(ingested: Any, version: int) -> StoredEvent:
-    def instant(value: Any) -> dict[str, str]:
-        return {"_type_": "datetime_iso", "_data_": value.isoformat()}
-
-    state = {
-        "timestamp": instant(ingested.timestamp),
-        "due_at": instant(ingested.due_at),
-        "rule": ingested.rule,
-        "policy": ingested.policy,
-        "basis": "ingested",
-        "at": instant(ingested.ingested_at),
-    }
-    return StoredEvent(
-        originator_id=ingested.originator_id,
-        originator_version=version,
-        topic="lethe.domain.item:Item.Scheduled",
-        state=json.dumps(state).encode(),
-    )
 
 
 def test_a_version_1_history_rebuilds_the_same_item(app: Lethe) -> None:

@@ -1,0 +1,80 @@
+"""The relay sends an order of either event version to the item's own partition.
+
+A version-2 ErasureOrdered carries the item's ref and source partition; a
+version-1 one does not, and the relay reads them from the item's Ingested.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from lethe.consumers.codec import Catalogue
+from lethe.domain.application import Lethe
+from lethe.domain.item import Item
+from lethe.ops.bootstrap import build_runtime
+from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.rdkafka import RdKafkaProducer
+from lethe.ops.relay import Relay
+from lethe.ops.settings import Settings
+from tests.support import T0, ingest_record
+from tests.support.ingest import read_topic
+from tests.support.versions import as_version_1
+
+pytestmark = pytest.mark.integration
+
+PARTITION = 2  # murmur2 sends neither key here (both go to 0)
+
+
+def ordered_item(app: Lethe, ref: str, topic: str) -> Item:
+    record = dataclasses.replace(
+        ingest_record(ref, "verification-image", "cust-1"),
+        source_topic=topic,
+        source_partition=PARTITION,
+    )
+    item = app.new_item(record, T0)
+    assert item.due_at is not None
+    item.order_due_erasure(item.due_at + timedelta(days=1))
+    return item
+
+
+def test_orders_of_both_versions_reach_the_items_partition(
+    kafka: KafkaClientSettings, topic_name: Callable[..., str], tmp_path: Path
+) -> None:
+    images, orders = topic_name("images"), topic_name("erasures")
+    admin = KafkaAdminClient(**kafka.admin_config())
+    try:
+        admin.create_topics([NewTopic(images, 3, 1), NewTopic(orders, 1, 1)])
+    finally:
+        admin.close()
+    runtime = build_runtime(
+        Settings.from_env({"LETHE_SQLITE_PATH": str(tmp_path / "lethe.db")})
+    )
+    app = runtime.app
+    old = ordered_item(app, "img-old", images)
+    app.process_recorder.insert_events(as_version_1(app, old))
+    app.save(ordered_item(app, "img-current", images))
+
+    producer = RdKafkaProducer(kafka.rdkafka_producer_config())
+    try:
+        relay = Relay(app, producer, Catalogue.shipped(), orders_topic=orders)
+        assert relay.relay_pending() == 2
+    finally:
+        producer.close()
+
+    tombstones = read_topic(kafka.bootstrap, images, 2, settle=0.5)
+    assert sorted((t.key, t.partition, t.value) for t in tombstones) == [
+        (b"img-current", PARTITION, None),
+        (b"img-old", PARTITION, None),
+    ]
+    sent = read_topic(kafka.bootstrap, orders, 2, settle=0.5)
+    catalogue = Catalogue.shipped()
+    values = [catalogue.decode_as(r.value, "ErasureOrder") for r in sent]
+    assert sorted(v["item_id"] for v in values) == ["img-current", "img-old"]
+    assert {v["source_topic"] for v in values} == {images}
