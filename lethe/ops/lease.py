@@ -8,6 +8,7 @@ holder stops or is killed another process takes over at its next tick.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Protocol
 
 import psycopg
@@ -80,6 +81,14 @@ class PostgresLease:
 
     def release(self) -> None:
         if self._conn is not None and not self._conn.closed:
+            if self._held:
+                # Unlocked before the reply: closing alone lets the server end the
+                # session (and free the lock) a moment after a successor asks.
+                # A failure means the session is gone, and the lock with it.
+                with contextlib.suppress(psycopg.Error):
+                    self._conn.execute(
+                        "SELECT pg_advisory_unlock(hashtext(%s))", (self.key,)
+                    )
             self._conn.close()  # the lock goes with the session
         self._conn, self._held = None, False
 
