@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import psycopg
-from kafka import KafkaProducer
 from psycopg import sql
 
 from lethe.consumers.codec import Catalogue
@@ -28,6 +27,7 @@ from lethe.ops import logging as lethe_logging
 from lethe.ops.bootstrap import build_runtime
 from lethe.ops.broker import EmbeddedBroker
 from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.rdkafka import RdKafkaProducer
 from lethe.ops.relay import Relay
 from lethe.ops.settings import Settings
 
@@ -101,7 +101,8 @@ def run(settings: Settings, items: int, bootstrap: str, relay_page: int) -> floa
     app, sweeper = runtime.app, runtime.sweeper
     timed("ingest (not counted)", lambda: ingest(app, items), items)
     timed("schedule (not counted)", runtime.catch_up, items)
-    kafka = KafkaProducer(**KafkaClientSettings(bootstrap=bootstrap).producer_config())
+    config = KafkaClientSettings(bootstrap=bootstrap).rdkafka_producer_config()
+    kafka = RdKafkaProducer(config)
     relay = Relay(app, kafka, Catalogue.shipped(), page_size=relay_page)
     now = CAPTURED + timedelta(days=8)
     report, t_sweep = timed("sweep: order", lambda: sweeper.sweep(now), items)

@@ -29,6 +29,7 @@ from lethe.ops.cli_support import echo_table, format_instant
 from lethe.ops.eraser import FileEraser
 from lethe.ops.kafka_settings import KafkaClientSettings
 from lethe.ops.produce import LetheProducer
+from lethe.ops.rdkafka import RdKafkaProducer
 from lethe.ops.relay import ORDERS_TOPIC, Relay
 from lethe.ops.run import RunConfig, build_loop
 from lethe.ops.settings import Settings
@@ -269,8 +270,11 @@ def _forget(
 ) -> None:
     report = runtime.sweeper.sweep(later)
     runtime.catch_up()
+    relay_producer = RdKafkaProducer(kafka.rdkafka_producer_config())
+    relay = Relay(runtime.app, relay_producer, Catalogue.shipped())
+    relayed = relay.relay_pending()
+    relay_producer.close()
     producer = KafkaProducer(**kafka.producer_config())
-    relayed = Relay(runtime.app, producer, Catalogue.shipped()).relay_pending()
     files_before = sum(1 for _ in blobs.glob("*"))
     confirmed = _erase_files(kafka, producer, blobs)
     producer.close()
