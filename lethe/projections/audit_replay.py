@@ -40,14 +40,15 @@ RELEVANT: tuple[type, ...] = (
 
 
 class Part(NamedTuple):
-    """The streams whose originator id's last byte is `index` modulo `count`.
+    """The streams whose originator id's last byte is `number` modulo `of`.
 
     A whole stream always falls in one part, in its own order; uuid5 ids spread
     their last byte evenly, so the parts are of about equal size.
     """
 
-    index: int
-    count: int
+    # Not `index` and `count`: those would hide the tuple methods of those names.
+    number: int
+    of: int
 
 
 def replay(
@@ -109,7 +110,7 @@ def _windows(recorder: Any, part: Part) -> Callable[[int, int], list[Any]]:
 
     def select(start: int, limit: int) -> list[Any]:
         rows: list[Any] = []
-        width = limit * part.count
+        width = limit * part.of
         while not rows and start <= end:  # a window may hold none of the part
             rows = fetch(start, start + width)
             start += width
@@ -146,4 +147,4 @@ def _in_part(part: Part, originator_id_type: str) -> str:
     # eventsourcing stores originator_id as uuid (or, if so configured, as text
     # holding a uuid): the last of its 16 bytes picks the part.
     column = "originator_id" if originator_id_type == "uuid" else "originator_id::uuid"
-    return f"get_byte(uuid_send({column}), 15) %% {int(part.count)} = {int(part.index)}"
+    return f"get_byte(uuid_send({column}), 15) %% {int(part.of)} = {int(part.number)}"
