@@ -10,7 +10,8 @@ class SubjectVault(Protocol):
 
     `pseudonym` is a keyed hash (HMAC) that indexes a subject without revealing it;
     `seal` encrypts the identifier under a per-subject key kept outside the event
-    store; `shred` destroys that key, after which `unseal` returns None.
+    store; `shred` destroys that key, after which `unseal` returns None and
+    `is_shredded` True (the audit prints such a subject as erased).
     """
 
     def pseudonym(self, controller: str, subject_id: str) -> str: ...
@@ -22,3 +23,5 @@ class SubjectVault(Protocol):
     def digest(self, data: bytes) -> str: ...
 
     def shred(self, subject_ref: str) -> None: ...
+
+    def is_shredded(self, subject_ref: str) -> bool: ...

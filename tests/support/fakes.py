@@ -42,6 +42,9 @@ class FakeSubjectVault:
         self._keys.pop(subject_ref, None)
         self.shredded.add(subject_ref)
 
+    def is_shredded(self, subject_ref: str) -> bool:
+        return subject_ref in self.shredded
+
 
 def _xor(data: bytes, key: bytes) -> bytes:
     stream = hashlib.shake_256(key).digest(len(data))

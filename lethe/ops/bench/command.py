@@ -93,7 +93,7 @@ def bench_command(
     click.echo(table(results.figures))
     if markdown_path and results.figures:
         splice(markdown_path, section(results.figures, results.context))
-    for group, error in results.failed.items():
-        click.echo(f"{group} failed: {error}", err=True)
+    for group, reason in results.failed.items():
+        click.echo(f"{group} failed: {reason}", err=True)
     if results.failed:
         sys.exit(1)
