@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lethe.domain import identity
 from lethe.domain.application import Lethe
@@ -21,7 +23,7 @@ from lethe.domain.errors import (
 from lethe.domain.item import ErasureCause, Item, ItemState, Outcome
 from lethe.domain.reconcile import apply_subject, first_due, reschedule
 from lethe.domain.subject import Subject
-from lethe.policies import load_shipped
+from lethe.policies import load_shipped, shipped_ids
 from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.store import SqlViews
 from tests.support import T0, ingest_record
@@ -515,3 +517,48 @@ def _live_a_whole_life(app: Lethe) -> None:
     app.confirm_erasure(
         "evt-1", order["order_id"], "blob", Outcome.DELETED, None, T0 + 4 * DAY
     )
+
+
+# -- the first schedule, for every shipped rule ---------------------------------------
+
+SHIPPED = {policy_id: load_shipped(policy_id) for policy_id in shipped_ids()}
+RULES = sorted((p, c) for p, policy in SHIPPED.items() for c in policy.rules)
+
+
+@given(
+    rule=st.sampled_from(RULES),
+    captured_at=st.datetimes(
+        datetime(2000, 1, 1), datetime(2090, 12, 31), timezones=st.just(UTC)
+    ),
+    police_relevant=st.booleans(),
+)
+def test_the_first_schedule_is_what_rescheduling_without_a_subject_gives(
+    rule: tuple[str, str], captured_at: datetime, police_relevant: bool
+) -> None:
+    policy_id, category = rule
+    policy = SHIPPED[policy_id]
+    due = first_due(policy, category, captured_at, police_relevant)
+    item = Item(
+        item_ref="prop-1",
+        kind="alarm-event",
+        source_topic="alarm.events.v1",
+        source_partition=0,
+        source_offset=0,
+        controller=policy_id,
+        category=category,
+        subject_ref="subject-ref-1",
+        captured_at=captured_at,
+        police_relevant=police_relevant,
+        blob_uri=None,
+        sha256=None,
+        legal_basis=None,
+        content_digest="d1",
+        ingested_at=captured_at,
+        due_at=due.at,
+        rule=due.rule,
+        policy=due.policy,
+    )
+    # Arrived scheduled: rescheduling on the same facts changes nothing.
+    assert not reschedule(item, None, policy, "ingested", captured_at)
+    assert item.state == (ItemState.WAITING if due.at is None else ItemState.SCHEDULED)
+    assert due.at is None or due.at >= captured_at
