@@ -20,7 +20,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from lethe.consumers.batch import tracking_name
 from lethe.domain.application import Lethe
-from lethe.ops.bench_sweep import fresh_database
+from lethe.ops.bench.infra import fresh_database
 from lethe.ops.bootstrap import build_app, shipped_policies
 from lethe.ops.broker import EmbeddedBroker
 from lethe.ops.kafka_settings import KafkaClientSettings

@@ -11,19 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import replace
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
-
-import psycopg
-from psycopg import sql
+from typing import TypeVar
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.ops import logging as lethe_logging
+from lethe.ops.bench.infra import fresh_database
 from lethe.ops.bootstrap import build_runtime
 from lethe.ops.broker import EmbeddedBroker
 from lethe.ops.kafka_settings import KafkaClientSettings
@@ -68,32 +64,6 @@ def timed(label: str, work: Callable[[], T], items: int) -> tuple[T, float]:
         f"{label:<26} {seconds:7.2f} s  {items / seconds:8,.0f} /s   (cpu {cpu:6.2f} s)"
     )
     return result, seconds
-
-
-@contextmanager
-def fresh_database(settings: Settings, keep: bool) -> Iterator[Settings]:
-    """A database of the bench's own on the configured server, dropped after."""
-    name = f"lethe_bench_{uuid.uuid4().hex[:8]}"
-    with _admin(settings) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield replace(settings, store="postgres", postgres_dbname=name)
-    finally:
-        if not keep:
-            with _admin(settings) as conn:
-                drop = sql.SQL("DROP DATABASE {} WITH (FORCE)")
-                conn.execute(drop.format(sql.Identifier(name)))
-
-
-def _admin(settings: Settings) -> psycopg.Connection[Any]:
-    return psycopg.connect(
-        host=settings.postgres_host,
-        port=settings.postgres_port,
-        user=settings.postgres_user,
-        password=settings.postgres_password,
-        dbname="postgres",
-        autocommit=True,
-    )
 
 
 def run(settings: Settings, items: int, bootstrap: str, relay_page: int) -> float:

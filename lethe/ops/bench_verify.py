@@ -22,6 +22,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 import psycopg
@@ -138,6 +139,31 @@ def _peak_rss_kb() -> int:
     return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
+def measure_in_fresh_process(
+    dbname: str, page_size: int, workers: int
+) -> dict[str, Any]:
+    """`measure` in a new interpreter (nothing warm from writing the history)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lethe.ops.bench_verify",
+            "--db",
+            dbname,
+            "--measure-only",
+            "--page-size",
+            str(page_size),
+            "--workers",
+            str(workers),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
 @click.command()
 @click.option("--events", default=200_000, show_default=True)
 @click.option("--page-size", default=5000, show_default=True)
@@ -179,24 +205,8 @@ def bench(
                 f"wrote {written} events in {time.perf_counter() - started:.1f}s",
                 err=True,
             )
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "lethe.ops.bench_verify",
-                "--db",
-                dbname,
-                "--measure-only",
-                "--page-size",
-                str(page_size),
-                "--workers",
-                str(workers),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        click.echo(out.strip())
+        out = measure_in_fresh_process(dbname, page_size, workers)
+        click.echo(json.dumps(out))
     finally:
         if created and not keep:
             with psycopg.connect(admin, autocommit=True) as conn:

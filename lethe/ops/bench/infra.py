@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 
 import psycopg
 from kafka import KafkaAdminClient
+from psycopg import sql
 
-from lethe.ops.bench_sweep import fresh_database
 from lethe.ops.bootstrap import build_app, shipped_policies
 from lethe.ops.kafka_settings import KafkaClientSettings
 from lethe.ops.settings import Settings
@@ -102,6 +102,21 @@ def admin(settings: Settings) -> Iterator[psycopg.Connection]:
         autocommit=True,
     ) as conn:
         yield conn
+
+
+@contextmanager
+def fresh_database(settings: Settings, keep: bool) -> Iterator[Settings]:
+    """A database of the bench's own on the configured server, dropped after."""
+    name = f"lethe_bench_{uuid.uuid4().hex[:8]}"
+    with admin(settings) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield replace(settings, store="postgres", postgres_dbname=name)
+    finally:
+        if not keep:
+            with admin(settings) as conn:
+                drop = sql.SQL("DROP DATABASE {} WITH (FORCE)")
+                conn.execute(drop.format(sql.Identifier(name)))
 
 
 def drop(settings: Settings, name: str) -> None:

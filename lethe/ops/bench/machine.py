@@ -8,8 +8,7 @@ import subprocess
 from importlib.metadata import version
 from typing import Any
 
-import psycopg
-
+from lethe.ops.bench.infra import admin
 from lethe.ops.settings import Settings
 
 LIBRARIES = ("eventsourcing", "kafka-python", "crc32c", "fastavro", "psycopg")
@@ -50,13 +49,7 @@ def _mem_kb(key: str) -> int:
 
 
 def _postgres_version(settings: Settings) -> str:
-    with psycopg.connect(
-        host=settings.postgres_host,
-        port=settings.postgres_port,
-        user=settings.postgres_user,
-        password=settings.postgres_password,
-        dbname="postgres",
-    ) as conn:
+    with admin(settings) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return str(row[0]) if row else "?"
 

@@ -6,14 +6,11 @@ replaying a part of the streams (lethe.ops.verify_parallel).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.stats import Figure, Say, Target
-from lethe.ops.bench_verify import generate
+from lethe.ops.bench_verify import generate, measure_in_fresh_process
 from lethe.ops.settings import Settings
 from lethe.ops.verify_parallel import default_workers
 
@@ -27,24 +24,7 @@ def write_history(settings: Settings, events: int) -> int:
 
 def verify_once(settings: Settings, workers: int) -> dict[str, Any]:
     """`bench_verify --measure-only` in a fresh process: its rate and peak RSS."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lethe.ops.bench_verify",
-            "--db",
-            settings.postgres_dbname,
-            "--measure-only",
-            "--page-size",
-            str(PAGE_SIZE),
-            "--workers",
-            str(workers),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return measure_in_fresh_process(settings.postgres_dbname, PAGE_SIZE, workers)
 
 
 def measure(
