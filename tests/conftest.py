@@ -15,8 +15,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import kafka  # noqa: F401
 
-from lethe.ops.broker import EmbeddedBroker
-from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.kafka.settings import KafkaClientSettings
 from tests.support.environment import scrub_persistence_env
 from tests.support.postgres import (
     PostgresUnavailable,

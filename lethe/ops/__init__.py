@@ -1,1 +1,1 @@
-"""Configuration, wiring, CLI, deployment and benchmarks."""
+"""Outside world: settings and logging here; one room per role (cli/, kafka/, ...)."""

@@ -18,7 +18,7 @@ from lethe.domain import identity
 from lethe.domain.application import IngestRecord
 from lethe.domain.item import Item, ItemState, Outcome
 from lethe.domain.subject import Subject
-from lethe.ops.bootstrap import Runtime, build_runtime
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.settings import Settings
 from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.schedule_rows import ms

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from lethe.ops.cli import main
+from lethe.ops.cli.main import main
 from lethe.policies import load_shipped, shipped_ids
 
 pytestmark = pytest.mark.e2e

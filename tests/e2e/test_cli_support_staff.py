@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from lethe.ops.bootstrap import build_runtime
-from lethe.ops.cli import main
+from lethe.ops.cli.main import main
+from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
 from tests.support import T0, ingest_record
 

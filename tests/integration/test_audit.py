@@ -16,10 +16,10 @@ from eventsourcing.utils import get_topic
 
 from lethe.domain.application import IngestRecord
 from lethe.domain.item import ErasureCause, Outcome
-from lethe.ops.bootstrap import Runtime, build_runtime
-from lethe.ops.cli import main
+from lethe.ops.cli.main import main
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
+from lethe.ops.runtime.verify_parallel import verify_store
 from lethe.ops.settings import Settings
-from lethe.ops.verify_parallel import verify_store
 from lethe.projections.audit_replay import RELEVANT, Part
 from lethe.projections.audit_verify import (
     VerifyLimits,

@@ -20,8 +20,8 @@ from kafka import (
 )
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
-from lethe.ops.broker import BrokerStartError, EmbeddedBroker
-from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.kafka.broker import BrokerStartError, EmbeddedBroker
+from lethe.ops.kafka.settings import KafkaClientSettings
 from tests.support.kafka_wire import RawClient
 
 pytestmark = pytest.mark.integration
@@ -208,7 +208,7 @@ def test_settings_from_the_environment_reach_the_broker(broker, new_topic):
 @pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
 def test_the_broker_dies_with_the_process_that_started_it():
     starter = (
-        "from lethe.ops.broker import EmbeddedBroker; import time; "
+        "from lethe.ops.kafka.broker import EmbeddedBroker; import time; "
         "b = EmbeddedBroker().start(); print(b.pid, flush=True); time.sleep(60)"
     )
     parent = subprocess.Popen(

@@ -22,16 +22,16 @@ from lethe.consumers.codec import Catalogue
 from lethe.domain import identity
 from lethe.domain.application import IngestRecord
 from lethe.domain.item import Item, ItemState
-from lethe.ops.bootstrap import Runtime, build_runtime
-from lethe.ops.broker import EmbeddedBroker
-from lethe.ops.cli import main
-from lethe.ops.eraser import CONFIRMATIONS_TOPIC, EraserLoop, FileEraser
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.produce import Metadata
-from lethe.ops.rdkafka import RdKafkaProducer
-from lethe.ops.relay import ORDER_ID_HEADER, ORDERS_TOPIC, Relay
+from lethe.ops.cli.main import main
+from lethe.ops.eraser.files import CONFIRMATIONS_TOPIC, EraserLoop, FileEraser
+from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.kafka.produce import Metadata
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.relay import ORDER_ID_HEADER, ORDERS_TOPIC, Relay
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.settings import Settings
-from lethe.ops.topics import TopicSettings
 from tests.support.ingest import (
     Consuming,
     create_topics,
@@ -315,7 +315,7 @@ def test_lethe_sweep_and_lethe_eraser_as_commands(
     assert "ordered   1" in swept.output and "relayed   1 orders" in swept.output
 
     eraser = subprocess.run(
-        [sys.executable, "-c", "from lethe.ops.cli import main; main()", "eraser",
+        [sys.executable, "-c", "from lethe.ops.cli.main import main; main()", "eraser",
          "--root", str(root), "--store", "images", "--exit-when-idle", "3"],
         env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

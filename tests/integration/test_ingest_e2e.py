@@ -12,7 +12,7 @@ from eventsourcing.persistence import Tracking
 
 from lethe.consumers.batch import tracking_name
 from lethe.domain.item import ErasureCause, ItemState
-from lethe.ops.broker import EmbeddedBroker
+from lethe.ops.kafka.broker import EmbeddedBroker
 from tests.support.ingest import (
     SHA,
     Consuming,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lethe.ops.lease import AlwaysHeld, PostgresLease, lease_for
+from lethe.ops.runtime.lease import AlwaysHeld, PostgresLease, lease_for
 from lethe.ops.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.partitioner.default import murmur2
 
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.settings import KafkaClientSettings
 from tests.support.ingest import read_topic
 
 pytestmark = pytest.mark.integration

@@ -17,19 +17,19 @@ import pytest
 from lethe.consumers.codec import Catalogue
 from lethe.domain import identity
 from lethe.domain.application import IngestRecord
-from lethe.ops.bootstrap import build_runtime
-from lethe.ops.broker import EmbeddedBroker
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.rdkafka import RdKafkaProducer
-from lethe.ops.relay import (
+from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.relay import (
     ORDER_ID_HEADER,
     ORDERS_TOPIC,
     TRACKING_NAME,
     Relay,
     RelayError,
 )
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings
+from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
-from lethe.ops.topics import TopicSettings
 from tests.support.ingest import create_topics, lethe_env, read_topic
 
 pytestmark = pytest.mark.integration
@@ -46,12 +46,12 @@ RELAY = textwrap.dedent(
     """
     import os, signal, sys
     from lethe.consumers.codec import Catalogue
-    from lethe.ops.bootstrap import build_app
-    from lethe.ops.kafka_settings import KafkaClientSettings
-    from lethe.ops.rdkafka import RdKafkaProducer
-    from lethe.ops.relay import ORDERS_TOPIC, Relay
+    from lethe.ops.runtime.bootstrap import build_app
+    from lethe.ops.kafka.settings import KafkaClientSettings
+    from lethe.ops.kafka.rdkafka import RdKafkaProducer
+    from lethe.ops.kafka.relay import ORDERS_TOPIC, Relay
     from lethe.ops.settings import Settings
-    from lethe.ops.topics import TopicSettings
+    from lethe.ops.kafka.topics import TopicSettings
 
     def die(*_, **__):
         os.kill(os.getpid(), signal.SIGKILL)

@@ -18,10 +18,10 @@ from kafka.admin import NewTopic
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
-from lethe.ops.bootstrap import build_runtime
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.rdkafka import RdKafkaProducer
-from lethe.ops.relay import Relay
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.relay import Relay
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
 from tests.support import T0, ingest_record
 from tests.support.ingest import read_topic

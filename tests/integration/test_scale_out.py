@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lethe.ops.bootstrap import build_app
-from lethe.ops.broker import EmbeddedBroker
+from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.settings import Settings
 from tests.support.ingest import (
     SHA,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lethe.ops.bootstrap import build_runtime
+from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
 from tests.contract.store_contract import StoreContract
 from tests.support import T0, ingest_record

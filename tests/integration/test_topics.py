@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from kafka import KafkaAdminClient
 
-from lethe.ops.broker import EmbeddedBroker
-from lethe.ops.cli import main
-from lethe.ops.topics import ALL_TOPICS
+from lethe.ops.cli.main import main
+from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.kafka.topics import ALL_TOPICS
 
 pytestmark = pytest.mark.integration
 

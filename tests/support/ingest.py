@@ -13,12 +13,12 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from lethe.consumers.batch import tracking_name
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
-from lethe.ops.bootstrap import build_app, shipped_policies
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.produce import LetheProducer, Metadata
-from lethe.ops.run import RunConfig, build_loop
+from lethe.ops.kafka.produce import LetheProducer, Metadata
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings, ensure
+from lethe.ops.runtime.bootstrap import build_app, shipped_policies
+from lethe.ops.runtime.run import RunConfig, build_loop
 from lethe.ops.settings import Settings
-from lethe.ops.topics import TopicSettings, ensure
 from lethe.projections.store import SqlViews
 
 INGESTED = get_topic(Item.Ingested)

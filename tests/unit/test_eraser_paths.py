@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from lethe.domain.item import Outcome
-from lethe.ops.eraser import (
+from lethe.ops.eraser.files import (
     STATE_DIR,
     Answer,
     Delete,

@@ -23,6 +23,22 @@ ALLOWED_LAYERS = {
     "ops": {"ops", "consumers", "projections", "domain", "schemas", "policies"},
     "lethe": set(),
 }
+# Inside ops/, which rooms each room may import; settings and logging sit at the
+# root and every room may use them. The adapters (kafka/) know nothing of the
+# processes that use them, and the two entry points for people (cli/, http/)
+# never import each other.
+ALLOWED_ROOMS = {
+    "kafka": {"kafka"},
+    "runtime": {"runtime", "kafka"},
+    "eraser": {"eraser", "runtime", "kafka"},
+    "demo": {"demo", "eraser", "runtime", "kafka", "cli"},
+    "bench": {"bench", "demo", "eraser", "runtime", "kafka", "cli"},
+    "cli": {"cli", "bench", "demo", "eraser", "runtime", "kafka"},
+    "http": {"http", "eraser", "runtime", "kafka"},
+    "deploy": set(),
+    "root": set(),
+}
+ROOT_MODULES = {"settings", "logging"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,23 @@ def layer_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else "lethe"
 
 
+def room_of(module: str) -> str:
+    """`lethe.ops.kafka.relay` is in room "kafka"; `lethe.ops.settings` in "root"."""
+    parts = module.split(".")
+    if len(parts) < 3 or parts[2] in ROOT_MODULES:
+        return "root"
+    return parts[2]
+
+
+def _room_allows(module: str, target: str) -> bool:
+    if layer_of(module) != "ops" or layer_of(target) != "ops":
+        return True
+    target_room = room_of(target)
+    return target_room == "root" or target_room in ALLOWED_ROOMS.get(
+        room_of(module), set()
+    )
+
+
 def violations(module: str, imports: list[Import]) -> list[str]:
     layer = layer_of(module)
     wrong = []
@@ -71,6 +104,7 @@ def violations(module: str, imports: list[Import]) -> list[str]:
         top = imp.target.split(".")[0]
         if top == "lethe":
             ok = layer_of(imp.target) in ALLOWED_LAYERS.get(layer, set())
+            ok = ok and _room_allows(module, imp.target)
         elif top == "__future__" or top in sys.stdlib_module_names:
             ok = True
         elif layer == "domain":
@@ -122,7 +156,7 @@ def test_every_import_in_lethe_points_inward() -> None:
         ("lethe.domain.item", "def f():\n    import structlog\n"),
         ("lethe.domain.item", "from ..ops.settings import Settings"),
         ("lethe.domain.item", "from lethe import ops"),
-        ("lethe.projections.schedule", "from lethe.ops.vault import SqlSubjectVault"),
+        ("lethe.projections.schedule", "from lethe.ops.runtime import vault"),
         ("lethe.projections.schedule", "from ..ops import vault"),
         ("lethe.projections.sweeper", "import kafka"),
         ("lethe.projections.sweeper", "from kafka.producer import KafkaProducer"),
@@ -133,7 +167,14 @@ def test_every_import_in_lethe_points_inward() -> None:
             "from lethe.projections.schedule import ScheduleProcess",
         ),
         ("lethe.schemas", "from lethe.ops import cli"),
-        ("lethe.policies", "from lethe.ops.bootstrap import build_app"),
+        ("lethe.policies", "from lethe.ops.runtime.bootstrap import build_app"),
+        ("lethe.ops.kafka.relay", "from lethe.ops.cli.support import UserError"),
+        ("lethe.ops.kafka.topics", "from lethe.ops.runtime import bootstrap"),
+        ("lethe.ops.runtime.run", "from lethe.ops.cli import main"),
+        ("lethe.ops.demo.main", "from lethe.ops.bench.infra import admin"),
+        ("lethe.ops.http.app", "from lethe.ops.cli.support import UserError"),
+        ("lethe.ops.cli.main", "from lethe.ops.http import app"),
+        ("lethe.ops.settings", "from lethe.ops.kafka import settings"),
     ],
 )
 def test_the_checker_catches_a_planted_violation(module: str, source: str) -> None:
@@ -166,10 +207,13 @@ def test_a_relative_import_in_a_package_init_is_resolved_from_the_package() -> N
             "import kafka\nfrom lethe.domain.application import Lethe",
         ),
         (
-            "lethe.ops.bootstrap",
+            "lethe.ops.runtime.bootstrap",
             "from lethe.projections.schedule import ScheduleProcess",
         ),
-        ("lethe.ops.cli", "from lethe.ops import cli_support\nimport click"),
+        ("lethe.ops.cli.main", "from lethe.ops.cli import support\nimport click"),
+        ("lethe.ops.kafka.relay", "from lethe.ops.settings import Settings"),
+        ("lethe.ops.runtime.run", "from lethe.ops.kafka.relay import Relay"),
+        ("lethe.ops.bench.sweep", "from lethe.ops.demo.workload import DayShape"),
     ],
 )
 def test_the_checker_lets_inward_imports_through(module: str, source: str) -> None:

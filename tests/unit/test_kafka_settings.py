@@ -5,8 +5,8 @@ from __future__ import annotations
 import confluent_kafka
 import pytest
 
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.settings import KafkaClientSettings
 
 NOWHERE = "127.0.0.1:9"  # nothing is sent: librdkafka checks its config at start
 

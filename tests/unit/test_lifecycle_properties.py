@@ -29,7 +29,7 @@ from lethe.domain.item import Item, ItemState, Outcome
 from lethe.domain.policy import ItemFacts
 from lethe.domain.reconcile import SUBJECT_HOLD_PREFIX
 from lethe.domain.subject import Subject
-from lethe.ops.bootstrap import Runtime, build_runtime
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.settings import Settings
 from tests.support import T0, ingest_record
 

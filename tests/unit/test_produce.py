@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from lethe.consumers.codec import HEADER_SIZE, Catalogue
-from lethe.ops.cli import main
-from lethe.ops.produce import JsonLineError, LetheProducer, Metadata, encode_lines
-from lethe.ops.topics import TopicSettings
+from lethe.ops.cli.main import main
+from lethe.ops.kafka.produce import JsonLineError, LetheProducer, Metadata, encode_lines
+from lethe.ops.kafka.topics import TopicSettings
 
 CATALOGUE = Catalogue.shipped()
 CAPTURED = datetime(2026, 3, 25, 11, 0, tzinfo=UTC)

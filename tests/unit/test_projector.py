@@ -8,8 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 from lethe.domain.item import ItemState
-from lethe.ops.bootstrap import build_app
-from lethe.ops.projector import SCHEDULE_CHUNK, Projector
+from lethe.ops.runtime.bootstrap import build_app
+from lethe.ops.runtime.projector import SCHEDULE_CHUNK, Projector
 from lethe.ops.settings import Settings
 from lethe.projections.sweeper import SweepReport
 from tests.support import T0, ingest_record

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from lethe.consumers.codec import Catalogue
-from lethe.ops.bootstrap import Runtime, build_runtime
-from lethe.ops.relay import Relay, RelayError
+from lethe.ops.kafka.relay import Relay, RelayError
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.settings import Settings
 from tests.support import T0, ingest_record
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lethe.ops.topic_audit import (
+from lethe.ops.kafka.topic_audit import (
     CANNOT_VERIFY,
     DAY_MS,
     audit,
@@ -14,7 +14,7 @@ from lethe.ops.topic_audit import (
     duration,
     horizons,
 )
-from lethe.ops.topics import ALL_TOPICS, TopicSettings
+from lethe.ops.kafka.topics import ALL_TOPICS, TopicSettings
 from lethe.policies import load_shipped, shipped_ids
 
 POLICIES = [load_shipped(policy_id) for policy_id in shipped_ids()]

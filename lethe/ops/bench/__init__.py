@@ -1,1 +1,1 @@
-"""`lethe bench`: throughput, latency and memory, beside the limits they stand on."""
+"""`lethe bench`: throughput, latency, memory beside their limits. Imported by cli/."""

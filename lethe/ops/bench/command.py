@@ -12,7 +12,7 @@ from lethe.ops import logging as lethe_logging
 from lethe.ops.bench.report import as_json, section, splice, table
 from lethe.ops.bench.runner import GROUPS, Results, Runner, context
 from lethe.ops.bench.sizes import FULL, QUICK
-from lethe.ops.cli_support import UserError
+from lethe.ops.cli.support import UserError
 
 QUICK_GROUPS = tuple(g for g in GROUPS if g != "scaleout")  # scale-out takes minutes
 

@@ -13,10 +13,10 @@ from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.stats import Figure, Say, Target, percentile
-from lethe.ops.bootstrap import Runtime, build_runtime
-from lethe.ops.projector import Projector
-from lethe.ops.rdkafka import RdKafkaProducer
-from lethe.ops.relay import Relay
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.relay import Relay
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
+from lethe.ops.runtime.projector import Projector
 from lethe.ops.settings import Settings
 
 CONTROLLER = "sector-alarm"

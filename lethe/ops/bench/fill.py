@@ -14,7 +14,7 @@ from typing import Any
 from lethe.domain import identity
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.ops.bench.infra import connect, events_table
-from lethe.ops.bootstrap import build_app
+from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.settings import Settings
 
 TEMPLATE = 1000

@@ -13,10 +13,10 @@ import psycopg
 from kafka import KafkaAdminClient
 from psycopg import sql
 
-from lethe.ops.bootstrap import build_app, shipped_policies
-from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings, ensure
+from lethe.ops.runtime.bootstrap import build_app, shipped_policies
 from lethe.ops.settings import Settings
-from lethe.ops.topics import TopicSettings, ensure
 
 PSEUDONYM_KEY = "5e" * 32  # a fixed bench key: pseudonyms agree across processes
 MAX_POLL_RECORDS = 2000  # per poll: the batch the consume loop saves per partition

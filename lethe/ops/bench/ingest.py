@@ -13,8 +13,8 @@ from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.limits import consume_and_decode, copy_rows
 from lethe.ops.bench.publish import Published
 from lethe.ops.bench.stats import Figure, Say, Target
-from lethe.ops.bootstrap import build_app
-from lethe.ops.run import RunConfig, build_loop
+from lethe.ops.runtime.bootstrap import build_app
+from lethe.ops.runtime.run import RunConfig, build_loop
 from lethe.ops.settings import Settings
 
 

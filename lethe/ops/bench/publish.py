@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from lethe.consumers.codec import Catalogue
 from lethe.consumers.records import KIND_BY_TOPIC
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.produce import LetheProducer, encode
-from lethe.ops.topics import TopicSettings
-from lethe.ops.workload import DayShape, synthetic_day
+from lethe.ops.demo.workload import DayShape, synthetic_day
+from lethe.ops.kafka.produce import LetheProducer, encode
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings
 
 OSLO = ZoneInfo("Europe/Oslo")
 ITEMS_PER_CUSTOMER = 3.5  # a day yields ~3.7 (armings, alarms, images, calls)

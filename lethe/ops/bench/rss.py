@@ -12,7 +12,7 @@ from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.process import RunProcess
 from lethe.ops.bench.publish import Published
 from lethe.ops.bench.stats import Figure, Say, Target
-from lethe.ops.bootstrap import build_app
+from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.settings import Settings
 from lethe.projections.schedule import TRACKING_NAME as SCHEDULE
 

@@ -16,7 +16,7 @@ from lethe.ops.bench.machine import describe, load
 from lethe.ops.bench.publish import Encoded, Published, encode_day, send
 from lethe.ops.bench.sizes import Sizes
 from lethe.ops.bench.stats import Figure, Say
-from lethe.ops.broker import EmbeddedBroker
+from lethe.ops.kafka.broker import EmbeddedBroker
 
 GROUPS = ("ingest", "sweep", "erasure", "verify", "rss", "scaleout")
 

@@ -18,9 +18,9 @@ from lethe.ops.bench.infra import BenchContext
 from lethe.ops.bench.process import RunProcess
 from lethe.ops.bench.publish import Encoded, send
 from lethe.ops.bench.stats import Figure, Say
-from lethe.ops.bootstrap import build_app
+from lethe.ops.kafka.topics import TopicSettings
+from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.settings import Settings
-from lethe.ops.topics import TopicSettings
 
 POLL_S = 0.2
 TIMEOUT_S = 900.0

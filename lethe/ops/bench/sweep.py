@@ -9,10 +9,10 @@ from typing import Any
 from lethe.consumers.codec import Catalogue
 from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.stats import Figure, Say, Target
-from lethe.ops.bench_sweep import CAPTURED, ingest
-from lethe.ops.bootstrap import build_runtime
-from lethe.ops.rdkafka import RdKafkaProducer
-from lethe.ops.relay import Relay
+from lethe.ops.bench.sweep_solo import CAPTURED, ingest
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.relay import Relay
+from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
 
 

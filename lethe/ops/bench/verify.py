@@ -1,7 +1,7 @@
 """Audit verify: events replayed and checked per second, in processes of its own.
 
 As `lethe audit verify` runs on PostgreSQL: one worker process per CPU, each
-replaying a part of the streams (lethe.ops.verify_parallel).
+replaying a part of the streams (lethe.ops.runtime.verify_parallel).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.stats import Figure, Say, Target
-from lethe.ops.bench_verify import generate, measure_in_fresh_process
+from lethe.ops.bench.verify_history import generate, measure_in_fresh_process
+from lethe.ops.runtime.verify_parallel import default_workers
 from lethe.ops.settings import Settings
-from lethe.ops.verify_parallel import default_workers
 
 PAGE_SIZE = 5000
 
@@ -23,7 +23,7 @@ def write_history(settings: Settings, events: int) -> int:
 
 
 def verify_once(settings: Settings, workers: int) -> dict[str, Any]:
-    """`bench_verify --measure-only` in a fresh process: its rate and peak RSS."""
+    """`verify_history --measure-only` in a fresh process: its rate and peak RSS."""
     return measure_in_fresh_process(settings.postgres_dbname, PAGE_SIZE, workers)
 
 

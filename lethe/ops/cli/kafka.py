@@ -9,13 +9,13 @@ from kafka import KafkaAdminClient
 
 from lethe.consumers.codec import Catalogue
 from lethe.ops import logging as lethe_logging
-from lethe.ops.bootstrap import shipped_policies
-from lethe.ops.cli_support import UserError
-from lethe.ops.kafka_settings import KafkaClientSettings, KafkaSettingsError
-from lethe.ops.produce import LetheProducer, encode_lines
-from lethe.ops.run import RunConfig, run, stop_on_signals
+from lethe.ops.cli.support import UserError
+from lethe.ops.kafka.produce import LetheProducer, encode_lines
+from lethe.ops.kafka.settings import KafkaClientSettings, KafkaSettingsError
+from lethe.ops.kafka.topics import TopicSettings, TopicSettingsError, ensure
+from lethe.ops.runtime.bootstrap import shipped_policies
+from lethe.ops.runtime.run import RunConfig, run, stop_on_signals
 from lethe.ops.settings import Settings, SettingsError
-from lethe.ops.topics import TopicSettings, TopicSettingsError, ensure
 
 AUDIT_FINDINGS_EXIT = 3
 SETTINGS_ERRORS = (SettingsError, KafkaSettingsError, TopicSettingsError)

@@ -1,4 +1,4 @@
-"""The `lethe` command: the root group, to which each cli_* module adds its own."""
+"""The `lethe` command: the root group, to which each module of `cli/` adds its own."""
 
 from __future__ import annotations
 
@@ -6,18 +6,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from lethe.ops import (
-    cli_audit,
-    cli_eraser,
-    cli_kafka,
-    cli_requests,
-    cli_retention,
-    cli_status,
-    cli_sweep,
-    demo,
-)
 from lethe.ops.bench.command import bench_command
-from lethe.ops.cli_support import LetheGroup
+from lethe.ops.cli import audit as cli_audit
+from lethe.ops.cli import eraser as cli_eraser
+from lethe.ops.cli import kafka as cli_kafka
+from lethe.ops.cli import requests as cli_requests
+from lethe.ops.cli import retention as cli_retention
+from lethe.ops.cli import status as cli_status
+from lethe.ops.cli import sweep as cli_sweep
+from lethe.ops.cli.support import LetheGroup
+from lethe.ops.demo import main as demo
 
 
 def _version() -> str:
@@ -35,9 +33,9 @@ def main() -> None:
     """
 
 
-# Each cli_* module defines its click groups and commands and knows nothing of
+# Each module of cli/ defines its click groups and commands and knows nothing of
 # this file: import it above and add its commands here. LetheGroup turns their
-# user errors into one-line `lethe: ...` messages (exit 2); see cli_support.
+# user errors into one-line `lethe: ...` messages (exit 2); see cli/support.py.
 main.add_command(cli_retention.retention)
 main.add_command(cli_retention.policy_group)
 main.add_command(cli_requests.erase)

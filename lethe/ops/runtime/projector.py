@@ -25,7 +25,7 @@ import structlog
 from eventsourcing.persistence import DatabaseError
 
 from lethe.domain.application import Lethe
-from lethe.ops.lease import AlwaysHeld, Lease
+from lethe.ops.runtime.lease import AlwaysHeld, Lease
 from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.store import SqlViews
 from lethe.projections.sweeper import Sweeper, SweepReport

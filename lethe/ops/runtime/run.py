@@ -17,14 +17,14 @@ from lethe.consumers.codec import Catalogue
 from lethe.consumers.deadletter import DLQ_TOPIC, DeadLetters
 from lethe.consumers.loop import ConsumeLoop
 from lethe.domain.application import Lethe
-from lethe.ops.bootstrap import build_app
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.lease import lease_for
-from lethe.ops.projector import Projector, at_start
-from lethe.ops.rdkafka import RdKafkaProducer
-from lethe.ops.relay import ORDERS_TOPIC, Producer, Relay
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.relay import ORDERS_TOPIC, Producer, Relay
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings
+from lethe.ops.runtime.bootstrap import build_app
+from lethe.ops.runtime.lease import lease_for
+from lethe.ops.runtime.projector import Projector, at_start
 from lethe.ops.settings import Settings
-from lethe.ops.topics import TopicSettings
 
 POLL_TIMEOUT_MS = 500  # how soon a stop request is noticed when nothing arrives
 

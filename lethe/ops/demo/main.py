@@ -23,18 +23,18 @@ from rich.table import Table
 
 from lethe.consumers.codec import Catalogue
 from lethe.ops import logging as lethe_logging
-from lethe.ops.bootstrap import Runtime, build_runtime
-from lethe.ops.broker import EmbeddedBroker
-from lethe.ops.cli_support import echo_table, format_instant
-from lethe.ops.eraser import FileEraser
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.produce import LetheProducer
-from lethe.ops.rdkafka import RdKafkaProducer
-from lethe.ops.relay import ORDERS_TOPIC, Relay
-from lethe.ops.run import RunConfig, build_loop
+from lethe.ops.cli.support import echo_table, format_instant
+from lethe.ops.demo.workload import DayShape, synthetic_day
+from lethe.ops.eraser.files import FileEraser
+from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.kafka.produce import LetheProducer
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.relay import ORDERS_TOPIC, Relay
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings, ensure
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
+from lethe.ops.runtime.run import RunConfig, build_loop
 from lethe.ops.settings import Settings
-from lethe.ops.topics import TopicSettings, ensure
-from lethe.ops.workload import DayShape, synthetic_day
 
 OSLO = ZoneInfo("Europe/Oslo")
 CONFIRMATIONS = "lethe.erasure-confirmations.v1"

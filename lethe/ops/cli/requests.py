@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from lethe.domain.errors import BadCommandError
-from lethe.ops.bootstrap import Runtime, build_runtime
-from lethe.ops.cli_support import INSTANT, format_instant
+from lethe.ops.cli.support import INSTANT, format_instant
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 
 CONTROLLER = click.option(
     "--controller",

@@ -9,13 +9,13 @@ import click
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain.errors import BadCommandError
-from lethe.ops.bootstrap import Runtime, build_runtime
-from lethe.ops.cli_support import INSTANT, UserError, format_instant
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.rdkafka import RdKafkaProducer
-from lethe.ops.relay import ORDERS_TOPIC, Relay
+from lethe.ops.cli.support import INSTANT, UserError, format_instant
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.relay import ORDERS_TOPIC, Relay
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.settings import Settings
-from lethe.ops.topics import TopicSettings
 
 
 @click.command("sweep")

@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from lethe.domain.policy import Anchor, Due, ItemFacts, Policy, Rule
-from lethe.ops.cli_support import (
+from lethe.ops.cli.support import (
     INSTANT,
     echo_table,
     exact_timespec,

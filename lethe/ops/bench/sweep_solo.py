@@ -1,4 +1,4 @@
-"""Sweep throughput: `python -m lethe.ops.bench_sweep --items 20000`.
+"""Sweep throughput: `python -m lethe.ops.bench.sweep_solo --items 20000`.
 
 Ingests N verification images into a fresh PostgreSQL database, catches the
 schedule up, then times one sweep at captured + 8 days: ordering every item,
@@ -20,11 +20,11 @@ from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.ops import logging as lethe_logging
 from lethe.ops.bench.infra import fresh_database
-from lethe.ops.bootstrap import build_runtime
-from lethe.ops.broker import EmbeddedBroker
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.rdkafka import RdKafkaProducer
-from lethe.ops.relay import Relay
+from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.relay import Relay
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
 
 CAPTURED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from lethe.domain.application import Lethe
 from lethe.domain.policy import Policy
+from lethe.ops.runtime.vault import SqlSubjectVault
 from lethe.ops.settings import Settings
-from lethe.ops.vault import SqlSubjectVault
 from lethe.policies import load_shipped, shipped_ids
 from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.store import SqlViews

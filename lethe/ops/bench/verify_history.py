@@ -1,7 +1,7 @@
 """Benchmark: the replay rate and peak memory of `lethe audit verify` on PostgreSQL.
 
-    python -m lethe.ops.bench_verify --events 1000000 [--keep] [--workers N]
-    python -m lethe.ops.bench_verify --db lethe_bench_<hex> --measure-only
+    python -m lethe.ops.bench.verify_history --events 1000000 [--keep] [--workers N]
+    python -m lethe.ops.bench.verify_history --db lethe_bench_<hex> --measure-only
 
 Creates a database `lethe_bench_<hex>`, writes a synthetic history (ingest,
 schedule, holds, erasure orders and confirmations, in the proportions of an ARC
@@ -29,9 +29,9 @@ import psycopg
 
 from lethe.domain.application import IngestRecord
 from lethe.domain.item import ErasureCause, Outcome
-from lethe.ops.bootstrap import build_app
+from lethe.ops.runtime.bootstrap import build_app
+from lethe.ops.runtime.verify_parallel import default_workers, verify_store
 from lethe.ops.settings import Settings
-from lethe.ops.verify_parallel import default_workers, verify_store
 from lethe.projections.audit_verify import VerifyLimits
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -147,7 +147,7 @@ def measure_in_fresh_process(
         [
             sys.executable,
             "-m",
-            "lethe.ops.bench_verify",
+            "lethe.ops.bench.verify_history",
             "--db",
             dbname,
             "--measure-only",

@@ -18,8 +18,8 @@ from kafka.errors import TopicAlreadyExistsError
 from lethe.consumers.deadletter import DLQ_TOPIC
 from lethe.consumers.records import KINDS, Kind
 from lethe.domain.policy import Policy
-from lethe.ops.relay import ORDERS_TOPIC
-from lethe.ops.topic_audit import (
+from lethe.ops.kafka.relay import ORDERS_TOPIC
+from lethe.ops.kafka.topic_audit import (
     ITEM_CATEGORIES,
     Verdict,
     audit,

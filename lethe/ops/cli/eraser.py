@@ -10,12 +10,17 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from lethe.consumers.codec import Catalogue
 from lethe.ops import logging as lethe_logging
-from lethe.ops.cli_support import UserError
-from lethe.ops.eraser import CONFIRMATIONS_TOPIC, STATE_DIR, EraserLoop, FileEraser
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.relay import ORDERS_TOPIC
-from lethe.ops.run import stop_on_signals
-from lethe.ops.topics import TopicSettings
+from lethe.ops.cli.support import UserError
+from lethe.ops.eraser.files import (
+    CONFIRMATIONS_TOPIC,
+    STATE_DIR,
+    EraserLoop,
+    FileEraser,
+)
+from lethe.ops.kafka.relay import ORDERS_TOPIC
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings
+from lethe.ops.runtime.run import stop_on_signals
 
 
 @click.command("eraser")

@@ -1,9 +1,9 @@
-"""Ingest rate end to end: `python -m lethe.ops.bench_ingest --items 50000`.
+"""Ingest rate end to end: `python -m lethe.ops.bench.ingest_solo --items 50000`.
 
 Publishes N verification images to a fresh topic (the embedded broker, or
 LETHE_KAFKA_BOOTSTRAP), then times the consume loop taking all of them into
 a fresh PostgreSQL database: from the first poll to the commit of the last
-record, items per second. Projections do not run; that is `bench_sweep`.
+record, items per second. Projections do not run; that is `sweep_solo`.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from lethe.consumers.batch import tracking_name
 from lethe.domain.application import Lethe
 from lethe.ops.bench.infra import fresh_database
-from lethe.ops.bootstrap import build_app, shipped_policies
-from lethe.ops.broker import EmbeddedBroker
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.produce import LetheProducer, Metadata
-from lethe.ops.run import RunConfig, build_loop
+from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.kafka.produce import LetheProducer, Metadata
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings, ensure
+from lethe.ops.runtime.bootstrap import build_app, shipped_policies
+from lethe.ops.runtime.run import RunConfig, build_loop
 from lethe.ops.settings import Settings
-from lethe.ops.topics import TopicSettings, ensure
 
 IMAGES = "alarm.images.v1"
 

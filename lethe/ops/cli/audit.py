@@ -15,11 +15,11 @@ import click
 from lethe.domain import identity
 from lethe.domain.application import Lethe
 from lethe.domain.errors import ItemNotFoundError, SubjectNotFoundError
-from lethe.ops.bootstrap import build_app, build_runtime
-from lethe.ops.cli_requests import CONTROLLER
-from lethe.ops.cli_support import INSTANT, echo_table, format_instant, new_table
+from lethe.ops.cli.requests import CONTROLLER
+from lethe.ops.cli.support import INSTANT, echo_table, format_instant, new_table
+from lethe.ops.runtime.bootstrap import build_app, build_runtime
+from lethe.ops.runtime.verify_parallel import default_workers, verify_store
 from lethe.ops.settings import Settings
-from lethe.ops.verify_parallel import default_workers, verify_store
 from lethe.projections.audit_report import build_report
 from lethe.projections.audit_report_html import render_html
 from lethe.projections.audit_timeline import (

@@ -28,7 +28,7 @@ import structlog
 
 from lethe.consumers.codec import Catalogue, PoisonRecord
 from lethe.domain.item import Outcome
-from lethe.ops.relay import ORDER_ID_HEADER, Producer
+from lethe.ops.kafka.relay import ORDER_ID_HEADER, Producer
 
 STATE_DIR = ".lethe-eraser"
 CONFIRMATIONS_TOPIC = "lethe.erasure-confirmations.v1"

@@ -10,7 +10,7 @@ stores recognise it. Both records carry the order id in a `lethe.order-id` heade
 A tombstone goes to the partition its item was read from; orders are keyed by
 item id, so an item's orders stay in order.
 
-The producer is librdkafka's (lethe/ops/rdkafka.py), not kafka-python's: two
+The producer is librdkafka's (lethe/ops/kafka/rdkafka.py), not kafka-python's: two
 records an order, and kafka-python's send alone took ~34 µs of CPU a record,
 half of the relay's CPU. Pages are not pipelined (page n+1 sent while page n's
 acknowledgements come in): with librdkafka the wait for a page's

@@ -15,9 +15,9 @@ from kafka import KafkaProducer
 
 from lethe.consumers.codec import Catalogue
 from lethe.consumers.records import KIND_BY_TOPIC
-from lethe.ops.kafka_settings import KafkaClientSettings
-from lethe.ops.produce_json import JsonLineError, from_json, schema_of
-from lethe.ops.topics import TopicSettings
+from lethe.ops.kafka.produce_json import JsonLineError, from_json, schema_of
+from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.topics import TopicSettings
 
 __all__ = ["JsonLineError", "LetheProducer", "Metadata", "encode_lines"]
 

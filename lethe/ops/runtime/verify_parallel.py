@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from lethe.domain.application import Lethe
-from lethe.ops.bootstrap import build_app
+from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.settings import Settings
 from lethe.projections.audit_replay import Part
 from lethe.projections.audit_verify import VerifyLimits, VerifyResult, merge, verify

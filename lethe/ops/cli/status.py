@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import click
 from rich.table import Table
 
-from lethe.ops.bootstrap import build_runtime
-from lethe.ops.cli_support import INSTANT, echo_table, format_instant
+from lethe.ops.cli.support import INSTANT, echo_table, format_instant
+from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.projections.status import read_status
 
 

@@ -1,6 +1,6 @@
 """Kafka throughput with kafka-python: produce then consume small records, in msgs/s.
 
-    python -m lethe.ops.bench_kafka [--records 200000] [--bootstrap HOST:PORT]
+    python -m lethe.ops.bench.kafka_throughput [--records N] [--bootstrap HOST:PORT]
 
 Without --bootstrap it starts the embedded broker (memory storage) for the run.
 """
@@ -18,8 +18,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.record import util as record_util
 
-from lethe.ops.broker import EmbeddedBroker
-from lethe.ops.kafka_settings import KafkaClientSettings
+from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.kafka.settings import KafkaClientSettings
 
 
 def crc32c_implementation() -> str:

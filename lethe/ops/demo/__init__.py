@@ -1,0 +1,1 @@
+"""`lethe demo`: a synthetic ARC day on the embedded default. Never imports bench/."""

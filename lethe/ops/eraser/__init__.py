@@ -1,0 +1,1 @@
+"""Reference erasers for erasure orders (file:// now). Import kafka/, never cli/."""

@@ -1,0 +1,1 @@
+"""Kafka adapters: settings, producers, topics, relay, broker. Never imports cli/."""

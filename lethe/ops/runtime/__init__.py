@@ -1,0 +1,1 @@
+"""Process wiring: store, app, consumers, projector, lease. Imports kafka/, not cli/."""
