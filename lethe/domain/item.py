@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -62,6 +62,67 @@ class Item(Aggregate):
     @staticmethod
     def create_id(item_ref: str) -> UUID:
         return identity.item_id(item_ref)
+
+    if TYPE_CHECKING:
+        # The events `@event("Name")` below creates at runtime, declared for the type
+        # checker only: eventsourcing builds them from the method signatures, which
+        # mypy cannot see. Runtime is untouched, so the stored topics stay
+        # `lethe.domain.item:Item.<Name>`; tests/unit/test_event_declarations.py
+        # fails when a declaration here and the method it stands for differ.
+        class Scheduled(Aggregate.Event):
+            due_at: datetime | None
+            rule: str
+            policy: str
+            basis: str
+            at: datetime
+
+        class PoliceFlagged(Aggregate.Event):
+            case_ref: str
+            by: str
+            at: datetime
+
+        class HoldPlaced(Aggregate.Event):
+            case_ref: str
+            reason: str
+            by: str
+            at: datetime
+
+        class HoldReleased(Aggregate.Event):
+            case_ref: str
+            by: str
+            at: datetime
+
+        class Restricted(Aggregate.Event):
+            ticket: str
+            reason: str
+            by: str
+            at: datetime
+
+        class RestrictionLifted(Aggregate.Event):
+            ticket: str
+            by: str
+            at: datetime
+
+        class KeptForLegalObligation(Aggregate.Event):
+            request_id: str
+            at: datetime
+
+        class ErasureReissued(Aggregate.Event):
+            order_id: str
+            attempt: int
+            at: datetime
+
+        class Erased(Aggregate.Event):
+            order_id: str
+            store: str
+            outcome: str
+            at: datetime
+
+        class ErasureFailed(Aggregate.Event):
+            order_id: str
+            store: str
+            detail: str | None
+            at: datetime
 
     class Ingested(Aggregate.Created):
         """The item as it arrived, with its first schedule.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -23,6 +23,67 @@ class Subject(Aggregate):
     @staticmethod
     def create_id(subject_ref: str) -> UUID:
         return identity.subject_id(subject_ref)
+
+    if TYPE_CHECKING:
+        # The events `@event("Name")` below creates at runtime, declared for the type
+        # checker only: eventsourcing builds them from the method signatures, which
+        # mypy cannot see. Runtime is untouched, so the stored topics stay
+        # `lethe.domain.subject:Subject.<Name>`; tests/unit/test_event_declarations.py
+        # fails when a declaration here and the method it stands for differ.
+        class Registered(Aggregate.Created):
+            subject_ref: str
+            controller: str
+            subject_seal: bytes
+            at: datetime
+
+        class RelationshipEnded(Aggregate.Event):
+            ended_at: datetime
+            at: datetime
+
+        class RelationshipResumed(Aggregate.Event):
+            resumed_at: datetime
+            at: datetime
+
+        class ContactRecorded(Aggregate.Event):
+            contact_at: datetime
+            at: datetime
+
+        class HoldPlaced(Aggregate.Event):
+            case_ref: str
+            reason: str
+            by: str
+            at: datetime
+
+        class HoldReleased(Aggregate.Event):
+            case_ref: str
+            by: str
+            at: datetime
+
+        class Restricted(Aggregate.Event):
+            ticket: str
+            reason: str
+            by: str
+            at: datetime
+
+        class RestrictionLifted(Aggregate.Event):
+            ticket: str
+            by: str
+            at: datetime
+
+        class ErasureRequested(Aggregate.Event):
+            request_id: str
+            reason: str
+            requested_by: str
+            ticket: str | None
+            requested_at: datetime
+            answer_due_at: datetime
+
+        class ErasureCarriedOut(Aggregate.Event):
+            request_id: str
+            ordered: int
+            kept: int
+            waiting_on_holds: int
+            at: datetime
 
     @event("Registered")
     def __init__(
