@@ -87,7 +87,7 @@ def page_reader(
     if not isinstance(recorder, PostgresApplicationRecorder):
         if part is not None:
             raise ValueError("a replay in parts needs PostgreSQL")
-        return recorder.select_notifications  # type: ignore[no-any-return]
+        return recorder.select_notifications
     if part is None:
         return _query(
             recorder, "notification_id >= %s ORDER BY notification_id LIMIT %s"
@@ -130,7 +130,7 @@ def _query(recorder: Any, where: str) -> Callable[..., list[Any]]:
     ).format(
         sql.Identifier(recorder.datastore.schema),
         sql.Identifier(recorder.events_table_name),
-    ) + sql.SQL(where)  # type: ignore[arg-type]
+    ) + sql.SQL(where)
 
     def fetch(*params: int) -> list[Any]:
         connection = recorder.datastore.get_connection()

@@ -23,7 +23,7 @@ def instant_of(event: Any) -> datetime:
         value = getattr(event, name, None)
         if isinstance(value, datetime):
             return value
-    return event.timestamp  # type: ignore[no-any-return]
+    return event.timestamp
 
 
 def _when(value: datetime | None) -> str:

@@ -41,7 +41,10 @@ def fast_decoder(app: Lethe, classes: Mapping[str, type] | None = None) -> Decod
 
     # The C scanner itself: json.loads would first sniff the encoding of every
     # record and wrap the scan in two Python calls, a third of the decoding time.
-    scan, iso = json.JSONDecoder().scan_once, datetime.fromisoformat
+    # (typeshed leaves out the instance attribute `scan_once`, set in __init__.)
+    scan: Callable[[str, int], tuple[Any, int]]
+    scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+    iso = datetime.fromisoformat
 
     def revive(value: dict[str, Any]) -> Any:
         if len(value) == 2 and value.get("_type_") == "datetime_iso":
@@ -63,7 +66,7 @@ def fast_decoder(app: Lethe, classes: Mapping[str, type] | None = None) -> Decod
             originator_id if type(originator_id) is UUID else UUID(originator_id)
         )
         state["originator_version"] = notification.originator_version
-        event = object.__new__(cls)
+        event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event
 

@@ -104,7 +104,7 @@ class ScheduleProcess:
         elif isinstance(event, (Item.HoldReleased, Item.RestrictionLifted)):
             self._on_item_released(event, batch)
         elif isinstance(event, Subject.Registered):
-            batch.known_subjects.add(event.subject_ref)  # type: ignore[attr-defined]
+            batch.known_subjects.add(event.subject_ref)
         if isinstance(event, Subject.Event) and not isinstance(
             event, (Subject.Registered, Subject.ErasureCarriedOut)
         ):

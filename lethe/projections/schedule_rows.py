@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from lethe.domain.item import ErasureCause, Item
 from lethe.domain.subject import Subject
@@ -39,6 +39,12 @@ ANSWERED_NOT_SHREDDED = (
 )
 
 
+@overload
+def ms(instant: datetime) -> int: ...
+@overload
+def ms(instant: None) -> None: ...
+@overload
+def ms(instant: datetime | None) -> int | None: ...
 def ms(instant: datetime | None) -> int | None:
     return None if instant is None else int(instant.timestamp() * 1000)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 
 from lethe.projections.schedule_rows import ms
 from lethe.projections.store import SqlViews
@@ -44,6 +45,10 @@ class Status:
     requests: list[RequestDeadline]
 
 
+@overload
+def _instant(value: int) -> datetime: ...
+@overload
+def _instant(value: int | None) -> datetime | None: ...
 def _instant(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
 
@@ -90,17 +95,17 @@ def read_status(
         states={str(k): int(v) for k, v in states.items()},
         overdue=[
             Attention(r, c, "due, not yet ordered", _instant(t)) for r, c, t in overdue
-        ],  # type: ignore[arg-type]
+        ],
         unconfirmed=[
             Attention(r, c, "ordered, not confirmed", _instant(t))
             for r, c, t in unconfirmed
-        ],  # type: ignore[arg-type]
+        ],
         failed=[
             Attention(r, c, "a store reported FAILED", _instant(t))
             for r, c, t in failed
-        ],  # type: ignore[arg-type]
+        ],
         requests=[
-            RequestDeadline(rid, _instant(a), _instant(d), _instant(c))  # type: ignore[arg-type]
+            RequestDeadline(rid, _instant(a), _instant(d), _instant(c))
             for rid, a, d, c in requests
         ],
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.persistence import ProcessRecorder
 from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
@@ -56,7 +56,9 @@ class LethePostgresFactory(PostgresFactory):
         # eventsourcing qualifies its own tables with POSTGRES_SCHEMA; our views and
         # key tables are unqualified, so they must resolve to the same schema.
         schema = self.datastore.schema.replace('"', '""')
-        self.datastore.pool.kwargs["options"] = f'-c search_path="{schema}"'
+        # psycopg_pool also takes a callable here; eventsourcing gives it a dict.
+        kwargs = cast(dict[str, Any], self.datastore.pool.kwargs)
+        kwargs["options"] = f'-c search_path="{schema}"'
 
 
 def _binary_params(statement: Any) -> Any:
@@ -64,7 +66,7 @@ def _binary_params(statement: Any) -> Any:
     from psycopg import sql
 
     text = statement.as_string(None).replace("%s", "%b")
-    return sql.SQL(text)  # type: ignore[arg-type]
+    return sql.SQL(text)
 
 
 def _search_path(schema: str) -> Any:

@@ -108,7 +108,8 @@ def measure(
     say: Say,
 ) -> tuple[list[Figure], dict[str, Any]]:
     """1 to `most` processes, `runs` times each, each time on a fresh database."""
-    figures, details = [], []
+    figures: list[Figure] = []
+    details: list[dict[str, Any]] = []
     for n in range(1, most + 1):
         results = []
         for r in range(runs):

@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import click
 
 from lethe.domain import identity
 from lethe.domain.application import Lethe
 from lethe.domain.errors import ItemNotFoundError, SubjectNotFoundError
+from lethe.domain.item import Item
 from lethe.ops.cli.requests import CONTROLLER
 from lethe.ops.cli.support import INSTANT, echo_table, format_instant, new_table
 from lethe.ops.runtime.bootstrap import build_app, build_runtime
@@ -55,7 +56,8 @@ def audit_item(item_id: str, as_json: bool) -> None:
     if as_json:
         _echo_json(item_document(events))
         return
-    first = events[0]
+    # An item's stream opens with its Ingested (version 1 is upcast to it).
+    first = cast(Item.Ingested, events[0])
     click.echo(f"item      {first.item_ref} ({first.category}, {first.controller})")
     _echo_rows(rows_of(events), with_item=False)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 from rich.table import Table
 
 from lethe.ops.cli.support import INSTANT, echo_table, format_instant
 from lethe.ops.runtime.bootstrap import build_runtime
-from lethe.projections.status import read_status
+from lethe.projections.status import Status, read_status
 
 
 @click.command()
@@ -59,10 +60,10 @@ def status(now: datetime | None, as_json: bool) -> None:
         click.echo("nothing needs attention")
 
 
-def _as_dict(report: object) -> dict[str, object]:
+def _as_dict(report: Status) -> dict[str, Any]:
     from dataclasses import asdict
 
-    return asdict(report)  # type: ignore[call-overload, no-any-return]
+    return asdict(report)
 
 
 @click.command()

@@ -16,9 +16,11 @@ unacknowledged when `flush` times out stays not done.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import confluent_kafka
+
+_Headers = list[tuple[str, str | bytes | None]] | None
 
 QUEUE_FULL_WAIT_S = 0.1  # serve deliveries this long before queueing again
 CLOSE_TIMEOUT_S = 10.0
@@ -69,14 +71,16 @@ class RdKafkaProducer:
         delivery = Delivery()
         # librdkafka has no "None" partition: leaving the argument out partitions
         # by key (murmur2, as configured by rdkafka_producer_config).
-        where = {} if partition is None else {"partition": partition}
+        where: dict[str, Any] = {} if partition is None else {"partition": partition}
         while True:
             try:
                 self._producer.produce(
                     topic,
                     value=value,
                     key=key,
-                    headers=headers,
+                    # confluent-kafka's stub asks for a list of str-or-bytes values;
+                    # it only reads it, so our list of bytes values is one.
+                    headers=cast(_Headers, headers),
                     on_delivery=delivery.settle,
                     **where,
                 )
