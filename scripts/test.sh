@@ -10,6 +10,10 @@ bash scripts/install.sh '[test]'
 
 bash scripts/ensure-postgres.sh
 
+# Types first: a type error fails the run before the slower tests start.
+# Settings and the files checked are in pyproject.toml [tool.mypy].
+"$venv/bin/python" -m mypy
+
 args=("$@")
 if [ "${CI:-}" = "true" ]; then
     args=(--durations=15 "${args[@]}")
