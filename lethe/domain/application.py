@@ -28,6 +28,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType
 
 from lethe.domain import identity
+from lethe.domain.deadlines import NO_HOLIDAYS, Holidays
 from lethe.domain.errors import ItemNotFoundError
 from lethe.domain.item import ErasureCause, Item, Outcome
 from lethe.domain.policy import Policy, UnknownPolicyError
@@ -72,8 +73,13 @@ class Lethe(SubjectCases, Application[UUID]):
         *,
         policies: Mapping[str, Policy],
         vault: SubjectVault | None,
+        holidays: Holidays = NO_HOLIDAYS,
     ) -> None:
         self.policies = dict(policies)
+        # The public holidays that move a request's deadline (lethe/domain/
+        # deadlines.py); ops passes the controllers' country's. Without them a
+        # deadline moves past weekends only.
+        self.holidays = holidays
         # May be attached after construction: a vault may live in our own database.
         self._vault = vault
         super().__init__(env=env)
@@ -263,12 +269,14 @@ class Lethe(SubjectCases, Application[UUID]):
 
     def place_hold(
         self, item_ref: str, case_ref: str, reason: str, by: str, at: datetime
-    ) -> Item:
+    ) -> bool:
+        """Whether anything new was recorded: False when the hold is in force."""
         require(case_ref=case_ref, reason=reason, requested_by=by)
         item = self.get_item(item_ref)
-        item.place_hold(case_ref, reason, by, at)
-        self.save(item)
-        return item
+        placed = item.place_hold(case_ref, reason, by, at)
+        if placed:
+            self.save(item)
+        return placed
 
     def release_hold(self, item_ref: str, case_ref: str, by: str, at: datetime) -> Item:
         item = self.get_item(item_ref)
@@ -279,12 +287,14 @@ class Lethe(SubjectCases, Application[UUID]):
 
     def restrict(
         self, item_ref: str, ticket: str, reason: str, by: str, at: datetime
-    ) -> Item:
+    ) -> bool:
+        """Whether anything new was recorded: False when it is in force."""
         require(ticket=ticket, reason=reason, requested_by=by)
         item = self.get_item(item_ref)
-        item.restrict(ticket, reason, by, at)
-        self.save(item)
-        return item
+        restricted = item.restrict(ticket, reason, by, at)
+        if restricted:
+            self.save(item)
+        return restricted
 
     def lift_restriction(
         self, item_ref: str, ticket: str, by: str, at: datetime

@@ -50,16 +50,64 @@ class UnknownOrderError(LetheError):
         super().__init__(f"item {item_ref} has no erasure order {order_id}")
 
 
-class ItemNotFoundError(LetheError):
-    def __init__(self, item_ref: str) -> None:
-        super().__init__(f"no item {item_ref!r} is known to Lethe")
+class NotKnownError(LetheError):
+    """What the command names is not known: a typo, or the wrong controller.
+
+    Its own kind (and exit code), so that a script can tell "no such customer"
+    from "refused".
+    """
 
 
-class SubjectNotFoundError(LetheError):
-    def __init__(self) -> None:
+CHECK = "check the id and controller"
+
+
+class ItemNotFoundError(NotKnownError):
+    def __init__(self, item_ref: str, controller: str | None = None) -> None:
+        if controller is None:
+            super().__init__(f"no item {item_ref!r} is known to Lethe")
+        else:
+            super().__init__(
+                f"no item {item_ref!r} is known to Lethe for controller"
+                f" {controller!r}; {CHECK}"
+            )
+
+
+class SubjectNotFoundError(NotKnownError):
+    def __init__(self, controller: str | None = None) -> None:
         # Never echo the subject id: it is personal data and errors end up in logs.
+        if controller is None:
+            super().__init__(
+                "no subject with that id is known to Lethe for this controller"
+            )
+        else:
+            super().__init__(
+                "no subject with that id is known to Lethe for controller"
+                f" {controller!r} (no items, no records); {CHECK}"
+            )
+
+
+class NoSuchRequestError(NotKnownError):
+    def __init__(self, request_id: str) -> None:
         super().__init__(
-            "no subject with that id is known to Lethe for this controller"
+            f"the subject has no request {request_id!r}; {CHECK}, and the request"
+            " id that `lethe erase subject` printed"
+        )
+
+
+class RequestAnsweredError(LetheError):
+    def __init__(self, request_id: str, answered_at: object) -> None:
+        super().__init__(
+            f"request {request_id} was answered at {answered_at}; an extension is"
+            " only for a request still being worked on"
+        )
+
+
+class ExtensionTooLateError(LetheError):
+    def __init__(self, told_on: object, first_month_ended: object) -> None:
+        super().__init__(
+            f"too late to extend: the first month ended with {first_month_ended}"
+            f" and the subject was told on {told_on}; GDPR art. 12(3) allows the"
+            " extension only if the subject is told within the first month"
         )
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from lethe.domain import identity
-from lethe.domain.errors import NoSuchHoldError, NoSuchRestrictionError
+from lethe.domain.errors import (
+    NoSuchHoldError,
+    NoSuchRequestError,
+    NoSuchRestrictionError,
+    RequestAnsweredError,
+)
 
 
 class Subject(Aggregate):
@@ -83,6 +88,14 @@ class Subject(Aggregate):
             ordered: int
             kept: int
             waiting_on_holds: int
+            at: datetime
+
+        class RequestExtended(Aggregate.Event):
+            request_id: str
+            reason: str
+            by: str
+            told_on: str
+            extended_due_at: datetime
             at: datetime
 
     @event("Registered")
@@ -197,7 +210,53 @@ class Subject(Aggregate):
             "answer_due_at": answer_due_at,
             "ticket": ticket,
             "carried_out_at": None,
+            "extended_due_at": None,
+            "told_on": None,
         }
+
+    def extend_request(
+        self,
+        request_id: str,
+        reason: str,
+        by: str,
+        told_on: date,
+        extended_due_at: datetime,
+        at: datetime,
+    ) -> bool:
+        """GDPR art. 12(3)'s two further months; False when already extended.
+
+        The caller checks the dates against the law (lethe/domain/deadlines.py).
+        """
+        request = self.requests.get(request_id)
+        if request is None:
+            raise NoSuchRequestError(request_id)
+        if request.get("extended_due_at") is not None:
+            return False
+        if request["carried_out_at"] is not None:
+            raise RequestAnsweredError(request_id, request["carried_out_at"])
+        self._request_extended(
+            request_id=request_id,
+            reason=reason,
+            by=by,
+            told_on=told_on.isoformat(),  # a calendar day, not an instant
+            extended_due_at=extended_due_at,
+            at=at,
+        )
+        return True
+
+    @event("RequestExtended")
+    def _request_extended(
+        self,
+        request_id: str,
+        reason: str,
+        by: str,
+        told_on: str,
+        extended_due_at: datetime,
+        at: datetime,
+    ) -> None:
+        request = self.requests[request_id]
+        request["extended_due_at"] = extended_due_at
+        request["told_on"] = told_on
 
     @event("ErasureCarriedOut")
     def carry_out_erasure(

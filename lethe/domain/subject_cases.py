@@ -6,27 +6,34 @@ every item of the subject (lethe/projections/schedule.py).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
 from lethe.domain import identity
-from lethe.domain.calendar import Period, add_period
-from lethe.domain.errors import BadCommandError, SubjectNotFoundError
+from lethe.domain.deadlines import (
+    EXTENDED_MONTHS,
+    Holidays,
+    answer_deadline,
+    check_extension,
+)
+from lethe.domain.errors import (
+    BadCommandError,
+    NoSuchRequestError,
+    SubjectNotFoundError,
+)
 from lethe.domain.subject import Subject
-
-# GDPR art. 12(3): answer a data-subject request within one month of receipt.
-ANSWER_PERIOD = Period(1, "months")
 
 
 class SubjectCases:
-    """Needs from its host: `policy`, `vault`, `repository`, `save`."""
+    """Needs from its host: `policy`, `vault`, `repository`, `save`, `holidays`."""
 
     policy: Any
     vault: Any
     repository: Any
     save: Any
+    holidays: Holidays
 
     def subject_ref(self, controller: str, subject_id: str) -> str:
         if not subject_id.strip():
@@ -45,7 +52,7 @@ class SubjectCases:
     def get_subject(self, controller: str, subject_id: str) -> Subject:
         subject = self.find_subject_by_ref(self.subject_ref(controller, subject_id))
         if subject is None:
-            raise SubjectNotFoundError()
+            raise SubjectNotFoundError(controller)
         return subject
 
     def subject_for(self, controller: str, subject_id: str, at: datetime) -> Subject:
@@ -91,12 +98,14 @@ class SubjectCases:
         reason: str,
         by: str,
         at: datetime,
-    ) -> Subject:
+    ) -> bool:
+        """Whether anything new was recorded: False when the hold is in force."""
         require(case_ref=case_ref, reason=reason, requested_by=by)
         subject = self.subject_for(controller, subject_id, at)
-        subject.place_hold(case_ref, reason, by, at)
-        self.save(subject)
-        return subject
+        placed = subject.place_hold(case_ref, reason, by, at)
+        if placed:
+            self.save(subject)
+        return placed
 
     def release_subject_hold(
         self, controller: str, subject_id: str, case_ref: str, by: str, at: datetime
@@ -114,12 +123,14 @@ class SubjectCases:
         reason: str,
         by: str,
         at: datetime,
-    ) -> Subject:
+    ) -> bool:
+        """Whether anything new was recorded: False when it is in force."""
         require(ticket=ticket, reason=reason, requested_by=by)
         subject = self.subject_for(controller, subject_id, at)
-        subject.restrict(ticket, reason, by, at)
-        self.save(subject)
-        return subject
+        restricted = subject.restrict(ticket, reason, by, at)
+        if restricted:
+            self.save(subject)
+        return restricted
 
     def lift_subject_restriction(
         self, controller: str, subject_id: str, ticket: str, by: str, at: datetime
@@ -144,12 +155,41 @@ class SubjectCases:
         subject = self.subject_for(controller, subject_id, at)
         request_id = identity.request_id(subject.subject_ref, command_id)
         zone = self.policy(controller).zone
-        answer_due_at = add_period(at, ANSWER_PERIOD, zone)
+        answer_due_at = answer_deadline(at, zone, self.holidays)
         subject.request_erasure(
             request_id, reason, requested_by, ticket, at, answer_due_at
         )
         self.save(subject)
         return request_id
+
+    def extend_erasure_request(
+        self,
+        controller: str,
+        subject_id: str,
+        request_id: str,
+        reason: str,
+        by: str,
+        told_on: date,
+        at: datetime,
+    ) -> bool:
+        """GDPR art. 12(3): two further months, if the subject was told in the first.
+
+        Returns False when the request was already extended (nothing recorded).
+        """
+        require(reason=reason, requested_by=by)
+        subject = self.get_subject(controller, subject_id)
+        request = subject.requests.get(request_id)
+        if request is None:
+            raise NoSuchRequestError(request_id)
+        if request.get("extended_due_at") is not None:
+            return False
+        zone = self.policy(controller).zone
+        received_at = request["requested_at"]
+        check_extension(received_at, request["answer_due_at"], told_on, at, zone)
+        extended = answer_deadline(received_at, zone, self.holidays, EXTENDED_MONTHS)
+        changed = subject.extend_request(request_id, reason, by, told_on, extended, at)
+        self.save(subject)
+        return changed
 
 
 def require(**values: str | None) -> None:

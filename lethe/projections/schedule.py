@@ -106,7 +106,8 @@ class ScheduleProcess:
         elif isinstance(event, Subject.Registered):
             batch.known_subjects.add(event.subject_ref)
         if isinstance(event, Subject.Event) and not isinstance(
-            event, (Subject.Registered, Subject.ErasureCarriedOut)
+            event,
+            (Subject.Registered, Subject.ErasureCarriedOut, Subject.RequestExtended),
         ):
             self._on_subject_changed(event, batch)
 

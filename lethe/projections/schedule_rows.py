@@ -26,6 +26,12 @@ DDL = [
     " request_id TEXT PRIMARY KEY, subject_ref TEXT NOT NULL,"
     " requested_at BIGINT NOT NULL, answer_due_at BIGINT NOT NULL,"
     " carried_out_at BIGINT)",
+    # Beside lethe_requests rather than new columns in it: a store made before
+    # extensions existed needs no migration. Keyed by subject and request.
+    "CREATE TABLE IF NOT EXISTS lethe_request_extensions ("
+    " subject_ref TEXT NOT NULL, request_id TEXT NOT NULL,"
+    " extended_due_at BIGINT NOT NULL, told_on TEXT NOT NULL,"
+    " PRIMARY KEY (subject_ref, request_id))",
 ]
 
 ITEMS_OF_SUBJECT = (
@@ -130,11 +136,27 @@ def _erasure_requested(e: Any) -> list[Statement]:
     ]
 
 
+_SUBJECT_REF_OF = "(SELECT subject_ref FROM lethe_subjects WHERE subject_id = ?)"
+
+
 def _carried_out(e: Any) -> list[Statement]:
     return [
         (
-            "UPDATE lethe_requests SET carried_out_at = ? WHERE request_id = ?",
-            (ms(e.at), e.request_id),
+            "UPDATE lethe_requests SET carried_out_at = ?"
+            f" WHERE request_id = ? AND subject_ref = {_SUBJECT_REF_OF}",
+            (ms(e.at), e.request_id, str(e.originator_id)),
+        )
+    ]
+
+
+def _extended(e: Any) -> list[Statement]:
+    return [
+        (
+            "INSERT INTO lethe_request_extensions"
+            " (subject_ref, request_id, extended_due_at, told_on)"
+            " SELECT subject_ref, ?, ?, ? FROM lethe_subjects WHERE subject_id = ?"
+            " ON CONFLICT (subject_ref, request_id) DO NOTHING",
+            (e.request_id, ms(e.extended_due_at), e.told_on, str(e.originator_id)),
         )
     ]
 
@@ -161,6 +183,7 @@ _HANDLERS: dict[type, Any] = {
     Subject.Registered: _registered,
     Subject.ErasureRequested: _erasure_requested,
     Subject.ErasureCarriedOut: _carried_out,
+    Subject.RequestExtended: _extended,
 }
 
 

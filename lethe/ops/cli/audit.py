@@ -75,7 +75,7 @@ def audit_subject(subject_id: str, controller: str, as_json: bool) -> None:
     subject_events = list(app.events.get(identity.subject_id(subject_ref)))
     item_refs = [r[0] for r in runtime.views.query(ITEMS_OF_SUBJECT, (subject_ref,))]
     if not subject_events and not item_refs:
-        raise SubjectNotFoundError()
+        raise SubjectNotFoundError(controller)
     shown_as = _shown_as(app, subject_ref, subject_events)
     item_events = [list(app.events.get(identity.item_id(ref))) for ref in item_refs]
     if as_json:

@@ -9,6 +9,7 @@ import click
 from lethe.ops.bench.command import bench_command
 from lethe.ops.cli import audit as cli_audit
 from lethe.ops.cli import eraser as cli_eraser
+from lethe.ops.cli import extend as cli_extend
 from lethe.ops.cli import kafka as cli_kafka
 from lethe.ops.cli import requests as cli_requests
 from lethe.ops.cli import retention as cli_retention
@@ -42,6 +43,7 @@ main.add_command(cli_requests.erase)
 main.add_command(cli_requests.hold)
 main.add_command(cli_requests.restrict)
 main.add_command(cli_requests.lift)
+main.add_command(cli_extend.request)
 main.add_command(cli_status.status)
 main.add_command(cli_status.item)
 main.add_command(cli_audit.audit)

@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 
+from lethe.domain.answers import Outcome
+from lethe.domain.application import Lethe
 from lethe.domain.errors import BadCommandError
+from lethe.ops.cli.answers import (
+    deadline_text,
+    erasure_summary,
+    items_found,
+    outcome_lines,
+)
 from lethe.ops.cli.support import INSTANT, format_instant
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 
@@ -18,7 +26,7 @@ CONTROLLER = click.option(
     "--controller",
     default=lambda: os.environ.get("LETHE_DEFAULT_CONTROLLER", "sector-alarm"),
     show_default="sector-alarm (LETHE_DEFAULT_CONTROLLER)",
-    help="The policy the subject belongs to.",
+    help="The controller (policy) the subject or item belongs to.",
 )
 BY = click.option(
     "--by", "--requested-by", "by", required=True, help="Who asks (staff id)."
@@ -40,31 +48,43 @@ def _now(at: datetime | None) -> datetime:
     return at or datetime.now(UTC)
 
 
-def _change_target(
-    item: str | None,
-    subject: str | None,
-    controller: str,
-    on_item: Callable[[Any, str], Any],
-    on_subject: Callable[[Any, str, str], Any],
-) -> None:
-    """Apply a change to the one item or the whole subject the options name."""
-    item, subject = _target(item, subject)
-
-    def change(rt: Runtime) -> None:
-        if item:
-            on_item(rt.app, item)
-        else:
-            on_subject(rt.app, controller, subject or "")
-
-    _apply(change)
-
-
 def _apply(change: Callable[[Runtime], Any]) -> Runtime:
     """Run one change, then let the subject process carry it to every item."""
     runtime = build_runtime()
     change(runtime)
     runtime.catch_up()
     return runtime
+
+
+def _change_target(
+    item: str | None,
+    subject: str | None,
+    controller: str,
+    on_item: Callable[[Lethe, str], Any],
+    on_subject: Callable[[Lethe, str, str], Any],
+    **required: str | None,
+) -> tuple[str, Outcome]:
+    """Apply a change to the one item or the whole subject the options name;
+    returns how to name the target and what the change found and did."""
+    item, subject = _target(item, subject)
+    desk = build_runtime().desk
+    if item:
+        ref = item
+        return f"item {item}", desk.on_item(
+            controller, item, lambda app: on_item(app, ref), **required
+        )
+    sid = subject or ""
+    outcome = desk.on_subject(
+        controller, sid, lambda app: on_subject(app, controller, sid), **required
+    )
+    return f"the subject ({controller})", outcome
+
+
+def _echo_outcome(target: str, outcome: Outcome, controller: str) -> None:
+    if target.startswith("the subject"):
+        click.echo(f"found     {items_found(outcome, controller)}")
+    for line in outcome_lines(outcome):
+        click.echo(line)
 
 
 @click.group(short_help="Erase on request (GDPR article 17).")
@@ -89,32 +109,31 @@ def erase_subject(
 ) -> None:
     """Erase everything of SUBJECT_ID that no law requires Lethe to keep."""
     command_id = ticket or str(uuid.uuid4())
-    holder: dict[str, str] = {}
-
-    def change(rt: Runtime) -> None:
-        holder["request"] = rt.app.request_subject_erasure(
-            controller, subject_id, command_id, reason, by, ticket, _now(at)
-        )
-
-    runtime = _apply(change)
-    subject = runtime.app.get_subject(controller, subject_id)
-    request = subject.requests[holder["request"]]
-    click.echo(f"request   {holder['request']}")
-    click.echo(
-        f"answer by {format_instant(request['answer_due_at'])}"
-        "  (one month, GDPR art. 12(3))"
+    runtime = build_runtime()
+    answer = runtime.desk.erase_subject(
+        controller, subject_id, command_id, reason, by, ticket, _now(at)
     )
-    if request["carried_out_at"] is None:
+    zone = runtime.app.policy(controller).zone
+    click.echo(f"request   {answer.request_id}")
+    if not answer.new:
+        click.echo("          the same request was recorded before; nothing new")
+    click.echo(f"received  {format_instant(answer.requested_at)}")
+    click.echo(
+        f"answer by {deadline_text(answer.answer_due_at, zone)}  (GDPR art. 12(3))"
+    )
+    if answer.extended_due_at is not None:
+        click.echo(
+            f"extended  to {deadline_text(answer.extended_due_at, zone)}"
+            f" (subject told on {answer.told_on})"
+        )
+    click.echo(f"found     {items_found(answer.outcome, controller)}")
+    for line in outcome_lines(answer.outcome):
+        click.echo(line)
+    if answer.carried_out_at is None:
         click.echo("status    recorded; `lethe run` carries it out")
         return
-    counts = runtime.views.query(
-        "SELECT state, COUNT(*) FROM lethe_schedule"
-        " WHERE subject_ref = ? GROUP BY state",
-        (subject.subject_ref,),
-    )
-    click.echo("status    carried out; subject key destroyed")
-    for state, count in counts:
-        click.echo(f"  {state:<16} {count}")
+    shredded = "; subject key destroyed" if answer.key_destroyed else ""
+    click.echo(f"status    answered: {erasure_summary(answer.outcome)}{shredded}")
 
 
 @click.group()
@@ -142,7 +161,7 @@ def hold_place(
     at: datetime | None,
 ) -> None:
     """Place a hold on one item or on everything a subject has (and will have)."""
-    _change_target(
+    target, outcome = _change_target(
         item,
         subject,
         controller,
@@ -150,8 +169,17 @@ def hold_place(
         lambda app, ctrl, sid: app.place_subject_hold(
             ctrl, sid, case_ref, reason, by, _now(at)
         ),
+        case_ref=case_ref,
+        reason=reason,
+        requested_by=by,
     )
-    click.echo(f"hold {case_ref} placed on {'item ' + item if item else 'the subject'}")
+    if outcome.recorded:
+        click.echo(f"hold {case_ref} placed on {target}")
+    else:
+        click.echo(
+            f"hold {case_ref} is already in force on {target}; nothing new recorded"
+        )
+    _echo_outcome(target, outcome, controller)
 
 
 @hold.command("release")
@@ -170,7 +198,7 @@ def hold_release(
     at: datetime | None,
 ) -> None:
     """Release a hold; an overdue item becomes due at the release."""
-    _change_target(
+    target, outcome = _change_target(
         item,
         subject,
         controller,
@@ -178,8 +206,11 @@ def hold_release(
         lambda app, ctrl, sid: app.release_subject_hold(
             ctrl, sid, case_ref, by, _now(at)
         ),
+        case_ref=case_ref,
+        requested_by=by,
     )
-    click.echo(f"hold {case_ref} released")
+    click.echo(f"hold {case_ref} released from {target}")
+    _echo_outcome(target, outcome, controller)
 
 
 @hold.command("police-extend")
@@ -217,7 +248,7 @@ def restrict(
     """Restrict processing (GDPR art. 18): stored, not processed, not erased
     until lifted.
     """
-    _change_target(
+    target, outcome = _change_target(
         item,
         subject,
         controller,
@@ -225,8 +256,18 @@ def restrict(
         lambda app, ctrl, sid: app.restrict_subject(
             ctrl, sid, ticket, reason, by, _now(at)
         ),
+        ticket=ticket,
+        reason=reason,
+        requested_by=by,
     )
-    click.echo(f"restriction {ticket} recorded")
+    if outcome.recorded:
+        click.echo(f"restriction {ticket} recorded on {target}")
+    else:
+        click.echo(
+            f"restriction {ticket} is already in force on {target};"
+            " nothing new recorded"
+        )
+    _echo_outcome(target, outcome, controller)
 
 
 @click.command()
@@ -245,7 +286,7 @@ def lift(
     at: datetime | None,
 ) -> None:
     """Lift a restriction; an overdue item becomes due at the lift."""
-    _change_target(
+    target, outcome = _change_target(
         item,
         subject,
         controller,
@@ -253,5 +294,8 @@ def lift(
         lambda app, ctrl, sid: app.lift_subject_restriction(
             ctrl, sid, ticket, by, _now(at)
         ),
+        ticket=ticket,
+        requested_by=by,
     )
-    click.echo(f"restriction {ticket} lifted")
+    click.echo(f"restriction {ticket} lifted from {target}")
+    _echo_outcome(target, outcome, controller)

@@ -16,11 +16,12 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.measure import Measurement
 from rich.table import Column, Table
 
-from lethe.domain.errors import LetheError
+from lethe.domain.errors import LetheError, NotKnownError
 from lethe.domain.policy import PolicyError
 
 PROG = "lethe"
 USER_ERROR_EXIT = 2
+NOT_KNOWN_EXIT = 3  # the subject or item named is unknown (to that controller)
 
 # Errors that are the user's to fix. Anything else is a bug in Lethe and keeps
 # its traceback (exit 1), so that it gets reported rather than shrugged off.
@@ -36,6 +37,12 @@ class UserError(click.ClickException):
         click.echo(f"{PROG}: {self.format_message()}", file=file or sys.stderr)
 
 
+class NotKnownUserError(UserError):
+    """As `UserError`, exit code 3: nothing by that id (for that controller)."""
+
+    exit_code = NOT_KNOWN_EXIT
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a user's mistake raised inside the block into a `UserError`."""
@@ -43,6 +50,8 @@ def user_errors() -> Iterator[None]:
         yield
     except NoArgsIsHelpError:
         raise  # `lethe retention` alone: click prints that group's help
+    except NotKnownError as error:
+        raise NotKnownUserError(_one_line(error)) from None
     except USER_ERRORS as error:
         raise UserError(_one_line(error)) from None
 

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 from lethe.domain.application import Lethe
 from lethe.domain.policy import Policy
+from lethe.ops.runtime.holidays import public_holidays
 from lethe.ops.runtime.vault import SqlSubjectVault
 from lethe.ops.settings import Settings
 from lethe.policies import load_shipped, shipped_ids
 from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.store import SqlViews
+from lethe.projections.support_desk import SupportDesk
 from lethe.projections.sweeper import Sweeper
 
 
@@ -26,6 +28,7 @@ def build_app(
         env=settings.eventsourcing_env(),
         policies=policies or shipped_policies(),
         vault=None,
+        holidays=public_holidays(),
     )
     # The vault shares the event store's database but not its tables.
     app.vault = SqlSubjectVault(SqlViews(app.process_recorder), settings.pseudonym_key)
@@ -44,6 +47,11 @@ class Runtime:
 
     def catch_up(self) -> int:
         return self.schedule.run_until_idle()
+
+    @property
+    def desk(self) -> SupportDesk:
+        """Support staff's use cases, answered after the schedule has caught up."""
+        return SupportDesk(self.app, self.views, self.catch_up)
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
