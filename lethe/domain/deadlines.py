@@ -82,8 +82,8 @@ def check_extension(
         )
     if told_on > today:
         raise BadCommandError(
-            f"--told-on {told_on} is in the future (today is {today} in {zone.key});"
-            " record the extension once the subject has been told"
+            f"the subject cannot have been told on {told_on}: that is in the future"
+            f" (today is {today} in {zone.key})"
         )
     ends = last_day(first_deadline, zone)
     if told_on > ends:

@@ -79,7 +79,7 @@ class SubjectNotFoundError(NotKnownError):
             super().__init__(
                 "no subject with that id is known to Lethe for this controller"
             )
-        else:
+        else:  # raised only when it has no record and no item
             super().__init__(
                 "no subject with that id is known to Lethe for controller"
                 f" {controller!r} (no items, no records); {CHECK}"
@@ -91,14 +91,6 @@ class NoSuchRequestError(NotKnownError):
         super().__init__(
             f"the subject has no request {request_id!r}; {CHECK}, and the request"
             " id that `lethe erase subject` printed"
-        )
-
-
-class RequestAnsweredError(LetheError):
-    def __init__(self, request_id: str, answered_at: object) -> None:
-        super().__init__(
-            f"request {request_id} was answered at {answered_at}; an extension is"
-            " only for a request still being worked on"
         )
 
 

@@ -13,7 +13,6 @@ from lethe.domain.errors import (
     NoSuchHoldError,
     NoSuchRequestError,
     NoSuchRestrictionError,
-    RequestAnsweredError,
 )
 
 
@@ -230,10 +229,10 @@ class Subject(Aggregate):
         request = self.requests.get(request_id)
         if request is None:
             raise NoSuchRequestError(request_id)
+        # Allowed once every item is ordered too: the subject is told when the
+        # stores have confirmed, which may take longer than the first month.
         if request.get("extended_due_at") is not None:
             return False
-        if request["carried_out_at"] is not None:
-            raise RequestAnsweredError(request_id, request["carried_out_at"])
         self._request_extended(
             request_id=request_id,
             reason=reason,

@@ -20,7 +20,9 @@ from lethe.domain.deadlines import (
 )
 from lethe.domain.errors import (
     BadCommandError,
+    NoSuchHoldError,
     NoSuchRequestError,
+    NoSuchRestrictionError,
     SubjectNotFoundError,
 )
 from lethe.domain.subject import Subject
@@ -53,6 +55,16 @@ class SubjectCases:
         subject = self.find_subject_by_ref(self.subject_ref(controller, subject_id))
         if subject is None:
             raise SubjectNotFoundError(controller)
+        return subject
+
+    def _recorded(
+        self, controller: str, subject_id: str, missing: Any, ref: str
+    ) -> Subject:
+        """The subject's record; without one it has no hold, restriction or request
+        to change, though it may have items."""
+        subject = self.find_subject_by_ref(self.subject_ref(controller, subject_id))
+        if subject is None:
+            raise missing("the subject", ref)
         return subject
 
     def subject_for(self, controller: str, subject_id: str, at: datetime) -> Subject:
@@ -110,7 +122,7 @@ class SubjectCases:
     def release_subject_hold(
         self, controller: str, subject_id: str, case_ref: str, by: str, at: datetime
     ) -> Subject:
-        subject = self.get_subject(controller, subject_id)
+        subject = self._recorded(controller, subject_id, NoSuchHoldError, case_ref)
         subject.release_hold(case_ref, by, at)
         self.save(subject)
         return subject
@@ -135,7 +147,7 @@ class SubjectCases:
     def lift_subject_restriction(
         self, controller: str, subject_id: str, ticket: str, by: str, at: datetime
     ) -> Subject:
-        subject = self.get_subject(controller, subject_id)
+        subject = self._recorded(controller, subject_id, NoSuchRestrictionError, ticket)
         subject.lift_restriction(ticket, by, at)
         self.save(subject)
         return subject
@@ -177,9 +189,9 @@ class SubjectCases:
         Returns False when the request was already extended (nothing recorded).
         """
         require(reason=reason, requested_by=by)
-        subject = self.get_subject(controller, subject_id)
-        request = subject.requests.get(request_id)
-        if request is None:
+        subject = self.find_subject_by_ref(self.subject_ref(controller, subject_id))
+        request = subject.requests.get(request_id) if subject else None
+        if subject is None or request is None:
             raise NoSuchRequestError(request_id)
         if request.get("extended_due_at") is not None:
             return False

@@ -5,10 +5,13 @@ Overdue items, unanswered orders, request deadlines.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import overload
+from typing import cast, overload
+from zoneinfo import ZoneInfo
 
+from lethe.domain.deadlines import last_day
 from lethe.projections.schedule_rows import ms
 from lethe.projections.store import SqlViews
 
@@ -27,13 +30,17 @@ class Attention:
 class RequestDeadline:
     request_id: str
     requested_at: datetime
-    answer_due_at: datetime
+    answer_due_at: datetime  # the first month's end (GDPR art. 12(3))
+    extended_due_at: datetime | None  # the extension's end, if there is one
     carried_out_at: datetime | None
+    # Calendar days in the controller's zone from today to the deadline's last
+    # day: 0 is "due today", negative "overdue"; None once answered.
+    days_left: int | None
+    late: bool  # answered, or still open, at or after the deadline
 
     @property
-    def late(self) -> bool:
-        answered = self.carried_out_at or datetime.max.replace(tzinfo=UTC)
-        return answered > self.answer_due_at
+    def due_at(self) -> datetime:
+        return self.extended_due_at or self.answer_due_at
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,10 @@ def read_status(
     sweep_interval_s: float,
     confirm_timeout_s: float,
     warning_days: int,
+    zones: Mapping[str, ZoneInfo],
     limit: int = 50,
 ) -> Status:
+    """`zones`: each controller's time zone, in which a deadline's days count."""
     now_ms = ms(now) or 0
     states = dict(
         views.query("SELECT state, COUNT(*) FROM lethe_schedule GROUP BY state")
@@ -83,14 +92,7 @@ def read_status(
         " ORDER BY ordered_at LIMIT ?",
         (limit,),
     )
-    requests = views.query(
-        "SELECT request_id, requested_at, answer_due_at, carried_out_at"
-        " FROM lethe_requests"
-        " WHERE (carried_out_at IS NULL AND answer_due_at < ?)"
-        " OR carried_out_at > answer_due_at"
-        " ORDER BY answer_due_at LIMIT ?",
-        (now_ms + warning_days * DAY_MS, limit),
-    )
+    requests = views.query(REQUESTS, (now_ms + warning_days * DAY_MS, limit))
     return Status(
         states={str(k): int(v) for k, v in states.items()},
         overdue=[
@@ -104,8 +106,42 @@ def read_status(
             Attention(r, c, "a store reported FAILED", _instant(t))
             for r, c, t in failed
         ],
-        requests=[
-            RequestDeadline(rid, _instant(a), _instant(d), _instant(c))
-            for rid, a, d, c in requests
-        ],
+        requests=[_deadline(row, now, zones) for row in requests],
+    )
+
+
+# Keyed by subject and request; the due instant is the extension's when there is one.
+_DUE = "COALESCE(x.extended_due_at, r.answer_due_at)"
+REQUESTS = (
+    "SELECT r.request_id, s.controller, r.requested_at, r.answer_due_at,"
+    " x.extended_due_at, r.carried_out_at FROM lethe_requests r"
+    " LEFT JOIN lethe_request_extensions x"
+    " ON x.subject_ref = r.subject_ref AND x.request_id = r.request_id"
+    " LEFT JOIN lethe_subjects s ON s.subject_ref = r.subject_ref"
+    f" WHERE (r.carried_out_at IS NULL AND {_DUE} < ?)"
+    f" OR r.carried_out_at >= {_DUE}"
+    f" ORDER BY {_DUE} LIMIT ?"
+)
+
+
+def _deadline(
+    row: tuple[object, ...], now: datetime, zones: Mapping[str, ZoneInfo]
+) -> RequestDeadline:
+    request_id, controller = row[0], row[1]
+    received, first = cast(int, row[2]), cast(int, row[3])
+    extended, answered = cast(int | None, row[4]), cast(int | None, row[5])
+    due_at = _instant(extended or first)
+    answered_at = _instant(answered)
+    zone = zones.get(str(controller), ZoneInfo("UTC"))
+    days_left = None
+    if answered_at is None:
+        days_left = (last_day(due_at, zone) - now.astimezone(zone).date()).days
+    return RequestDeadline(
+        request_id=str(request_id),
+        requested_at=_instant(received),
+        answer_due_at=_instant(first),
+        extended_due_at=_instant(extended),
+        carried_out_at=answered_at,
+        days_left=days_left,
+        late=(answered_at or now) >= due_at,
     )

@@ -105,8 +105,6 @@ class SupportDesk:
         told_on: date,
         at: datetime,
     ) -> Extension:
-        # No catch-up first: an extension is for a request still being worked on,
-        # and one recorded but not yet carried out can still be extended.
         new = self.app.extend_erasure_request(
             controller, subject_id, request_id, reason, by, told_on, at
         )

@@ -31,6 +31,7 @@ def status(now: datetime | None, as_json: bool) -> None:
         settings.sweep_interval_s,
         settings.confirm_timeout_s,
         settings.answer_warning_days,
+        {controller: p.zone for controller, p in runtime.app.policies.items()},
     )
     if as_json:
         click.echo(json.dumps(_as_dict(report), default=format_instant, indent=2))
@@ -45,19 +46,34 @@ def status(now: datetime | None, as_json: bool) -> None:
         echo_table(table)
     if report.requests:
         table = Table(
-            "request", "received", "answer by", "answered", title="subject requests"
+            "request",
+            "received",
+            "answer by",
+            "answered",
+            "days left",
+            title="subject requests",
         )
         for r in report.requests:
             answered = format_instant(r.carried_out_at) if r.carried_out_at else "OPEN"
+            extended = " (extended)" if r.extended_due_at else ""
             table.add_row(
                 r.request_id,
                 format_instant(r.requested_at),
-                format_instant(r.answer_due_at),
+                format_instant(r.due_at) + extended,
                 answered + (" LATE" if r.late else ""),
+                _days_left(r.days_left),
             )
         echo_table(table)
     if not attention and not report.requests:
         click.echo("nothing needs attention")
+
+
+def _days_left(days: int | None) -> str:
+    if days is None:
+        return "-"
+    if days < 0:
+        return f"OVERDUE {-days} {'day' if days == -1 else 'days'}"
+    return "due today" if days == 0 else f"{days}"
 
 
 def _as_dict(report: Status) -> dict[str, Any]:
