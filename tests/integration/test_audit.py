@@ -370,9 +370,20 @@ def test_subject_timeline_of_an_erased_subject_prints_without_the_person(
     assert code == 0 and f"subject   {ALICE}" in out  # unsealed: the key lives
 
 
-def test_unknown_item_or_subject_is_one_line_user_error(store: Store) -> None:
-    result = CliRunner(env=store.env).invoke(main, ["audit", "item", "nope"])
-    assert result.exit_code == 2 and result.output.startswith("lethe: ")
+def test_unknown_item_or_subject_is_one_line_not_known_error(store: Store) -> None:
+    # Exit 3, not 2: nothing by that id, which is not the same as a refusal.
+    runner = CliRunner(env=store.env)
+    item = runner.invoke(main, ["audit", "item", "nope"])
+    assert (item.exit_code, item.output) == (
+        3,
+        "lethe: no item 'nope' is known to Lethe\n",
+    )
+    subject = runner.invoke(main, ["audit", "subject", "never-seen"])
+    assert subject.exit_code == 3
+    assert subject.output == (
+        "lethe: no subject with that id is known to Lethe for controller"
+        " 'sector-alarm' (no items, no records); check the id and controller\n"
+    )
 
 
 def test_event_store_holds_no_subject_identifier_in_clear(
