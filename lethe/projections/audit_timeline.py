@@ -64,6 +64,10 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
         f" (by {e.requested_by}, ticket {e.ticket or '-'});"
         f" answer due {e.answer_due_at.isoformat()}"
     ),
+    "RequestExtended": lambda e: (
+        f"request {e.request_id}: extended to {e.extended_due_at.isoformat()};"
+        f" subject told on {e.told_on}: {e.reason} (by {e.by})"
+    ),
     "ErasureCarriedOut": lambda e: (
         f"request {e.request_id}: {e.ordered} ordered, {e.kept} kept by law,"
         f" {e.waiting_on_holds} waiting on holds"

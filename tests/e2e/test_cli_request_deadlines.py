@@ -81,8 +81,11 @@ def test_an_extension_told_on_day_29_is_recorded_with_the_day(lethe: Run) -> Non
         f"request   {request} was already extended; nothing new recorded"
     )
     audit = json.loads(lethe("audit", "subject", "cust-1", "--json").output)
-    events = [row["event"] for row in audit["timeline"]]
-    assert events.count("RequestExtended") == 1
+    extended = [row for row in audit["timeline"] if row["event"] == "RequestExtended"]
+    assert [row["details"] for row in extended] == [
+        f"request {request}: extended to 2026-09-10T22:00:00+00:00;"
+        " subject told on 2026-07-09: many stores to confirm (by kari)"
+    ]
 
 
 def test_an_extension_told_on_day_32_is_refused(lethe: Run) -> None:

@@ -80,8 +80,8 @@ def _change_target(
     return f"the subject ({controller})", outcome
 
 
-def _echo_outcome(target: str, outcome: Outcome, controller: str) -> None:
-    if target.startswith("the subject"):
+def _echo_outcome(outcome: Outcome, controller: str, of_subject: bool) -> None:
+    if of_subject:
         click.echo(f"found     {items_found(outcome, controller)}")
     for line in outcome_lines(outcome):
         click.echo(line)
@@ -179,7 +179,7 @@ def hold_place(
         click.echo(
             f"hold {case_ref} is already in force on {target}; nothing new recorded"
         )
-    _echo_outcome(target, outcome, controller)
+    _echo_outcome(outcome, controller, of_subject=subject is not None)
 
 
 @hold.command("release")
@@ -210,7 +210,7 @@ def hold_release(
         requested_by=by,
     )
     click.echo(f"hold {case_ref} released from {target}")
-    _echo_outcome(target, outcome, controller)
+    _echo_outcome(outcome, controller, of_subject=subject is not None)
 
 
 @hold.command("police-extend")
@@ -267,7 +267,7 @@ def restrict(
             f"restriction {ticket} is already in force on {target};"
             " nothing new recorded"
         )
-    _echo_outcome(target, outcome, controller)
+    _echo_outcome(outcome, controller, of_subject=subject is not None)
 
 
 @click.command()
@@ -298,4 +298,4 @@ def lift(
         requested_by=by,
     )
     click.echo(f"restriction {ticket} lifted from {target}")
-    _echo_outcome(target, outcome, controller)
+    _echo_outcome(outcome, controller, of_subject=subject is not None)
