@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lethe.domain.application import Lethe
+from lethe.domain.errors import BadCommandError
 from lethe.domain.item import ErasureCause, Item
 from lethe.domain.reconcile import SUBJECT_HOLD_PREFIX
 from lethe.domain.subject import Subject
@@ -79,6 +80,7 @@ class Report:
     zone: str
     start: datetime
     end: datetime
+    generated_at: datetime
     events: int = 0
     erased: Counter[tuple[str, str]] = field(default_factory=Counter)
     due_to_erased: Durations = field(default_factory=Durations)
@@ -95,6 +97,9 @@ class Report:
             "zone": self.zone,
             "start": self.start,
             "end": self.end,
+            "generated_at": self.generated_at,
+            # A month not over when the report was made: its figures will change.
+            "partial": self.generated_at < self.end,
             "events_replayed": self.events,
             "erased": [
                 {"category": c, "cause": k, "items": n}
@@ -149,19 +154,27 @@ class ReportBuilder:
             self.report.holds[f"subject_{_verb(kind)}"] += 1
         elif kind is Subject.ErasureRequested and self.in_month(e.requested_at):
             self.requests[e.request_id] = {
+                "request_id": e.request_id,
+                "ticket": e.ticket,
                 "received": e.requested_at,
                 "answer_due": e.answer_due_at,
+                "extended_to": None,
                 "answered": None,
                 "days_to_answer": None,
                 "on_time": None,
             }
+        elif kind is Subject.RequestExtended and e.request_id in self.requests:
+            self.requests[e.request_id]["extended_to"] = e.extended_due_at
         elif kind is Subject.ErasureCarriedOut and e.request_id in self.requests:
             request = self.requests[e.request_id]
             request["answered"] = e.at
             request["days_to_answer"] = round(
                 (e.at - request["received"]).total_seconds() / 86400, 2
             )
-            request["on_time"] = e.at <= request["answer_due"]
+            # A deadline is the instant its last day ends: in time strictly before.
+            request["on_time"] = e.at < (
+                request["extended_to"] or request["answer_due"]
+            )
 
     def _erased(self, t: Track, e: Any) -> None:
         if not self.in_month(e.at):
@@ -203,10 +216,15 @@ def build_report(
 ) -> Report:
     """The disposal report of `month`; open items are judged at its end (or now)."""
     start, end = month_bounds(month, zone)
+    if start > now:
+        raise BadCommandError(
+            f"{month} has not begun in {zone}; a disposal report is of a month"
+            " that has (the current one is marked partial)"
+        )
     limits = VerifyLimits(
         min(end, now), sweep_interval, confirm_timeout, until=end, keep=0
     )
-    builder = ReportBuilder(Report(month, zone, start, end), limits)
+    builder = ReportBuilder(Report(month, zone, start, end, now), limits)
     for event in replay(app, page_size):
         builder.apply(event)
     return builder.finish()

@@ -29,7 +29,16 @@ def render_html(doc: dict[str, Any]) -> str:
         f"<style>{STYLE}</style></head><body>",
         f"<h1>Disposal report, {escape(doc['month'])}</h1>",
         f"<p>Month in {escape(doc['zone'])}: {_t(doc['start'])} to {_t(doc['end'])}."
-        f" Replayed {doc['events_replayed']} events from the event store.</p>",
+        f" Replayed {doc['events_replayed']} events from the event store."
+        f" Generated {_t(doc['generated_at'])}.</p>",
+        *(
+            [
+                "<p><strong>PARTIAL: the month had not ended when this report was"
+                " generated; its figures will change.</strong></p>"
+            ]
+            if doc["partial"]
+            else []
+        ),
         f"<h2>Items erased: {doc['erased_total']}</h2>",
         _chart(doc["erased"]),
         _table(
@@ -110,11 +119,14 @@ def _requests(requests: dict[str, Any]) -> str:
         ],
     )
     each = _table(
-        ("received", "answer due", "answered", "days", "on time"),
+        ("request", "ticket", "received", "answer due", "answered", "days", "on time"),
         [
             (
+                r["request_id"],
+                r["ticket"] or "-",
                 _t(r["received"]),
-                _t(r["answer_due"]),
+                _t(r["extended_to"] or r["answer_due"])
+                + (" (extended)" if r["extended_to"] else ""),
                 _t(r["answered"]),
                 r["days_to_answer"] if r["days_to_answer"] is not None else "-",
                 {True: "yes", False: "LATE", None: "open"}[r["on_time"]],

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from eventsourcing.utils import get_topic
 
+from lethe.domain import identity
 from lethe.domain.application import IngestRecord
 from lethe.domain.item import ErasureCause, Outcome
 from lethe.ops.cli.main import main
@@ -573,3 +574,50 @@ def test_merge_adds_counts_and_lists_by_instant_up_to_keep_per_name() -> None:
     assert (merged.events, merged.items) == (12, 5)
     assert merged.counts == {"A": 7, "B": 1}
     assert [v.item for v in merged.violations] == ["a2", "a3", "b1"]
+
+
+# -- the disposal report: marks a DPO needs ----------------------------------------
+
+
+def test_a_report_of_a_month_not_yet_begun_is_refused(store: Store) -> None:
+    code, out = store.cli(
+        "audit", "report", "--month", "2026-03", "--now", "2026-02-27T12:00:00Z"
+    )
+    assert (code, out) == (
+        2,
+        "lethe: 2026-03 has not begun in Europe/Oslo; a disposal report is of a"
+        " month that has (the current one is marked partial)\n",
+    )
+
+
+def test_a_report_says_when_it_was_made_and_whether_the_month_is_over(
+    store: Store,
+) -> None:
+    now = "2026-02-27T12:00:00Z"
+    current = json.loads(
+        store.cli("audit", "report", "--month", "2026-02", "--now", now)[1]
+    )
+    past = json.loads(
+        store.cli("audit", "report", "--month", "2026-01", "--now", now)[1]
+    )
+    assert (current["generated_at"], current["partial"]) == (
+        "2026-02-27T12:00:00Z",
+        True,
+    )
+    assert (past["generated_at"], past["partial"]) == ("2026-02-27T12:00:00Z", False)
+
+
+def test_a_report_lists_each_request_with_its_id_and_ticket(
+    corrupted: tuple[Store, dict[str, str]],
+) -> None:
+    s, _ = corrupted
+    app = s.runtime.app
+    code, out = s.cli(
+        "audit", "report", "--month", "2026-01", "--now", (T0 + 40 * DAY).isoformat()
+    )
+    assert code == 0
+    each = json.loads(out)["requests"]["each"]
+    bob = identity.request_id(app.subject_ref(CONTROLLER, BOB), "TCK-1")
+    dave = identity.request_id(app.subject_ref(CONTROLLER, DAVE), "TCK-9")
+    tickets = {r["request_id"]: r["ticket"] for r in each}
+    assert (tickets[bob], tickets[dave]) == ("TCK-1", None)
