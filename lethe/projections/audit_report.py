@@ -20,6 +20,7 @@ from lethe.domain.item import ErasureCause, Item
 from lethe.domain.reconcile import SUBJECT_HOLD_PREFIX
 from lethe.domain.subject import Subject
 from lethe.projections.audit_replay import replay
+from lethe.projections.audit_report_seal import mark as seal_mark
 from lethe.projections.audit_verify import (
     ORDER_UNCONFIRMED,
     OVERDUE_WITHOUT_ORDER,
@@ -101,6 +102,8 @@ class Report:
             # A month not over when the report was made: its figures will change.
             "partial": self.generated_at < self.end,
             "events_replayed": self.events,
+            # Filled with the SHA-256 of the written report (audit_report_seal.py).
+            "integrity": seal_mark(),
             "erased": [
                 {"category": c, "cause": k, "items": n}
                 for (c, k), n in sorted(self.erased.items())

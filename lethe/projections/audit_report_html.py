@@ -31,6 +31,8 @@ def render_html(doc: dict[str, Any]) -> str:
         f"<p>Month in {escape(doc['zone'])}: {_t(doc['start'])} to {_t(doc['end'])}."
         f" Replayed {doc['events_replayed']} events from the event store."
         f" Generated {_t(doc['generated_at'])}.</p>",
+        f"<p>Integrity: <code>{escape(doc['integrity'])}</code> (SHA-256 of this"
+        " file with these 64 digits as zeros; `lethe audit report --check`)</p>",
         *(
             [
                 "<p><strong>PARTIAL: the month had not ended when this report was"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -621,3 +622,39 @@ def test_a_report_lists_each_request_with_its_id_and_ticket(
     dave = identity.request_id(app.subject_ref(CONTROLLER, DAVE), "TCK-9")
     tickets = {r["request_id"]: r["ticket"] for r in each}
     assert (tickets[bob], tickets[dave]) == ("TCK-1", None)
+
+
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_check_passes_on_the_report_and_fails_on_a_changed_byte(
+    store: Store, tmp_path: Path, fmt: str
+) -> None:
+    path = tmp_path / f"report.{fmt}"
+    made = CliRunner(env=store.env).invoke(
+        main,
+        ["audit", "report", "--month", "2026-01", "--format", fmt, "-o", str(path),
+         "--now", "2026-02-27T12:00:00Z"],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    raw = path.read_bytes()
+    digest = re.search(rb"lethe-sha256:([0-9a-f]{64})", raw)
+    assert digest is not None and digest.group(1) != b"0" * 64
+    assert f"sha256 {digest.group(1).decode()}" in made.stderr
+    assert store.cli("audit", "report", "--check", str(path)) == (
+        0,
+        f"{path}: unchanged (sha256 {digest.group(1).decode()})\n",
+    )
+    for at in (raw.index(b"2026-01"), digest.start(1), len(raw) - 2):
+        changed = bytearray(raw)
+        changed[at] = ord("9") if changed[at] != ord("9") else ord("8")
+        path.write_bytes(bytes(changed))
+        code, out = store.cli("audit", "report", "--check", str(path))
+        assert code == 1 and "CHANGED since it was made" in out, at
+
+
+def test_check_refuses_a_file_that_is_no_report(store: Store, tmp_path: Path) -> None:
+    other = tmp_path / "notes.txt"
+    other.write_text("hello\n")
+    assert store.cli("audit", "report", "--check", str(other)) == (
+        2,
+        f"lethe: {other} is not a Lethe disposal report (it carries no digest)\n",
+    )

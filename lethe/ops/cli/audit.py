@@ -21,8 +21,6 @@ from lethe.ops.cli.support import INSTANT, echo_table, format_instant, new_table
 from lethe.ops.runtime.bootstrap import build_app, build_runtime
 from lethe.ops.runtime.verify_parallel import default_workers, verify_store
 from lethe.ops.settings import Settings
-from lethe.projections.audit_report import build_report
-from lethe.projections.audit_report_html import render_html
 from lethe.projections.audit_timeline import (
     SUBJECT_ERASED,
     Row,
@@ -109,10 +107,10 @@ def _echo_rows(rows: list[Row], with_item: bool) -> None:
 
 
 def _echo_json(document: Any) -> None:
-    click.echo(json.dumps(document, default=_json_default, indent=2))
+    click.echo(json.dumps(document, default=json_default, indent=2))
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return format_instant(value)
     if isinstance(value, bytes):
@@ -236,66 +234,3 @@ def _verify_document(
             for v in result.violations
         ],
     }
-
-
-# -- report ------------------------------------------------------------------------
-
-
-def _month(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    try:
-        datetime.strptime(value, "%Y-%m")
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a month; write e.g. 2026-03"
-        ) from None
-    return value
-
-
-@audit.command("report")
-@click.option("--month", required=True, callback=_month, help="YYYY-MM.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "html"]),
-    default="json",
-    show_default=True,
-)
-@click.option(
-    "--zone",
-    default="Europe/Oslo",
-    show_default=True,
-    help="The time zone whose calendar month is reported.",
-)
-@click.option("--now", type=INSTANT, default=None, help="Judge as of [default: now].")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write to this file [default: stdout].",
-)
-def audit_report(
-    month: str, fmt: str, zone: str, now: datetime | None, output: str | None
-) -> None:
-    """The disposal report of a month: erasures, delays, holds, requests, overdue."""
-    runtime = build_runtime()
-    settings = runtime.settings
-    report = build_report(
-        runtime.app,
-        month,
-        zone,
-        now or datetime.now(UTC),
-        timedelta(seconds=settings.sweep_interval_s),
-        timedelta(seconds=settings.confirm_timeout_s),
-    )
-    doc = report.document()
-    text = (
-        render_html(doc)
-        if fmt == "html"
-        else json.dumps(doc, default=_json_default, indent=2)
-    )
-    if output is None:
-        click.echo(text)
-    else:
-        with open(output, "w", encoding="utf-8") as file:
-            file.write(text + "\n")

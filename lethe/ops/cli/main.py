@@ -11,6 +11,7 @@ from lethe.ops.cli import audit as cli_audit
 from lethe.ops.cli import eraser as cli_eraser
 from lethe.ops.cli import extend as cli_extend
 from lethe.ops.cli import kafka as cli_kafka
+from lethe.ops.cli import report as cli_report
 from lethe.ops.cli import requests as cli_requests
 from lethe.ops.cli import retention as cli_retention
 from lethe.ops.cli import status as cli_status
@@ -47,6 +48,7 @@ main.add_command(cli_extend.request)
 main.add_command(cli_status.status)
 main.add_command(cli_status.item)
 main.add_command(cli_audit.audit)
+cli_audit.audit.add_command(cli_report.audit_report)
 main.add_command(cli_kafka.run_command)
 main.add_command(cli_kafka.produce_command)
 main.add_command(cli_kafka.topics)
