@@ -84,6 +84,11 @@ class Report:
     generated_at: datetime
     events: int = 0
     erased: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (category, store, outcome): DELETED and NOT_FOUND apart, per store.
+    by_store: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    # Every category of the policies in force, so a category with none shows 0.
+    categories: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()  # id@version of each policy in force
     due_to_erased: Durations = field(default_factory=Durations)
     holds: Counter[str] = field(default_factory=Counter)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -109,6 +114,12 @@ class Report:
                 for (c, k), n in sorted(self.erased.items())
             ],
             "erased_total": sum(self.erased.values()),
+            "policies": list(self.policies),
+            "erased_by_category": self._by_category(),
+            "erased_by_store": [
+                {"category": c, "store": st, "outcome": o, "items": n}
+                for (c, st, o), n in sorted(self.by_store.items())
+            ],
             "due_to_confirmed_erasure": self.due_to_erased.summary(),
             "holds": dict(sorted(self.holds.items())),
             "requests": {
@@ -123,6 +134,19 @@ class Report:
             "violations_in_month": dict(sorted(self.violations_in_month.items())),
             "overdue_items": self.overdue_items,
         }
+
+    def _by_category(self) -> list[dict[str, Any]]:
+        outcomes: dict[str, Counter[str]] = {c: Counter() for c in self.categories}
+        for (category, _store, outcome), n in self.by_store.items():
+            outcomes.setdefault(category, Counter())[outcome] += n
+        return [
+            {
+                "category": category,
+                "deleted": counts["DELETED"],
+                "not_found": counts["NOT_FOUND"],
+            }
+            for category, counts in sorted(outcomes.items())
+        ]
 
 
 def month_bounds(month: str, zone: str) -> tuple[datetime, datetime]:
@@ -183,6 +207,7 @@ class ReportBuilder:
         if not self.in_month(e.at):
             return
         self.report.erased[(t.category, t.cause or "NO_ORDER")] += 1
+        self.report.by_store[(t.category, e.store, e.outcome)] += 1
         if t.cause != ErasureCause.SUBJECT_ERASURE and t.due is not None:
             self.report.due_to_erased.add((e.at - t.due).total_seconds())
 
@@ -227,7 +252,17 @@ def build_report(
     limits = VerifyLimits(
         min(end, now), sweep_interval, confirm_timeout, until=end, keep=0
     )
-    builder = ReportBuilder(Report(month, zone, start, end, now), limits)
+    policies = app.policies.values()
+    report = Report(
+        month,
+        zone,
+        start,
+        end,
+        now,
+        categories=tuple(sorted({c for p in policies for c in p.rules})),
+        policies=tuple(sorted(p.ref for p in policies)),
+    )
+    builder = ReportBuilder(report, limits)
     for event in replay(app, page_size):
         builder.apply(event)
     return builder.finish()

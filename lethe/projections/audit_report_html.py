@@ -20,6 +20,9 @@ STYLE = (
 )
 
 
+_OUTCOMES = {"DELETED": "deleted", "NOT_FOUND": "not found in the store"}
+
+
 def render_html(doc: dict[str, Any]) -> str:
     """Figures only: counts, categories, rules, durations; never a person or a blob."""
     parts = [
@@ -47,6 +50,26 @@ def render_html(doc: dict[str, Any]) -> str:
             ("category", "cause", "items"),
             [(r["category"], r["cause"], r["items"]) for r in doc["erased"]],
         ),
+        f"<p>Policies in force: {escape(', '.join(doc['policies']))}.</p>",
+        _table(
+            ("category", "deleted", "not found in the store"),
+            [
+                (r["category"], r["deleted"], r["not_found"])
+                for r in doc["erased_by_category"]
+            ],
+        ),
+        _table(
+            ("category", "store", "outcome", "items"),
+            [
+                (
+                    r["category"],
+                    r["store"],
+                    _OUTCOMES.get(r["outcome"], r["outcome"]),
+                    r["items"],
+                )
+                for r in doc["erased_by_store"]
+            ],
+        ),  # fmt: skip
         "<h2>From due to confirmed erasure</h2>",
         "<p>Retention erasures only (subject requests are not due by a rule).</p>",
         _table(

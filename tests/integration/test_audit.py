@@ -31,6 +31,7 @@ from lethe.projections.audit_verify import (
     verify,
 )
 from lethe.projections.decode import fast_decoder
+from tests.support import ingest_record as support_record
 
 pytestmark = pytest.mark.integration
 
@@ -658,3 +659,47 @@ def test_check_refuses_a_file_that_is_no_report(store: Store, tmp_path: Path) ->
         2,
         f"lethe: {other} is not a Lethe disposal report (it carries no digest)\n",
     )
+
+
+def test_a_report_counts_deleted_and_not_found_apart_per_store_zeros_included(
+    store: Store,
+) -> None:
+    rt = store.runtime
+    images = [
+        support_record(ref, "verification-image", "cust-R", T0, controller=CONTROLLER)
+        for ref in ("r-1", "r-2")
+    ]
+    rt.app.ingest(images, T0)
+    rt.catch_up()
+    assert rt.sweeper.sweep(T0 + 7 * DAY + timedelta(seconds=30)).ordered == 2
+    rt.catch_up()
+    for ref, where, outcome in (
+        ("r-1", "images", Outcome.DELETED),
+        ("r-2", "backup", Outcome.NOT_FOUND),
+    ):
+        order = rt.app.get_item(ref).order
+        assert order is not None
+        rt.app.confirm_erasure(
+            ref, order["order_id"], where, outcome, None, T0 + 8 * DAY
+        )
+    code, out = store.cli(
+        "audit", "report", "--month", "2026-01", "--now", "2026-02-27T12:00:00Z"
+    )
+    doc = json.loads(out)
+    assert doc["erased_by_store"] == [
+        {"category": "verification-image", "store": "backup",
+         "outcome": "NOT_FOUND", "items": 1},
+        {"category": "verification-image", "store": "images",
+         "outcome": "DELETED", "items": 1},
+    ]  # fmt: skip
+    by_category = {r["category"]: r for r in doc["erased_by_category"]}
+    assert by_category["verification-image"] == {
+        "category": "verification-image", "deleted": 1, "not_found": 1
+    }  # fmt: skip
+    assert by_category["invoice"] == {
+        "category": "invoice",
+        "deleted": 0,
+        "not_found": 0,
+    }
+    shipped = {p.ref for p in rt.app.policies.values()}
+    assert set(doc["policies"]) == shipped and len(shipped) == 3
