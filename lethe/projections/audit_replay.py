@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
+from uuid import UUID
 
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import get_topic
@@ -17,6 +18,7 @@ from eventsourcing.utils import get_topic
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
 from lethe.domain.subject import Subject
+from lethe.domain.sweep import Sweep
 from lethe.projections.decode import fast_decoder
 
 # Only these events bear on an invariant or a report; the others (contact,
@@ -36,7 +38,10 @@ RELEVANT: tuple[type, ...] = (
     Subject.HoldReleased,
     Subject.ErasureRequested,
     Subject.ErasureCarriedOut,
+    Sweep.Recorded,
 )
+# In every part: the audit judges each item against the sweeps (see audit_verify).
+IN_EVERY_PART: tuple[type, ...] = (Sweep.Recorded,)
 
 
 class Part(NamedTuple):
@@ -58,7 +63,18 @@ def replay(
     part: Part | None = None,
 ) -> Iterator[Any]:
     """Every relevant domain event in log order (of `part`'s streams only, if
-    given), at most two pages in memory."""
+    given, and the sweeps), at most two pages in memory."""
+    for _position, event in replay_positioned(app, page_size, progress, part):
+        yield event
+
+
+def replay_positioned(
+    app: Lethe,
+    page_size: int = 5000,
+    progress: Callable[[int], None] | None = None,
+    part: Part | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """`replay`, each event with its notification id (its place in the log)."""
     wanted = {get_topic(cls): cls for cls in RELEVANT}
     decode = fast_decoder(app, wanted)
     select = page_reader(app, part)
@@ -68,10 +84,24 @@ def replay(
             upcoming = reader.submit(select, page[-1].id + 1, page_size)
             for notification in page:
                 if notification.topic in wanted:
-                    yield decode(notification)
+                    yield notification.id, decode(notification)
             if progress is not None:
-                progress(len(page))
+                progress(_own_rows(page, part))
             page = upcoming.result()
+
+
+def _own_rows(page: list[Any], part: Part | None) -> int:
+    """The page's rows that are `part`'s own: a sweep read by every part counts
+    in the part its stream falls in, so the parts' pages add up to the log."""
+    if part is None:
+        return len(page)
+    shared = {get_topic(cls) for cls in IN_EVERY_PART}
+    return sum(
+        1
+        for n in page
+        if n.topic not in shared
+        or UUID(str(n.originator_id)).bytes[15] % part.of == part.number
+    )
 
 
 def page_reader(
@@ -147,4 +177,8 @@ def _in_part(part: Part, originator_id_type: str) -> str:
     # eventsourcing stores originator_id as uuid (or, if so configured, as text
     # holding a uuid): the last of its 16 bytes picks the part.
     column = "originator_id" if originator_id_type == "uuid" else "originator_id::uuid"
-    return f"get_byte(uuid_send({column}), 15) %% {int(part.of)} = {int(part.number)}"
+    shared = ", ".join(f"'{get_topic(cls)}'" for cls in IN_EVERY_PART)  # our names
+    return (
+        f"(get_byte(uuid_send({column}), 15) %% {int(part.of)} = {int(part.number)}"
+        f" OR topic IN ({shared}))"
+    )

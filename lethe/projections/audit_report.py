@@ -19,7 +19,7 @@ from lethe.domain.errors import BadCommandError
 from lethe.domain.item import ErasureCause, Item
 from lethe.domain.reconcile import SUBJECT_HOLD_PREFIX
 from lethe.domain.subject import Subject
-from lethe.projections.audit_replay import replay
+from lethe.projections.audit_replay import replay_positioned
 from lethe.projections.audit_report_seal import mark as seal_mark
 from lethe.projections.audit_verify import (
     ORDER_UNCONFIRMED,
@@ -171,8 +171,8 @@ class ReportBuilder:
     def in_month(self, at: datetime) -> bool:
         return self.report.start <= at < self.report.end
 
-    def apply(self, e: Any) -> None:
-        self.verifier.apply(e)
+    def apply(self, e: Any, position: int = 0) -> None:
+        self.verifier.apply(e, position)
         kind = type(e)
         if kind in (Item.HoldPlaced, Item.HoldReleased) and self.in_month(e.at):
             if not e.case_ref.startswith(SUBJECT_HOLD_PREFIX):  # mirrors: counted once
@@ -263,6 +263,6 @@ def build_report(
         policies=tuple(sorted(p.ref for p in policies)),
     )
     builder = ReportBuilder(report, limits)
-    for event in replay(app, page_size):
-        builder.apply(event)
+    for position, event in replay_positioned(app, page_size):
+        builder.apply(event, position)
     return builder.finish()

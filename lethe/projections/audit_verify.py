@@ -7,9 +7,15 @@ item is erased) and one per open subject request, and never holds events.
 Every invariant is judged on one stream's own events: an item's checks read
 only that item's events (its track is keyed by the item's originator id), and a
 request's only its subject's ErasureRequested and ErasureCarriedOut (keyed by
-the subject's originator id and the request id). Nothing is compared across
-streams, so the log may be verified in parts of whole streams (`Part`) and the
-parts' results merged (`merge`): the same counts as one pass.
+the subject's originator id and the request id) — and the sweeps, which every
+part reads whole. So the log may be verified in parts of whole streams (`Part`)
+and the parts' results merged (`merge`): the same counts as one pass.
+
+Late is judged against the recorded sweeps (see audit_sweeps): ORDERED_LATE and
+OVERDUE_WITHOUT_ORDER mean a sweep could take the item and finished without
+ordering it; SWEEP_MISSED that no sweep came within the interval plus `slack`.
+A history without sweep records (written before they were) keeps the older
+check: ordered within the interval plus `slack` of falling due.
 """
 
 from __future__ import annotations
@@ -24,18 +30,23 @@ from uuid import UUID
 from lethe.domain.application import Lethe
 from lethe.domain.item import ErasureCause, Item
 from lethe.domain.subject import Subject
-from lethe.projections.audit_replay import Part, replay
+from lethe.domain.sweep import Sweep
+from lethe.projections.audit_replay import Part, replay_positioned
+from lethe.projections.audit_sweeps import SweepJudge
 
 ORDERED_WHILE_HELD = "ORDERED_WHILE_HELD"
 ORDERED_WHILE_RESTRICTED = "ORDERED_WHILE_RESTRICTED"
 ORDERED_BEFORE_DUE = "ORDERED_BEFORE_DUE"
 ORDERED_LATE = "ORDERED_LATE"
 OVERDUE_WITHOUT_ORDER = "OVERDUE_WITHOUT_ORDER"
+SWEEP_MISSED = "SWEEP_MISSED"
 ORDER_UNCONFIRMED = "ORDER_UNCONFIRMED"
 ERASED_WITHOUT_ORDER = "ERASED_WITHOUT_ORDER"
 REQUEST_ANSWERED_LATE = "REQUEST_ANSWERED_LATE"
 REQUEST_UNANSWERED = "REQUEST_UNANSWERED"
 REQUEST_RULE = "GDPR art. 12(3): answer within one month"
+SWEEP_GAP = "(no sweep)"  # the `item` of a SWEEP_MISSED: a gap, not one item
+DEFAULT_SLACK = timedelta(seconds=5)  # a projector cycle, clocks a little apart
 
 
 class Track:
@@ -52,6 +63,10 @@ class Track:
         "ordered",
         "cause",
         "failed",
+        "free_pos",
+        "epoch",
+        "missed",
+        "missed_by",
     )
 
     def __init__(self, ref: str, category: str) -> None:
@@ -62,6 +77,10 @@ class Track:
         self.ordered: datetime | None = None
         self.cause = ""
         self.failed = False
+        self.free_pos = 0  # where in the log the event that freed it is
+        self.epoch = 0  # bumped whenever `free` changes: older heap entries are void
+        self.missed: datetime | None = None  # when the sweep that missed it finished
+        self.missed_by: datetime | None = None  # when that sweep started
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,7 @@ class VerifyLimits:
     since: datetime | None = None
     until: datetime | None = None
     keep: int = 1000  # violations listed per name; all are counted
+    slack: timedelta = DEFAULT_SLACK  # allowed beyond the interval before "late"
 
 
 @dataclass
@@ -89,6 +109,7 @@ class VerifyResult:
     items: int = 0
     violations: list[Violation] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    sweeps: int = 0  # recorded sweeps replayed (every part reads them all)
 
     @property
     def ok(self) -> bool:
@@ -104,6 +125,8 @@ class Verifier:
         # Keyed by stream too: a request id is only unique within its subject.
         self.requests: dict[tuple[UUID, str], tuple[datetime, datetime]] = {}
         self.result = VerifyResult()
+        self.sweeps = SweepJudge(limits.sweep_interval, limits.slack)
+        self._position = 0
         self.on_erased: Callable[[Track, Any], None] | None = None
         self.on_violation: Callable[[Violation], None] | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
@@ -118,10 +141,17 @@ class Verifier:
             Item.Erased: self._erased,
             Subject.ErasureRequested: self._requested,
             Subject.ErasureCarriedOut: self._carried_out,
+            Sweep.Recorded: self._swept,
         }
 
-    def apply(self, event: Any) -> None:
-        self.result.events += 1
+    def apply(self, event: Any, position: int = 0) -> None:
+        """Judge `event`, found at `position` in the log (0: unknown, taken as
+        read by every sweep)."""
+        self._position = position
+        if isinstance(event, Sweep.Recorded):
+            self.result.sweeps += 1  # in every part: not counted as its events
+        else:
+            self.result.events += 1
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)
@@ -129,16 +159,14 @@ class Verifier:
     def finish(self) -> VerifyResult:
         now, limits = self.limits.now, self.limits
         for t in self.tracks.values():
-            if (
+            if t.ordered is None and t.missed is not None:
+                self._flag(OVERDUE_WITHOUT_ORDER, t, t.missed, **self._missed(t))
+            elif (
                 t.ordered is None
                 and t.free is not None
                 and not (t.holds or t.restrictions)
             ):
-                deadline = t.free + limits.sweep_interval
-                if deadline < now:
-                    self._flag(
-                        OVERDUE_WITHOUT_ORDER, t, deadline, due=t.due, free_from=t.free
-                    )
+                self._overdue(t, now)
             elif t.ordered is not None and t.ordered + limits.confirm_timeout < now:
                 self._flag(
                     ORDER_UNCONFIRMED,
@@ -158,7 +186,36 @@ class Verifier:
                         {"requested": requested, "answer_due": answer_due},
                     )
                 )
+        self._gaps()
         return self.result
+
+    def _overdue(self, t: Track, now: datetime) -> None:
+        assert t.free is not None
+        if self.sweeps.recorded:
+            if self.sweeps.bound(t) < now:
+                self.sweeps.check_gap(t, None)
+            return
+        deadline = self._legacy_deadline(t.free)
+        if deadline < now:
+            self._flag(OVERDUE_WITHOUT_ORDER, t, deadline, due=t.due, free_from=t.free)
+
+    def _legacy_deadline(self, free: datetime) -> datetime:
+        return free + self.limits.sweep_interval + self.limits.slack
+
+    def _gaps(self) -> None:
+        rule = (
+            f"a sweep every {self.limits.sweep_interval}"
+            f" (+ {self.limits.slack} slack) while an item is due"
+        )
+        for gap, (instant, free) in self.sweeps.gaps.items():
+            found = {
+                "free_from": free,
+                "sweep_finished": gap.after,
+                "next_sweep": gap.until,
+            }
+            self._violate(
+                Violation(SWEEP_MISSED, SWEEP_GAP, rule, instant, found), listed=True
+            )
 
     # -- items -----------------------------------------------------------------
 
@@ -172,11 +229,17 @@ class Verifier:
         if (t := self.tracks.get(e.originator_id)) is not None:
             self._schedule(t, e.due_at, e.rule, e.at)
 
-    @staticmethod
-    def _schedule(t: Track, due: datetime | None, rule: str, at: datetime) -> None:
+    def _schedule(
+        self, t: Track, due: datetime | None, rule: str, at: datetime
+    ) -> None:
         t.due, t.rule = due, rule
         # An item scheduled into the past is free to go from the moment it is known.
-        t.free = None if due is None else max(due, at)
+        self._free(t, None if due is None else max(due, at))
+
+    def _free(self, t: Track, free: datetime | None) -> None:
+        t.free, t.free_pos, t.epoch = free, self._position, t.epoch + 1
+        if free is not None and not (t.holds or t.restrictions):
+            self.sweeps.freed(t)
 
     def _held(self, e: Any) -> None:
         if (t := self.tracks.get(e.originator_id)) is not None:
@@ -196,11 +259,10 @@ class Verifier:
             t.restrictions -= 1
             self._maybe_free(t, e.at)
 
-    @staticmethod
-    def _maybe_free(t: Track, at: datetime) -> None:
+    def _maybe_free(self, t: Track, at: datetime) -> None:
         # The clock restarts at the release: the item is due at max(due, release).
         if t.free is not None and not (t.holds or t.restrictions):
-            t.free = max(t.free, at)
+            self._free(t, max(t.free, at))
 
     def _ordered(self, e: Any) -> None:
         t = self.tracks.get(e.originator_id)
@@ -213,9 +275,26 @@ class Verifier:
             self._flag(ORDERED_WHILE_RESTRICTED, t, at, **seen)
         if e.cause != ErasureCause.SUBJECT_ERASURE and (t.due is None or at < t.due):
             self._flag(ORDERED_BEFORE_DUE, t, at, **seen)
-        elif t.free is not None and at > t.free + self.limits.sweep_interval:
-            self._flag(ORDERED_LATE, t, t.free + self.limits.sweep_interval, **seen)
+        elif t.missed is not None:
+            self._flag(ORDERED_LATE, t, t.missed, **seen, **self._missed(t))
+        elif t.free is not None and not (t.holds or t.restrictions):
+            self._late(t, at, seen)
         t.ordered, t.cause = at, e.cause
+
+    def _late(self, t: Track, at: datetime, seen: dict[str, datetime | None]) -> None:
+        assert t.free is not None
+        if self.sweeps.recorded:
+            self.sweeps.check_gap(t, at)  # the sweep that ordered it came in time?
+        elif at > (deadline := self._legacy_deadline(t.free)):
+            self._flag(ORDERED_LATE, t, deadline, **seen, free_from=t.free)
+
+    def _swept(self, e: Any) -> None:
+        for t in self.sweeps.swept(e):
+            t.missed, t.missed_by = e.finished_at, e.started_at
+
+    @staticmethod
+    def _missed(t: Track) -> dict[str, datetime | None]:
+        return {"free_from": t.free, "swept": t.missed_by, "sweep_finished": t.missed}
 
     def _failed(self, e: Any) -> None:
         if (t := self.tracks.get(e.originator_id)) is not None:
@@ -225,6 +304,7 @@ class Verifier:
         t = self.tracks.pop(e.originator_id, None)  # erased: nothing left to check
         if t is None:
             return
+        t.epoch += 1  # no longer waiting for a sweep
         if t.ordered is None:
             self._flag(ERASED_WITHOUT_ORDER, t, e.at, erased=e.at)
         if self.on_erased is not None:
@@ -263,7 +343,7 @@ class Verifier:
     ) -> None:
         self._violate(Violation(name, t.ref, t.rule, instant, instants))
 
-    def _violate(self, violation: Violation) -> None:
+    def _violate(self, violation: Violation, listed: bool = False) -> None:
         limits = self.limits
         if limits.since is not None and violation.instant < limits.since:
             return
@@ -272,7 +352,9 @@ class Verifier:
         self.result.counts[violation.name] += 1
         if self.on_violation is not None:
             self.on_violation(violation)
-        if self.result.counts[violation.name] <= limits.keep:
+        # `listed`: always listed (a sweep gap), so that `merge` can tell the
+        # same gap found in several parts from two gaps.
+        if listed or self.result.counts[violation.name] <= limits.keep:
             self.result.violations.append(violation)
 
 
@@ -286,8 +368,8 @@ def verify(
     """Replay the whole log (or `part`'s streams of it) and judge every invariant
     as of `limits.now`."""
     verifier = Verifier(limits)
-    for event in replay(app, page_size, progress, part):
-        verifier.apply(event)
+    for position, event in replay_positioned(app, page_size, progress, part):
+        verifier.apply(event, position)
     return verifier.finish()
 
 
@@ -304,11 +386,29 @@ def merge(parts: Iterable[VerifyResult], keep: int) -> VerifyResult:
     for part in parts:
         merged.events += part.events
         merged.items += part.items
+        merged.sweeps = max(merged.sweeps, part.sweeps)  # each part read them all
         merged.counts.update(part.counts)
         found += part.violations
+    found = _one_per_gap(found, merged.counts)
     listed: Counter[str] = Counter()
     for violation in sorted(found, key=lambda v: (v.instant, v.name, v.item)):
         listed[violation.name] += 1
         if listed[violation.name] <= keep:
             merged.violations.append(violation)
     return merged
+
+
+def _one_per_gap(found: list[Violation], counts: Counter[str]) -> list[Violation]:
+    """The violations, each sweep gap once (the earliest instant any part saw)."""
+    gaps: dict[tuple[datetime | None, datetime | None], Violation] = {}
+    rest = []
+    for v in found:
+        if v.name != SWEEP_MISSED:
+            rest.append(v)
+            continue
+        key = (v.instants.get("sweep_finished"), v.instants.get("next_sweep"))
+        if key not in gaps or v.instant < gaps[key].instant:
+            gaps[key] = v
+    if gaps:
+        counts[SWEEP_MISSED] = len(gaps)
+    return rest + list(gaps.values())

@@ -1,7 +1,13 @@
-"""The sweeper: orders erasure of every due item not held or restricted, in batches."""
+"""The sweeper: orders erasure of every due item not held or restricted, in batches.
+
+Each sweep that finishes records itself (`Sweep.Recorded`: its `now`, when it
+finished, how far the schedule view had read when it started), so that the
+audit can tell "missed by a sweep that could take it" from "no sweep ran".
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +16,9 @@ from eventsourcing.persistence import IntegrityError
 from lethe.domain.application import Lethe
 from lethe.domain.errors import LetheError
 from lethe.domain.item import Item
+from lethe.domain.sweep import Sweep
 from lethe.projections.bulk import load_items
+from lethe.projections.schedule import TRACKING_NAME as SCHEDULE_TRACKING
 from lethe.projections.schedule_rows import ms
 from lethe.projections.store import SqlViews
 
@@ -42,11 +50,16 @@ class Sweeper:
         views: SqlViews,
         batch_size: int = 1000,
         confirm_timeout_s: float = 3600.0,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.app = app
         self.views = views
         self.batch_size = batch_size
         self.confirm_timeout_ms = int(confirm_timeout_s * 1000)
+        # When a sweep finished: the wall clock in `lethe run` and `lethe sweep`.
+        # None: a sweep on a simulated clock (tests, the demo) that finishes at
+        # its `now`, since no simulated time passes while it runs.
+        self.clock = clock
 
     def due_items(self, now: datetime, limit: int = 1000) -> list[str]:
         """Items due at `now` and free to go, earliest first."""
@@ -54,6 +67,23 @@ class Sweeper:
         return [r[0] for r in rows]
 
     def sweep(self, now: datetime) -> SweepReport:
+        # Read before the first page: what the view had seen when the sweep began.
+        seen_up_to = self.app.process_recorder.max_tracking_id(SCHEDULE_TRACKING) or 0
+        report = self._sweep(now)
+        finished = max(now, self.clock()) if self.clock is not None else now
+        self.app.record(
+            Sweep(
+                now,
+                finished,
+                seen_up_to,
+                report.ordered,
+                report.reissued,
+                report.refused,
+            )
+        )
+        return report
+
+    def _sweep(self, now: datetime) -> SweepReport:
         report = SweepReport()
         after: tuple[int, str] = (-(2**62), "")
         while True:

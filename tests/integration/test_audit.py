@@ -17,13 +17,14 @@ from eventsourcing.utils import get_topic
 
 from lethe.domain import identity
 from lethe.domain.application import IngestRecord
-from lethe.domain.item import ErasureCause, Outcome
+from lethe.domain.item import ErasureCause, Item, Outcome
 from lethe.ops.cli.main import main
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.runtime.verify_parallel import verify_store
 from lethe.ops.settings import Settings
 from lethe.projections.audit_replay import RELEVANT, Part
 from lethe.projections.audit_verify import (
+    SWEEP_GAP,
     VerifyLimits,
     VerifyResult,
     Violation,
@@ -31,6 +32,7 @@ from lethe.projections.audit_verify import (
     verify,
 )
 from lethe.projections.decode import fast_decoder
+from lethe.projections.sweeper import Sweeper
 from tests.support import ingest_record as support_record
 
 pytestmark = pytest.mark.integration
@@ -209,6 +211,11 @@ def corrupt(s: Store) -> dict[str, str]:
         ],
         at=at,
     )
+    s.runtime.catch_up()
+    # A sweeper with a seeded fault passes over two free items: ORDERED_LATE for
+    # the one ordered later, OVERDUE_WITHOUT_ORDER for the one never ordered.
+    faulty = SkippingSweeper(s.runtime, skip={"c-late", "c-overdue"})
+    faulty.sweep(at + timedelta(minutes=1))  # c-late is free (due T0 + 17 days)
     app.place_hold("c-held", "POL-9", "police", "staff-1", at)
     app.restrict("c-restricted", "ART18-1", "disputed", "staff-1", at)
     app.place_hold("c-held-ok", "POL-10", "police", "staff-1", at)  # overdue, but held
@@ -217,6 +224,10 @@ def corrupt(s: Store) -> dict[str, str]:
     bypass_order("c-early", ErasureCause.RETENTION_EXPIRED, at + DAY)
     app.order_erasure("c-late", ErasureCause.RETENTION_EXPIRED, T0 + 30 * DAY)
     app.order_erasure("c-unconfirmed", ErasureCause.RETENTION_EXPIRED, at + 7 * DAY)
+    s.runtime.catch_up()
+    faulty.sweep(at + 7 * DAY + timedelta(minutes=1))  # c-overdue is free now
+    # Free after the last sweep, and no sweep for days: SWEEP_MISSED, one gap.
+    app.ingest([record("c-gap", ALICE, img, T0, "s3://vault/c5")], at=at + 8 * DAY)
     for ref in ("c-held", "c-restricted", "c-early", "c-late"):
         confirm(s, ref, T0 + 31 * DAY)
     erased = app.get_item("c-erased")
@@ -250,7 +261,19 @@ def corrupt(s: Store) -> dict[str, str]:
         "ERASED_WITHOUT_ORDER": "c-erased",
         "REQUEST_ANSWERED_LATE": "req-carol",
         "REQUEST_UNANSWERED": dave,
+        "SWEEP_MISSED": SWEEP_GAP,
     }
+
+
+class SkippingSweeper(Sweeper):
+    """A sweeper with a seeded fault: it passes over the items named."""
+
+    def __init__(self, runtime: Runtime, skip: set[str]) -> None:
+        super().__init__(runtime.app, runtime.views)
+        self.skip = skip
+
+    def _try_order(self, item: Item, now: datetime) -> bool:
+        return item.item_ref not in self.skip and super()._try_order(item, now)
 
 
 def bypass_order(ref: str, cause: ErasureCause, at: datetime) -> None:

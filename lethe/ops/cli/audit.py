@@ -28,7 +28,7 @@ from lethe.projections.audit_timeline import (
     rows_of,
     subject_document,
 )
-from lethe.projections.audit_verify import VerifyLimits, VerifyResult
+from lethe.projections.audit_verify import DEFAULT_SLACK, VerifyLimits, VerifyResult
 
 ITEMS_OF_SUBJECT = (
     "SELECT item_ref FROM lethe_schedule WHERE subject_ref = ?"
@@ -136,6 +136,14 @@ def json_default(value: Any) -> Any:
 )
 @click.option("--page-size", type=click.IntRange(1), default=5000, show_default=True)
 @click.option(
+    "--slack-s",
+    type=click.FloatRange(0),
+    default=DEFAULT_SLACK.total_seconds(),
+    show_default=True,
+    help="Seconds allowed beyond the sweep interval before a sweep counts as"
+    " missed (or, in a history without sweep records, an order as late).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1),
     default=None,
@@ -148,6 +156,7 @@ def audit_verify(
     until: datetime | None,
     now: datetime | None,
     page_size: int,
+    slack_s: float,
     workers: int | None,
     as_json: bool,
 ) -> None:
@@ -165,15 +174,16 @@ def audit_verify(
         confirm_timeout=timedelta(seconds=settings.confirm_timeout_s),
         since=since,
         until=until,
+        slack=timedelta(seconds=slack_s),
     )
     started = time.perf_counter()
     with _progress(settings) as advance:
         result = verify_store(settings, limits, workers, page_size, advance)
     elapsed = time.perf_counter() - started
     if as_json:
-        _echo_json(_verify_document(result, elapsed, workers))
+        _echo_json(_verify_document(result, limits, elapsed, workers))
     else:
-        _echo_verify(result, elapsed, workers)
+        _echo_verify(result, limits, elapsed, workers)
     if not result.ok:
         sys.exit(1)
 
@@ -194,11 +204,14 @@ def _progress(settings: Settings) -> Iterator[Callable[[int], None] | None]:
         yield lambda n: bar.advance(task, n)
 
 
-def _echo_verify(result: VerifyResult, elapsed: float, workers: int) -> None:
+def _echo_verify(
+    result: VerifyResult, limits: VerifyLimits, elapsed: float, workers: int
+) -> None:
     click.echo(
         f"replayed {result.events} events of {result.items} items in {elapsed:.1f}s"
         f" ({workers} {'worker' if workers == 1 else 'workers'})"
     )
+    click.echo(_lateness_basis(result, limits))
     if result.ok:
         click.echo("all invariants hold")
         return
@@ -213,13 +226,37 @@ def _echo_verify(result: VerifyResult, elapsed: float, workers: int) -> None:
     click.echo(f"{sum(result.counts.values())} violations: {counts}")
 
 
+def _lateness_basis(result: VerifyResult, limits: VerifyLimits) -> str:
+    """How lateness was judged, in words: the auditor must know the slack."""
+    interval, slack = _seconds(limits.sweep_interval), _seconds(limits.slack)
+    if result.sweeps:
+        return (
+            f"late judged against {result.sweeps} recorded sweeps:"
+            f" a sweep is missed after {interval} interval + {slack} slack"
+        )
+    return (
+        "no sweep records in this history: late means not ordered within"
+        f" {interval} interval + {slack} slack of falling due"
+    )
+
+
+def _seconds(span: timedelta) -> str:
+    return f"{span.total_seconds():g} s"
+
+
 def _verify_document(
-    result: VerifyResult, elapsed: float, workers: int
+    result: VerifyResult, limits: VerifyLimits, elapsed: float, workers: int
 ) -> dict[str, Any]:
     return {
         "ok": result.ok,
         "events": result.events,
         "items": result.items,
+        "sweeps": result.sweeps,
+        "lateness": {
+            "basis": "recorded-sweeps" if result.sweeps else "no-sweep-records",
+            "sweep_interval_s": limits.sweep_interval.total_seconds(),
+            "slack_s": limits.slack.total_seconds(),
+        },
         "seconds": round(elapsed, 3),
         "workers": workers,
         "counts": dict(result.counts),

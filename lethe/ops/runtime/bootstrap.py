@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from lethe.domain.application import Lethe
 from lethe.domain.policy import Policy
@@ -63,5 +64,11 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         app=app,
         views=views,
         schedule=ScheduleProcess(app, views, page_size=settings.batch_size),
-        sweeper=Sweeper(app, views, settings.batch_size, settings.confirm_timeout_s),
+        sweeper=Sweeper(
+            app,
+            views,
+            settings.batch_size,
+            settings.confirm_timeout_s,
+            clock=lambda: datetime.now(UTC),
+        ),
     )

@@ -109,7 +109,9 @@ class Projector(threading.Thread):
         app = self.make_app()
         views = SqlViews(app.process_recorder)
         schedule = ScheduleProcess(app, views, page_size=self.batch_size)
-        sweeper = Sweeper(app, views, self.batch_size, self.confirm_timeout_s)
+        sweeper = Sweeper(
+            app, views, self.batch_size, self.confirm_timeout_s, clock=self.clock
+        )
         return schedule, sweeper, self.make_relay(app)
 
     def tick(
