@@ -2,9 +2,12 @@
 
 Starts the embedded broker and a fresh SQLite store, publishes a synthetic day
 (with a few malformed records), ingests it with the real consumers, shows what
-Lethe holds and when each category goes, then moves the clock on: sweeps,
+Lethe holds and when each category goes, then sweeps through the week after,
 relays tombstones and orders, lets the reference eraser delete the files,
 takes the confirmations back, and carries out one subject erasure request.
+
+The story is set in the past (see story.py), so that its history is one that
+could have happened and passes `lethe audit verify`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -24,6 +26,7 @@ from rich.table import Table
 from lethe.consumers.codec import Catalogue
 from lethe.ops import logging as lethe_logging
 from lethe.ops.cli.support import echo_table, format_instant
+from lethe.ops.demo.story import Story, sweep_through
 from lethe.ops.demo.workload import DayShape, synthetic_day
 from lethe.ops.eraser.files import FileEraser
 from lethe.ops.kafka.broker import EmbeddedBroker
@@ -35,8 +38,8 @@ from lethe.ops.kafka.topics import TopicSettings, ensure
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.runtime.run import RunConfig, build_loop
 from lethe.ops.settings import Settings
+from lethe.projections.sweeper import Sweeper
 
-OSLO = ZoneInfo("Europe/Oslo")
 CONFIRMATIONS = "lethe.erasure-confirmations.v1"
 DLQ = "lethe.dlq.v1"
 
@@ -73,31 +76,38 @@ def demo(customers: int, workdir: Path) -> None:
             "LETHE_SQLITE_PATH": str(workdir / "lethe.db"),
             "LETHE_KAFKA_BOOTSTRAP": broker.bootstrap,
             "LETHE_GROUP_ID": "lethe-demo",
+            # The demo's eraser answers once, at the story's end: Lethe waits
+            # this long (more than the week's last day) before re-sending orders.
+            "LETHE_CONFIRM_TIMEOUT_S": str(2 * 86_400),
         }
         settings = Settings.from_env(env)
         runtime = build_runtime(settings)
         kafka = KafkaClientSettings.from_mapping(env)
         _step("1. topics")
         _ensure_topics(kafka, runtime)
-        _step("2. a day of alarm-centre traffic")
-        day = datetime.now(OSLO).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        ) - timedelta(days=1)
-        sent = _publish_day(kafka, day, customers, blobs)
-        _step("3. ingest through the consumers")
-        taken = _consume(kafka, runtime, env, sent)
+        story = Story.ending_before(datetime.now(UTC))
+        _step(f"2. a day of alarm-centre traffic: {story.day:%A %d %B %Y}")
+        sent = _publish_day(kafka, story, customers, blobs)
+        _step(f"3. ingest through the consumers, at {format_instant(story.taken_in)}")
+        taken = _consume(kafka, runtime, env, sent, at=story.taken_in)
         runtime.catch_up()
         click.echo(f"took {taken} records; {_dead_letters(kafka)}")
         _holdings(runtime, "what Lethe holds")
-        _step("4. eight days later: sweep, tombstones, erasure orders, the eraser")
-        later = datetime.now(UTC) + timedelta(days=8)
-        _forget(kafka, runtime, env, later, blobs)
-        _holdings(runtime, "after the sweep")
-        _step("5. a customer asks to be forgotten")
-        _erase_one_subject(runtime, later)
+        _step("4. the week after: sweeps, tombstones, erasure orders, the eraser")
+        eraser = DemoEraser(kafka, runtime, env, blobs)
+        _forget(runtime, story)
+        click.echo(eraser.answer_orders(story.ends))
+        _holdings(runtime, "after the sweeps")
+        _step(f"5. a customer asks to be forgotten, at {format_instant(story.ends)}")
+        _erase_one_subject(runtime, story.ends)
+        click.echo(eraser.answer_orders(story.ends + timedelta(minutes=5)))
         click.echo(f"\nstore: {workdir / 'lethe.db'}  logs: {workdir / 'lethe.log'}")
         click.echo(
             f"try:   LETHE_SQLITE_PATH={workdir / 'lethe.db'} .venv/bin/lethe status"
+        )
+        click.echo(
+            f"audit: LETHE_SQLITE_PATH={workdir / 'lethe.db'}"
+            " .venv/bin/lethe audit verify"
         )
 
 
@@ -118,14 +128,15 @@ def _ensure_topics(kafka: KafkaClientSettings, runtime: Runtime) -> None:
 
 
 def _publish_day(
-    kafka: KafkaClientSettings, day: datetime, customers: int, blobs: Path
+    kafka: KafkaClientSettings, story: Story, customers: int, blobs: Path
 ) -> int:
     producer = LetheProducer(kafka)
     counts: Counter[str] = Counter()
-    for out in synthetic_day(day, DayShape(customers=customers), blob_root=blobs):
+    shape = DayShape(customers=customers)
+    for out in synthetic_day(story.day, shape, blob_root=blobs):
         producer.send(out.topic, out.value)
         counts[out.value.get("metadata", {}).get("category", out.record)] += 1
-    bad = _malformed(producer, day)
+    bad = _malformed(producer, story)
     producer.flush()
     producer.close()
     click.echo(
@@ -134,8 +145,9 @@ def _publish_day(
     return sum(counts.values()) + bad
 
 
-def _malformed(producer: LetheProducer, day: datetime) -> int:
+def _malformed(producer: LetheProducer, story: Story) -> int:
     """What a broken pipeline sends: each must end in the dead-letter topic."""
+    day = story.day
     raw = producer.producer
     raw.send("alarm.images.v1", key=b"img-garbage", value=b"\xc3\x01garbage")
     raw.send("alarm.events.v1", key=b"evt-json", value=b'{"item_id": "evt-json"}')
@@ -168,7 +180,7 @@ def _malformed(producer: LetheProducer, day: datetime) -> int:
             "metadata": {
                 **meta,
                 "category": "alarm-event",
-                "captured_at": datetime.now(UTC) + timedelta(days=3),
+                "captured_at": story.taken_in + timedelta(days=3),
             },
         },
     )
@@ -189,14 +201,16 @@ def _consume(
     runtime: Runtime,
     env: dict[str, str],
     expected: int,
+    at: datetime,
     deadline_s: float = 120.0,
     idle_s: float = 3.0,
 ) -> int:
-    """Take records until `expected` arrived and the topics stay quiet for `idle_s`."""
+    """Take records until `expected` arrived and the topics stay quiet for `idle_s`,
+    on the story's clock: Lethe takes them in `at`."""
     config = RunConfig.from_env(runtime.settings)
     consumer = KafkaConsumer(**kafka.consumer_config(runtime.settings.group_id))
     producer = KafkaProducer(**kafka.producer_config())
-    loop = build_loop(config, runtime.app, consumer, producer)
+    loop = build_loop(config, runtime.app, consumer, producer, clock=lambda: at)
     loop.subscribe()
     taken, until, quiet_since = 0, time.monotonic() + deadline_s, time.monotonic()
     try:
@@ -261,54 +275,86 @@ def _when(ms: int | None) -> str:
     )
 
 
-def _forget(
-    kafka: KafkaClientSettings,
-    runtime: Runtime,
-    env: dict[str, str],
-    later: datetime,
-    blobs: Path,
-) -> None:
-    report = runtime.sweeper.sweep(later)
-    runtime.catch_up()
-    relay_producer = RdKafkaProducer(kafka.rdkafka_producer_config())
-    relay = Relay(runtime.app, relay_producer, Catalogue.shipped())
-    relayed = relay.relay_pending()
-    relay_producer.close()
-    producer = KafkaProducer(**kafka.producer_config())
-    files_before = sum(1 for _ in blobs.glob("*"))
-    confirmed = _erase_files(kafka, producer, blobs)
-    producer.close()
-    # The loop also reads back our own tombstones on the item topics (and skips them).
-    taken = _consume(kafka, runtime, env, confirmed + relayed, deadline_s=60)
-    runtime.catch_up()
-    files_after = sum(1 for _ in blobs.glob("*"))
+def _forget(runtime: Runtime, story: Story) -> None:
+    # On the story's clock: each sweep finishes at its own `now`.
+    settings = runtime.settings
+    sweeper = Sweeper(
+        runtime.app, runtime.views, settings.batch_size, settings.confirm_timeout_s
+    )
+    interval = timedelta(seconds=settings.sweep_interval_s)
+    swept = sweep_through(sweeper, runtime.schedule, runtime.views, story, interval)
     click.echo(
-        f"swept at {format_instant(later)}: {report.ordered} erasure orders; "
-        f"{relayed} relayed as tombstones + orders; the eraser deleted "
-        f"{files_before - files_after} files and sent {confirmed} confirmations, "
-        f"taken back with the tombstones ({taken} records)"
+        f"swept every {interval.total_seconds():g} s in which something fell due"
+        f" until {format_instant(story.ends)}: {swept.sweeps} sweeps,"
+        f" {swept.ordered} erasure orders"
     )
 
 
-def _erase_files(
-    kafka: KafkaClientSettings, producer: KafkaProducer, blobs: Path
-) -> int:
-    catalogue = Catalogue.shipped()
-    eraser = FileEraser(
-        blobs.resolve(), store="demo-blob-store", state_dir=blobs.parent / "eraser"
-    )
-    answered = 0
-    for record in _read_topic(kafka, ORDERS_TOPIC):
-        order = catalogue.decode_as(record.value, "ErasureOrder")
-        confirmation = eraser.answer(order)
-        producer.send(
-            CONFIRMATIONS,
-            key=order["item_id"].encode(),
-            value=catalogue.encode("ErasureConfirmation", confirmation),
+class DemoEraser:
+    """Relays what Lethe ordered, lets the reference eraser answer each order
+    once, and takes the confirmations back, at an instant of the story."""
+
+    def __init__(
+        self,
+        kafka: KafkaClientSettings,
+        runtime: Runtime,
+        env: dict[str, str],
+        blobs: Path,
+    ) -> None:
+        self.kafka, self.runtime, self.env, self.blobs = kafka, runtime, env, blobs
+        self.answered: set[str] = set()
+
+    def answer_orders(self, at: datetime) -> str:
+        relay_producer = RdKafkaProducer(self.kafka.rdkafka_producer_config())
+        relay = Relay(self.runtime.app, relay_producer, Catalogue.shipped())
+        relayed = relay.relay_pending()
+        relay_producer.close()
+        producer = KafkaProducer(**self.kafka.producer_config())
+        files_before = sum(1 for _ in self.blobs.glob("*"))
+        confirmed = self._erase_files(producer, at)
+        producer.close()
+        # The loop also reads back our own tombstones on the item topics (and
+        # skips them).
+        taken = _consume(
+            self.kafka,
+            self.runtime,
+            self.env,
+            confirmed + relayed,
+            at=at,
+            deadline_s=60,
         )
-        answered += 1
-    producer.flush()
-    return answered
+        self.runtime.catch_up()
+        files_after = sum(1 for _ in self.blobs.glob("*"))
+        return (
+            f"at {format_instant(at)}: {relayed} relayed as tombstones + orders;"
+            f" the eraser deleted {files_before - files_after} files and sent"
+            f" {confirmed} confirmations, taken back with the tombstones"
+            f" ({taken} records)"
+        )
+
+    def _erase_files(self, producer: KafkaProducer, at: datetime) -> int:
+        catalogue = Catalogue.shipped()
+        eraser = FileEraser(
+            self.blobs.resolve(),
+            store="demo-blob-store",
+            state_dir=self.blobs.parent / "eraser",
+            clock=lambda: at,
+        )
+        answered = 0
+        for record in _read_topic(self.kafka, ORDERS_TOPIC):
+            order = catalogue.decode_as(record.value, "ErasureOrder")
+            if order["order_id"] in self.answered:
+                continue  # answered in an earlier pass
+            confirmation = eraser.answer(order)
+            producer.send(
+                CONFIRMATIONS,
+                key=order["item_id"].encode(),
+                value=catalogue.encode("ErasureConfirmation", confirmation),
+            )
+            self.answered.add(order["order_id"])
+            answered += 1
+        producer.flush()
+        return answered
 
 
 def _erase_one_subject(runtime: Runtime, at: datetime) -> None:

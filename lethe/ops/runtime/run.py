@@ -56,7 +56,11 @@ def build_app_at_start(settings: Settings) -> Lethe:
 
 
 def build_loop(
-    config: RunConfig, app: Lethe, consumer: KafkaConsumer, producer: KafkaProducer
+    config: RunConfig,
+    app: Lethe,
+    consumer: KafkaConsumer,
+    producer: KafkaProducer,
+    clock: Callable[[], datetime] = now,
 ) -> ConsumeLoop:
     settings, topics = config.settings, config.topics
     contract = Contract(
@@ -65,7 +69,7 @@ def build_loop(
         catalogue=Catalogue.shipped(),
     )
     dead_letters = DeadLetters(producer, topics.name(DLQ_TOPIC))
-    taker = BatchTaker(app, dead_letters, contract, now)
+    taker = BatchTaker(app, dead_letters, contract, clock)
     return ConsumeLoop(
         consumer,
         app.process_recorder,
