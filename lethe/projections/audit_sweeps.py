@@ -14,7 +14,10 @@ finished, so a sweep longer than the interval is no gap. Gaps are named by the
 sweeps around them, so the same gap found in several parts is one.
 
 Free items wait in a heap by the instant they became free; a record pops the
-ones it could take, each once, so a replay stays linear in the log.
+ones it could take, each once, so a replay stays linear in the log. Entries of
+items since ordered, held or erased are dropped when popped, and the heap is
+rebuilt without them whenever it has doubled: it never holds more than about
+twice the items still waiting.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import heapq
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+COMPACT_FLOOR = 10_000  # entries before the heap is first rebuilt without the void
 
 
 class Waiting(Protocol):
@@ -49,12 +54,17 @@ class SweepJudge:
         self.gaps: dict[Gap, tuple[datetime, datetime]] = {}  # -> (instant, free)
         self._heap: list[tuple[datetime, int, int, Any]] = []
         self._pushed = 0
+        self._compact_at = COMPACT_FLOOR
 
     def freed(self, t: Waiting) -> None:
         """`t` became free (again): a candidate for the sweeps to come."""
         assert t.free is not None
         self._pushed += 1
         heapq.heappush(self._heap, (t.free, self._pushed, t.epoch, t))
+        if len(self._heap) > self._compact_at:
+            self._heap = [e for e in self._heap if _still_waiting(e[3], e[2])]
+            heapq.heapify(self._heap)
+            self._compact_at = max(COMPACT_FLOOR, 2 * len(self._heap))
 
     def swept(self, e: Any) -> list[Any]:
         """The items that sweep `e` could take and finished without ordering."""
