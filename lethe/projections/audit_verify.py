@@ -126,6 +126,7 @@ class Verifier:
         self.requests: dict[tuple[UUID, str], tuple[datetime, datetime]] = {}
         self.result = VerifyResult()
         self.sweeps = SweepJudge(limits.sweep_interval, limits.slack)
+        self._suspects: set[Track] = set()  # missed by the last sweep: excusable
         self._position = 0
         self.on_erased: Callable[[Track, Any], None] | None = None
         self.on_violation: Callable[[Violation], None] | None = None
@@ -244,10 +245,19 @@ class Verifier:
     def _held(self, e: Any) -> None:
         if (t := self.tracks.get(e.originator_id)) is not None:
             t.holds += 1
+            self._excuse(t)
 
     def _restricted(self, e: Any) -> None:
         if (t := self.tracks.get(e.originator_id)) is not None:
             t.restrictions += 1
+            self._excuse(t)
+
+    def _excuse(self, t: Track) -> None:
+        # A subject's hold reaches its items' streams at the next schedule run,
+        # which comes before the next sweep: a sweep that passed over an item
+        # held that way is excused if the item's own hold follows before then.
+        if t.missed is not None and t in self._suspects:
+            t.missed = t.missed_by = None
 
     def _released(self, e: Any) -> None:
         if (t := self.tracks.get(e.originator_id)) is not None:
@@ -289,8 +299,10 @@ class Verifier:
             self._flag(ORDERED_LATE, t, deadline, **seen, free_from=t.free)
 
     def _swept(self, e: Any) -> None:
+        self._suspects = set()  # the previous sweep's misses now stand
         for t in self.sweeps.swept(e):
             t.missed, t.missed_by = e.finished_at, e.started_at
+            self._suspects.add(t)
 
     @staticmethod
     def _missed(t: Track) -> dict[str, datetime | None]:

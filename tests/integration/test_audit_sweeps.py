@@ -261,3 +261,20 @@ def cli(rt: Runtime, *args: str) -> tuple[int, str]:
     env = dict(rt.settings.env or {})
     result = CliRunner(env=env).invoke(main, list(args), catch_exceptions=False)
     return result.exit_code, result.output
+
+
+def test_a_hold_reaching_the_item_before_the_next_sweep_excuses_the_pass(
+    runtime: Runtime,
+) -> None:
+    # A sweeper that sees a subject's hold before the hold reaches the item's own
+    # stream passes over the item; the item's hold follows before the next sweep.
+    arrive(runtime, ["img-excused", "img-missed"], S - SECOND)
+    SkippingSweeper(runtime, skip={"img-excused", "img-missed"}).sweep(S)
+    hold = runtime.app.place_hold
+    hold("img-excused", "POL-1", "police", "staff-1", S + 5 * SECOND)
+    runtime.catch_up()
+    SkippingSweeper(runtime, skip={"img-missed"}).sweep(S + 60 * SECOND)
+    # A hold after the next sweep excuses nothing: the first sweep's pass stands.
+    hold("img-missed", "POL-2", "police", "staff-1", S + 70 * SECOND)
+    result = verify(runtime.app, limits(S + 80 * SECOND))
+    assert names(result) == {(OVERDUE_WITHOUT_ORDER, "img-missed")}
