@@ -7,15 +7,21 @@ a history without sweep records keeps the older bound, with its slack stated.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from eventsourcing.utils import get_topic
 
 from lethe.domain.item import ErasureCause, Item, ItemState
+from lethe.domain.sweep import Sweep
 from lethe.ops.cli.main import main
 from lethe.ops.runtime.bootstrap import Runtime, build_app, build_runtime
 from lethe.ops.runtime.projector import Projector
@@ -278,3 +284,55 @@ def test_a_hold_reaching_the_item_before_the_next_sweep_excuses_the_pass(
     hold("img-missed", "POL-2", "police", "staff-1", S + 70 * SECOND)
     result = verify(runtime.app, limits(S + 80 * SECOND))
     assert names(result) == {(OVERDUE_WITHOUT_ORDER, "img-missed")}
+
+
+# -- kill -9 in the middle of a sweep ----------------------------------------------
+
+
+def test_a_sweep_killed_midway_records_nothing_and_its_orders_stand(
+    env: dict[str, str], runtime: Runtime
+) -> None:
+    refs = [f"img-{n:05d}" for n in range(6_000)]
+    now = datetime.now(UTC)
+    for start in range(0, len(refs), 1000):
+        batch = [
+            ingest_record(r, IMAGE, "cust-1", EXPIRED) for r in refs[start:][:1000]
+        ]
+        runtime.app.ingest(batch, now)
+    runtime.catch_up()
+    sweep_env = {**os.environ, **env, "LETHE_BATCH_SIZE": "100"}
+    lethe = Path(sys.executable).with_name("lethe")
+    killed = subprocess.Popen(
+        [str(lethe), "sweep"], env=sweep_env, stdout=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while orders(runtime) < 500 and killed.poll() is None:
+        assert time.monotonic() < deadline, "the sweep ordered nothing"
+        time.sleep(0.02)
+    killed.kill()  # SIGKILL: no handler, no record
+    killed.wait(30)
+    made = orders(runtime)
+    assert 0 < made < len(refs), "killed after it finished: the test proves nothing"
+    assert recorded_sweeps(runtime) == 0  # a sweep cut short claims nothing
+    assert verify(runtime.app, limits(datetime.now(UTC))).ok  # its orders stand
+    done = subprocess.run(
+        [str(lethe), "sweep"], env=sweep_env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"ordered   {len(refs) - made}" in done.stdout
+    assert orders(runtime) == len(refs) and recorded_sweeps(runtime) == 1
+    result = verify(runtime.app, limits(datetime.now(UTC)))
+    assert result.ok and result.sweeps == 1, result.violations
+
+
+def orders(rt: Runtime) -> int:
+    return count_topic(rt, get_topic(Item.ErasureOrdered))
+
+
+def recorded_sweeps(rt: Runtime) -> int:
+    return count_topic(rt, get_topic(Sweep.Recorded))
+
+
+def count_topic(rt: Runtime, topic: str) -> int:
+    rows = rt.views.query("SELECT COUNT(*) FROM lethe_events WHERE topic = ?", (topic,))
+    return int(rows[0][0])
