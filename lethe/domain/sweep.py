@@ -12,11 +12,23 @@ an item against a sweep only if the event that freed it is at or before it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate, event
 
 
 class Sweep(Aggregate):
+    if TYPE_CHECKING:
+        # Declared for the type checker only, as in Item and Subject:
+        # tests/unit/test_event_declarations.py compares it with the runtime class.
+        class Recorded(Aggregate.Created):
+            started_at: datetime
+            finished_at: datetime
+            seen_up_to: int
+            ordered: int
+            reissued: int
+            refused: int
+
     @event("Recorded")
     def __init__(
         self,

@@ -18,8 +18,9 @@ from eventsourcing.domain import Aggregate, DomainEvent
 
 from lethe.domain.item import Item
 from lethe.domain.subject import Subject
+from lethe.domain.sweep import Sweep
 
-AGGREGATES = [Item, Subject]
+AGGREGATES = [Item, Subject, Sweep]
 
 
 def _runtime_events(aggregate: type) -> dict[str, type]:
