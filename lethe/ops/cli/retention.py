@@ -211,7 +211,7 @@ def _rules_table(policy: Policy) -> Table:
     )
     # Too narrow a terminal wraps the rules rather than cut them; the notice's
     # sentence, last, is cut to fit (`--json` and a pipe print it whole).
-    widths = (28, 16, 18, 14)
+    widths = (28, 12, 18, 14)
     for column, min_width in zip(table.columns[1:5], widths, strict=True):
         column.no_wrap, column.min_width = False, min_width
     for rule in policy.rules.values():
