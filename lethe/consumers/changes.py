@@ -12,7 +12,7 @@ from lethe.domain.item import Outcome
 
 @dataclass(frozen=True)
 class LifecycleChange:
-    """customer.lifecycle.v1: the relationship ended or resumed, or a contact."""
+    """customer.lifecycle.v1: an end, a resumption, an onboarding or a contact."""
 
     controller: str
     subject_id: str
