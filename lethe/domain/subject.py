@@ -48,6 +48,14 @@ class Subject(Aggregate):
             resumed_at: datetime
             at: datetime
 
+        class ContractEnded(Aggregate.Event):
+            ended_at: datetime
+            at: datetime
+
+        class Onboarded(Aggregate.Event):
+            onboarded_at: datetime
+            at: datetime
+
         class ContactRecorded(Aggregate.Event):
             contact_at: datetime
             at: datetime
