@@ -12,22 +12,30 @@ from lethe.domain.item import Outcome
 
 @dataclass(frozen=True)
 class LifecycleChange:
-    """customer.lifecycle.v1: the relationship ended or resumed, or a contact."""
+    """customer.lifecycle.v1: an end, a resumption, an onboarding or a contact."""
 
     controller: str
     subject_id: str
-    kind: str  # RELATIONSHIP_ENDED, RELATIONSHIP_RESUMED, LAST_CONTACT
+    # RELATIONSHIP_ENDED, RELATIONSHIP_RESUMED, CONTRACT_ENDED, ONBOARDED,
+    # LAST_CONTACT (records.py refuses UNKNOWN before it gets here)
+    kind: str
     occurred_at: datetime
 
     def apply(self, app: Lethe, at: datetime) -> None:
-        if self.kind == "RELATIONSHIP_ENDED":
+        if self.kind == "CONTRACT_ENDED":
+            app.end_contract(self.controller, self.subject_id, self.occurred_at, at)
+        elif self.kind == "ONBOARDED":
+            app.onboard(self.controller, self.subject_id, self.occurred_at, at)
+        elif self.kind == "RELATIONSHIP_ENDED":
             app.end_relationship(self.controller, self.subject_id, self.occurred_at, at)
         elif self.kind == "RELATIONSHIP_RESUMED":
             app.resume_relationship(
                 self.controller, self.subject_id, self.occurred_at, at
             )
-        else:
+        elif self.kind == "LAST_CONTACT":
             app.record_contact(self.controller, self.subject_id, self.occurred_at, at)
+        else:
+            raise BadCommandError(f"{self.kind} is not a lifecycle kind Lethe knows")
 
     def describe(self) -> str:
         # For logs: never the subject id.

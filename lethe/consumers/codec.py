@@ -28,6 +28,9 @@ from fastavro.validation import ValidationError, validate
 MARKER = b"\xc3\x01"
 HEADER_SIZE = 10  # marker + 8-byte CRC-64-AVRO fingerprint
 SCHEMA_PACKAGE = "lethe.schemas"
+# Earlier versions of the schemas, `<full name>.<N>.avsc`: producers still
+# writing them must keep being read (schema resolution into the current one).
+PREVIOUS_FOLDER = "previous"
 
 # A schema as a dict, or the path of its .avsc file.
 SchemaSource = Mapping[str, Any] | str | PathLike[str]
@@ -218,7 +221,13 @@ class Catalogue:
 def _shipped() -> Catalogue:
     # Parsing and fingerprinting happen once per process; callers get copies
     # so a writer schema one of them registers does not leak to the others.
-    return Catalogue._load(resources.files(SCHEMA_PACKAGE))
+    root = resources.files(SCHEMA_PACKAGE)
+    catalogue = Catalogue._load(root)
+    for entry in sorted((root / PREVIOUS_FOLDER).iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".avsc"):
+            # As a dict, so named references resolve against the current files.
+            catalogue.add_writer_schema(json.loads(entry.read_text("utf-8")))
+    return catalogue
 
 
 def _load_named(name: str, repository: _Repository) -> dict[str, Any]:

@@ -131,6 +131,13 @@ def lifecycle_change(
     checks.key_is(record, subject_id, "subject_id", show=False)
     checks.policy(contract, value["controller"])
     checks.not_future(value["occurred_at"], "occurred_at", contract, now)
+    if value["kind"] == "UNKNOWN":
+        # The enum's default: a kind added after this Lethe's schema. Guessing
+        # what it means could invent a fact; park it until Lethe knows it.
+        raise PoisonRecord(
+            "kind UNKNOWN: a lifecycle kind newer than this Lethe's schema; "
+            "upgrade Lethe, then replay this record from the dead-letter topic"
+        )
     return LifecycleChange(
         value["controller"], subject_id, value["kind"], value["occurred_at"]
     )

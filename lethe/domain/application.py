@@ -6,7 +6,7 @@ Time is passed in.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,12 +74,17 @@ class Lethe(SubjectCases, Application[UUID]):
         policies: Mapping[str, Policy],
         vault: SubjectVault | None,
         holidays: Holidays = NO_HOLIDAYS,
+        previous: Iterable[Policy] = (),
     ) -> None:
         self.policies = dict(policies)
         # The public holidays that move a request's deadline (lethe/domain/
         # deadlines.py); ops passes the controllers' country's. Without them a
         # deadline moves past weekends only.
         self.holidays = holidays
+        # Every version an item may have been scheduled under, by ref: a subject's
+        # change reschedules an item under its own version, never silently under
+        # a newer one (changing version is an explicit, audited step).
+        self.policy_versions = {p.ref: p for p in (*previous, *policies.values())}
         # May be attached after construction: a vault may live in our own database.
         self._vault = vault
         super().__init__(env=env)
@@ -141,6 +146,20 @@ class Lethe(SubjectCases, Application[UUID]):
                 f"unknown controller {controller!r}; Lethe has policies for "
                 f"{', '.join(sorted(self.policies))}"
             ) from None
+
+    def policy_of(self, item: Item) -> Policy:
+        """The policy version that scheduled `item`, which keeps scheduling it."""
+        version = self.policy_versions.get(item.policy)
+        if version is not None:
+            return version
+        current = self.policy(item.controller)
+        if not item.policy:
+            return current  # a version-1 arrival recorded no schedule to keep
+        raise UnknownPolicyError(
+            f"item {item.item_ref} was scheduled under {item.policy}, which this "
+            f"Lethe does not ship (it has {', '.join(sorted(self.policy_versions))}); "
+            "restore that version's file under lethe/policies/previous/"
+        )
 
     # -- ingest -----------------------------------------------------------------------
 
@@ -338,7 +357,7 @@ class Lethe(SubjectCases, Application[UUID]):
 
     def _reschedule_with_subject(self, item: Item, basis: str, at: datetime) -> None:
         subject = self.find_subject_by_ref(item.subject_ref)
-        reschedule(item, subject, self.policy(item.controller), basis, at)
+        reschedule(item, subject, self.policy_of(item), basis, at)
 
 
 class BytesAsBase64(Transcoding):

@@ -48,6 +48,13 @@ class Anchor(StrEnum):
     CAPTURED = "captured"
     RELATIONSHIP_END = "relationship-end"
     LAST_CONTACT = "last-contact"
+    CONTRACT_END = "contract-end"
+    ONBOARDED = "onboarded"
+
+    @property
+    def always_known(self) -> bool:
+        """Known from the item alone; the others wait for a lifecycle record."""
+        return self in (Anchor.CAPTURED, Anchor.LAST_CONTACT)
 
 
 @dataclass(frozen=True)
@@ -58,9 +65,17 @@ class ItemFacts:
     police_relevant: bool = False
     relationship_ended_at: datetime | None = None
     last_contact_at: datetime | None = None
+    contract_ended_at: datetime | None = None
+    onboarded_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        for name in ("captured_at", "relationship_ended_at", "last_contact_at"):
+        for name in (
+            "captured_at",
+            "relationship_ended_at",
+            "last_contact_at",
+            "contract_ended_at",
+            "onboarded_at",
+        ):
             value = getattr(self, name)
             if value is not None and value.utcoffset() is None:
                 raise ValueError(f"{name} must be aware, got {value.isoformat()}")
@@ -70,6 +85,10 @@ class ItemFacts:
             return self.captured_at
         if anchor is Anchor.RELATIONSHIP_END:
             return self.relationship_ended_at
+        if anchor is Anchor.CONTRACT_END:
+            return self.contract_ended_at
+        if anchor is Anchor.ONBOARDED:
+            return self.onboarded_at
         # The item's own capture is a contact, so last contact is always known.
         return max(self.captured_at, self.last_contact_at or self.captured_at)
 
@@ -129,6 +148,19 @@ class Rule:
 
     def describe(self, police_relevant: bool = False) -> str:
         return self._descriptions[police_relevant]
+
+    def anchors(self, police_relevant: bool = False) -> tuple[Anchor, ...]:
+        """The facts the rule counts from, in the order its terms name them."""
+        terms = self._terms_for(police_relevant)
+        return tuple(dict.fromkeys(term.anchor for term in terms))
+
+    def waits(self, facts: ItemFacts) -> tuple[Anchor, ...]:
+        """Anchors not yet known whose arrival could still move the due instant."""
+        return tuple(
+            a
+            for a in self.anchors(facts.police_relevant)
+            if not a.always_known and facts.anchor_at(a) is None
+        )
 
     def expression(self, police_relevant: bool = False) -> str:
         """What an item's schedule names as its rule: `category: description`."""

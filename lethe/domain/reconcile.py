@@ -23,6 +23,8 @@ def facts_of(item: Item, subject: Subject | None) -> ItemFacts:
         police_relevant=item.police_relevant,
         relationship_ended_at=subject.relationship_ended_at if subject else None,
         last_contact_at=subject.last_contact_at if subject else None,
+        contract_ended_at=subject.contract_ended_at if subject else None,
+        onboarded_at=subject.onboarded_at if subject else None,
     )
 
 

@@ -48,6 +48,14 @@ class Subject(Aggregate):
             resumed_at: datetime
             at: datetime
 
+        class ContractEnded(Aggregate.Event):
+            ended_at: datetime
+            at: datetime
+
+        class Onboarded(Aggregate.Event):
+            onboarded_at: datetime
+            at: datetime
+
         class ContactRecorded(Aggregate.Event):
             contact_at: datetime
             at: datetime
@@ -105,6 +113,8 @@ class Subject(Aggregate):
         self.controller = controller
         self.subject_seal = subject_seal
         self.relationship_ended_at: datetime | None = None
+        self.contract_ended_at: datetime | None = None
+        self.onboarded_at: datetime | None = None
         self.last_contact_at: datetime | None = None
         self.holds: dict[str, dict[str, Any]] = {}
         self.restrictions: dict[str, dict[str, Any]] = {}
@@ -120,6 +130,17 @@ class Subject(Aggregate):
     @event("RelationshipResumed")
     def resume_relationship(self, resumed_at: datetime, at: datetime) -> None:
         self.relationship_ended_at = None
+        # A customer who comes back has a contract again: its old end no longer
+        # starts the clock.
+        self.contract_ended_at = None
+
+    @event("ContractEnded")
+    def end_contract(self, ended_at: datetime, at: datetime) -> None:
+        self.contract_ended_at = ended_at
+
+    @event("Onboarded")
+    def onboard(self, onboarded_at: datetime, at: datetime) -> None:
+        self.onboarded_at = onboarded_at
 
     def record_contact(self, contact_at: datetime, at: datetime) -> bool:
         if self.last_contact_at is not None and contact_at <= self.last_contact_at:

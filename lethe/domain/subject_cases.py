@@ -94,6 +94,22 @@ class SubjectCases:
         self.save(subject)
         return subject
 
+    def end_contract(
+        self, controller: str, subject_id: str, ended_at: datetime, at: datetime
+    ) -> Subject:
+        subject = self.subject_for(controller, subject_id, at)
+        subject.end_contract(ended_at=ended_at, at=at)
+        self.save(subject)
+        return subject
+
+    def onboard(
+        self, controller: str, subject_id: str, onboarded_at: datetime, at: datetime
+    ) -> Subject:
+        subject = self.subject_for(controller, subject_id, at)
+        subject.onboard(onboarded_at=onboarded_at, at=at)
+        self.save(subject)
+        return subject
+
     def record_contact(
         self, controller: str, subject_id: str, contact_at: datetime, at: datetime
     ) -> Subject:

@@ -13,6 +13,9 @@ from lethe.domain.policy import (
 )
 
 _SUFFIX = ".toml"
+# Versions no longer in force, `<id>@<version>.toml`: items they scheduled keep
+# them, so they ship for as long as such an item may live.
+PREVIOUS = "previous"
 
 
 def shipped_ids() -> list[str]:
@@ -40,3 +43,21 @@ def load_shipped(policy_id: str) -> Policy:
             f"{file_name}: policy: {policy.id!r} differs from the file name"
         )
     return policy
+
+
+@cache
+def load_previous() -> tuple[Policy, ...]:
+    """Every earlier version shipped under previous/, each checked as it is read."""
+    folder = files(__name__) / PREVIOUS
+    found = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(_SUFFIX):
+            continue
+        policy = parse_policy(entry.read_text(encoding="utf-8"), entry.name)
+        if f"{policy.ref}{_SUFFIX}" != entry.name:
+            raise PolicyFileError(
+                f"{PREVIOUS}/{entry.name}: holds {policy.ref}; "
+                f"name it {policy.ref}{_SUFFIX}"
+            )
+        found.append(policy)
+    return tuple(found)

@@ -58,6 +58,8 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
     "Registered": lambda e: f"controller {e.controller}; pseudonym {e.subject_ref}",
     "RelationshipEnded": lambda e: f"relationship ended {e.ended_at.isoformat()}",
     "RelationshipResumed": lambda e: f"relationship resumed {e.resumed_at.isoformat()}",
+    "ContractEnded": lambda e: f"contract ended {e.ended_at.isoformat()}",
+    "Onboarded": lambda e: f"onboarded {e.onboarded_at.isoformat()}",
     "ContactRecorded": lambda e: f"last contact {e.contact_at.isoformat()}",
     "ErasureRequested": lambda e: (
         f"request {e.request_id}: {e.reason}"

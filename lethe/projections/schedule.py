@@ -165,7 +165,7 @@ class ScheduleProcess:
         item = self._item_by_ref(item_ref, batch)
         if subject is None or item is None:
             return
-        if apply_subject(item, subject, self.app.policy(item.controller), basis, at):
+        if apply_subject(item, subject, self.app.policy_of(item), basis, at):
             batch.changed[item.id] = item
 
     # -- loading, once per batch ------------------------------------------------------
@@ -262,6 +262,8 @@ def _basis_of(event: Any) -> str:
     return {
         "RelationshipEnded": "relationship-ended",
         "RelationshipResumed": "relationship-resumed",
+        "ContractEnded": "contract-ended",
+        "Onboarded": "onboarded",
         "ContactRecorded": "contact-recorded",
     }.get(type(event).__name__, "subject-" + type(event).__name__.lower())
 

@@ -17,6 +17,7 @@ from lethe.ops.cli.main import main
 from lethe.policies import load_shipped, shipped_ids
 
 pytestmark = pytest.mark.e2e
+SECTOR_REF = "sector-alarm@2024-10-25.2"
 
 # Oslo is UTC+1 (CET) in winter and UTC+2 (CEST) in summer. In 2026 summer time
 # starts on 29 March (02:00 CET -> 03:00 CEST) and ends on 25 October (03:00
@@ -74,10 +75,23 @@ DUE_CASES = {
     # Oslo midnight 1 Jul 2026 + 12 months = 1 Jul 2027 00:00 CEST: 30 Jun in UTC
     "contact-form, from Oslo midnight": (
         "contact-form", "2026-07-01T00:00:00+02:00", [], "2027-06-30T22:00:00Z"),
-    # End 10 May 2026 14:00 CEST + 12 months = 10 May 2027 14:00 CEST
+    # Contract ended 1 Jun 2026 00:00 CEST, last invoice paid 15 Jul: + 12
+    # months from the contract = 1 Jun 2027 00:00 CEST (31 May 22:00Z)
     "customer-identity": (
         "customer-identity", "2026-01-10T10:00:00Z",
+        ["--contract-ended", "2026-06-01T00:00:00+02:00",
+         "--relationship-ended", "2026-07-15T12:00:00+02:00"],
+        "2027-05-31T22:00:00Z"),
+    # No contract end sent: the relationship's end (10 May 14:00 CEST) stands
+    # in, the latest the contract can have ended: 10 May 2027 14:00 CEST
+    "customer-identity, only the relationship's end known": (
+        "customer-identity", "2026-01-10T10:00:00Z",
         ["--relationship-ended", "2026-05-10T14:00:00+02:00"], "2027-05-10T12:00:00Z"),
+    # Contract ended on a leap day 29 Feb 2028 12:00 CET + 12 months = 28 Feb
+    # 2029 12:00 CET
+    "customer-identity, contract ended on a leap day": (
+        "customer-identity", "2026-01-10T10:00:00Z",
+        ["--contract-ended", "2028-02-29T12:00:00+01:00"], "2029-02-28T11:00:00Z"),
     # End 31 Dec 2026 23:30Z = 1 Jan 2027 00:30 CET + 12 months = 1 Jan 2028
     # 00:30 CET
     "onboarding, ended on New Year's night": (
@@ -113,8 +127,13 @@ DUE_CASES = {
     "accounting-archive-identity, from a leap day": (
         "accounting-archive-identity", "2026-01-10T10:00:00Z",
         ["--relationship-ended", "2028-02-29T12:00:00+01:00"], "2033-02-28T11:00:00Z"),
-    # 10 Oct 09:00 CEST + 30 days = 9 Nov 09:00 CET
+    # Onboarded 10 Oct 09:00 CEST + 30 days = 9 Nov 09:00 CET (across the
+    # fall-back), before captured + 30 days (scanned 14 Oct)
     "paper-original": (
+        "paper-original", "2026-10-14T09:00:00+02:00",
+        ["--onboarded", "2026-10-10T09:00:00+02:00"], "2026-11-09T08:00:00Z"),
+    # No onboarding sent: the scan's capture stands in, 10 Oct + 30 days
+    "paper-original, onboarding not known": (
         "paper-original", "2026-10-10T09:00:00+02:00", [], "2026-11-09T08:00:00Z"),
     # Leap day 29 Feb 2024 12:00 CET + 2 years = 28 Feb 2026 12:00 CET
     "backup, from a leap day": (
@@ -167,7 +186,7 @@ def test_due_instant_matches_the_hand_computed_one(
     answer = due_json(category, captured, *extra)
 
     assert answer["due_at"] == expected
-    assert answer["policy"] == "sector-alarm@2024-10-25.1"
+    assert answer["policy"] == SECTOR_REF
     assert str(answer["rule"]).startswith(f"{category}: ")
 
 
@@ -183,7 +202,7 @@ def test_due_reads_as_support_staff_expect() -> None:
     assert result.stdout == (
         "due     2026-04-01T10:00:00Z  (2026-04-01 12:00 CEST, Europe/Oslo)\n"
         "rule    verification-image: captured + 7 days\n"
-        "policy  sector-alarm@2024-10-25.1\n"
+        f"policy  {SECTOR_REF}\n"
     )
 
 
@@ -195,8 +214,9 @@ def test_the_json_answer_is_exactly_one_object() -> None:
         "due_at": "2026-04-01T10:00:00Z",
         "due_local": "2026-04-01T12:00:00+02:00",
         "rule": "verification-image: captured + 7 days",
-        "policy": "sector-alarm@2024-10-25.1",
+        "policy": SECTOR_REF,
         "legal_obligation": False,
+        "waiting_for": [],
     }
 
 
@@ -223,8 +243,28 @@ def test_a_clock_not_started_is_said_in_words() -> None:
 
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == (
-        "due     not yet due: the clock starts when the customer relationship "
-        "ends (pass --relationship-ended)"
+        "due     not yet due: the clock starts once the contract ends (pass "
+        "--contract-ended) or the customer relationship ends (pass "
+        "--relationship-ended)"
+    )
+    assert due_json("customer-identity", "2026-01-10T10:00:00Z")["waiting_for"] == [
+        "contract-end",
+        "relationship-end",
+    ]
+
+
+def test_identity_counted_from_the_relationship_may_come_earlier() -> None:
+    result = due("customer-identity", "2026-01-10T10:00:00Z",
+                 "--relationship-ended", "2026-07-15T12:00:00+02:00")  # fmt: skip
+    assert result.stdout.splitlines()[1].strip() == (
+        "may come earlier once the contract ends (pass --contract-ended)"
+    )
+
+
+def test_a_paper_original_may_come_earlier_once_onboarding_is_known() -> None:
+    result = due("paper-original", "2026-10-10T09:00:00+02:00")
+    assert "may come earlier once the customer is onboarded (pass --onboarded)" in (
+        result.stdout
     )
 
 
@@ -320,13 +360,26 @@ def test_policy_show_lists_every_category_with_its_rule() -> None:
 
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0].startswith(
-        "policy sector-alarm@2024-10-25.1  zone Europe/Oslo  source Sector Alarm AS"
+        f"policy {SECTOR_REF}  zone Europe/Oslo  source Sector Alarm AS"
     )
     rows = {line.split()[0]: line for line in result.stdout.splitlines()[4:]}
     assert set(rows) == set(policy.rules)
     assert "captured + 30 days" in rows["verification-image"]
     assert "kept until due" in rows["invoice"]
     assert "erased now" in rows["arming-log"]
+
+
+def test_policy_show_lists_the_anchors_each_rule_needs() -> None:
+    shown = json.loads(lethe("policy", "show", "sector-alarm", "--json").stdout)
+    anchors = {rule["category"]: rule["anchors"] for rule in shown["rules"]}
+
+    assert anchors["customer-identity"] == ["contract-end", "relationship-end"]
+    assert anchors["paper-original"] == ["onboarded", "captured"]
+    assert anchors["alarm-event"] == ["captured", "relationship-end"]
+    assert anchors["verification-image"] == ["captured"]
+    table = lethe("policy", "show", "sector-alarm").stdout
+    row = next(line for line in table.splitlines() if line.startswith("customer-id"))
+    assert "contract-end or relationship-end" in row
 
 
 def test_piped_policy_show_is_whole_and_plain() -> None:
@@ -345,7 +398,7 @@ def test_policy_show_without_a_policy_lists_the_shipped_ones() -> None:
     assert result.stdout.split()[:5] == ["POLICY", "VERSION", "RULES", "ZONE", "SOURCE"]
     assert [row[:3] for row in rows] == [
         ["hedengren", "2023-10-13.1", "2"],
-        ["sector-alarm", "2024-10-25.1", "16"],
+        ["sector-alarm", "2024-10-25.2", "16"],
         ["sensornordic", "2026-01-01.1", "2"],
     ]
 
@@ -354,7 +407,7 @@ def test_policy_show_json_has_every_rule() -> None:
     shown = json.loads(lethe("policy", "show", "sector-alarm", "--json").stdout)
     image = next(r for r in shown["rules"] if r["category"] == "verification-image")
 
-    assert shown["ref"] == "sector-alarm@2024-10-25.1"
+    assert shown["ref"] == SECTOR_REF
     assert len(shown["rules"]) == len(load_shipped("sector-alarm").rules)
     assert image["police_due"] == "captured + 30 days"
     assert image["text"].startswith("Verifisering bilder og video")
@@ -433,7 +486,8 @@ def _read(fd: int) -> bytes:
         return b""
 
 
-@pytest.mark.parametrize("columns", [120, 160])
+# 140: the narrowest width at which the six columns still fit side by side.
+@pytest.mark.parametrize("columns", [140, 160])
 def test_on_a_terminal_the_notice_text_is_cut_to_fit(columns: int) -> None:
     lines = run_in_terminal(columns, "policy", "show", "sector-alarm")
     row = next(line for line in lines if line.startswith("arming-log "))

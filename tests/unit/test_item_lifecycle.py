@@ -114,9 +114,9 @@ def test_an_item_arrives_scheduled_in_one_event() -> None:
 
 
 def test_an_item_waiting_for_its_clock_arrives_waiting() -> None:
-    item = new_item(category="customer-identity")
+    item = new_item(category="onboarding")
     assert (item.state, item.due_at) == (ItemState.WAITING, None)
-    assert item.rule.startswith("customer-identity: relationship-end")
+    assert item.rule.startswith("onboarding: relationship-end")
 
 
 def test_an_item_cannot_arrive_due_before_it_was_captured() -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lethe.domain.policy import ItemFacts, UnknownPolicyError
-from lethe.policies import load_shipped, shipped_ids
+from lethe.policies import load_previous, load_shipped, shipped_ids
 
 SECTOR = load_shipped("sector-alarm")
 
@@ -53,6 +53,36 @@ EXPECTED = {
         "backup": ("captured + 2 years", None, False),
         "do-not-knock-address": ("captured + 7 years", None, False),
     },
+    "sector-alarm@2024-10-25.2": {
+        "arming-log": ("captured + 3 months", None, False),
+        "alarm-event": (
+            "min(captured + 5 years, relationship-end + 3 years)",
+            None,
+            False,
+        ),
+        "verification-image": ("captured + 7 days", "captured + 30 days", False),
+        "alarm-call-recording": ("captured + 12 months", None, True),
+        "service-call-recording": ("captured + 45 days", None, False),
+        "contact-form": ("captured + 12 months", None, False),
+        "customer-identity": (
+            "min(contract-end + 12 months, relationship-end + 12 months)",
+            None,
+            False,
+        ),
+        "onboarding": ("relationship-end + 12 months", None, False),
+        "customer-activity": ("relationship-end + 12 months", None, False),
+        "portal-activity": ("relationship-end + 12 months", None, False),
+        "contract": ("relationship-end + 5 full accounting years", None, True),
+        "invoice": ("relationship-end + 5 full accounting years", None, True),
+        "accounting-archive-identity": ("relationship-end + 5 years", None, True),
+        "paper-original": (
+            "min(onboarded + 30 days, captured + 30 days)",
+            None,
+            False,
+        ),
+        "backup": ("captured + 2 years", None, False),
+        "do-not-knock-address": ("captured + 7 years", None, False),
+    },
     "hedengren@2023-10-13.1": {
         "legitimate-interest": ("last-contact + 3 years", None, False),
         "purchase-record": ("captured + 5 full accounting years", None, True),
@@ -91,6 +121,23 @@ def test_each_shipped_rule_reads_as_the_notice_says(policy_id: str) -> None:
     assert str(policy.zone) == "Europe/Oslo"
 
 
+def test_each_previous_version_ships_unchanged_beside_the_current() -> None:
+    # Items it scheduled keep it: its rules must read as they did, for good.
+    previous = {policy.ref: policy for policy in load_previous()}
+    assert set(previous) == {"sector-alarm@2024-10-25.1"}
+    for ref, policy in previous.items():
+        read = {
+            category: (
+                rule.describe(),
+                rule.describe(police_relevant=True) if rule.police_terms else None,
+                rule.legal_obligation,
+            )
+            for category, rule in policy.rules.items()
+        }
+        assert read == EXPECTED[ref]
+        assert load_shipped(policy.id).ref != ref
+
+
 @pytest.mark.parametrize("category", DESIGN_CATEGORIES)
 def test_every_category_in_the_design_table_is_in_sector_alarm(category: str) -> None:
     assert category in SECTOR.rules
@@ -124,7 +171,7 @@ def test_a_verification_image_is_kept_seven_days_across_the_dst_change() -> None
     # 29 March): 12:00 CEST = 10:00Z.
     due = SECTOR.due("verification-image", ItemFacts(at("2026-03-25T12:00:00+01:00")))
     assert due.at == at("2026-04-01T10:00:00+00:00")
-    assert due.policy == "sector-alarm@2024-10-25.1"
+    assert due.policy == "sector-alarm@2024-10-25.2"
 
 
 def test_an_image_flagged_for_police_is_kept_thirty_days_from_capture() -> None:

@@ -86,10 +86,41 @@ def test_every_instant_is_a_timestamp_in_milliseconds(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", SCHEMA_FILES, ids=lambda path: path.stem)
-def test_enums_have_no_default_so_an_unknown_symbol_is_rejected(path: Path) -> None:
+def test_an_enum_default_is_only_ever_unknown_so_nothing_is_guessed(
+    path: Path,
+) -> None:
+    # Without a default an unknown symbol is rejected by the codec; with one it
+    # must read as UNKNOWN, which the consumer dead-letters (test_records.py),
+    # never as a real kind a newer writer did not mean.
     for field in fields(raw(path)):
         if isinstance(field["type"], dict) and field["type"]["type"] == "enum":
-            assert "default" not in field["type"]
+            assert field["type"].get("default", "UNKNOWN") == "UNKNOWN"
+            assert field["type"]["symbols"][-1:] == ["UNKNOWN"] or (
+                "default" not in field["type"]
+            )
+
+
+PREVIOUS_FILES = sorted((SCHEMA_DIR / "previous").glob("*.avsc"))
+
+
+@pytest.mark.parametrize("path", PREVIOUS_FILES, ids=lambda path: path.stem)
+def test_each_previous_schema_evolves_into_the_current_by_added_symbols_only(
+    path: Path,
+) -> None:
+    old = raw(path)
+    current = raw(SCHEMA_DIR / f"{old['namespace']}.{old['name']}.avsc")
+    assert path.name.startswith(f"{old['namespace']}.{old['name']}.")
+    new_fields = {field["name"]: field for field in fields(current)}
+    for field in fields(old):
+        now = new_fields[field["name"]]
+        if isinstance(field["type"], dict) and field["type"]["type"] == "enum":
+            old_symbols = field["type"]["symbols"]
+            # Appended, never reordered or removed: an old symbol keeps its index.
+            assert now["type"]["symbols"][: len(old_symbols)] == old_symbols
+        else:
+            assert now["type"] == field["type"]
+    for name in set(new_fields) - {field["name"] for field in fields(old)}:
+        assert "default" in new_fields[name]
 
 
 def test_retention_metadata_is_defined_once_and_referenced_by_name() -> None:

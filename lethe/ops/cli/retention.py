@@ -19,13 +19,12 @@ from lethe.ops.cli.support import (
 )
 from lethe.policies import load_shipped, shipped_ids
 
-NOT_STARTED = (
-    "not yet due: the clock starts when the customer relationship ends "
-    "(pass --relationship-ended)"
-)
-MAY_COME_EARLIER = (
-    "may come earlier once the customer relationship ends (pass --relationship-ended)"
-)
+# What each waiting anchor is, in words, and the option that gives it.
+WAITING_FOR = {
+    Anchor.RELATIONSHIP_END: ("the customer relationship ends", "--relationship-ended"),
+    Anchor.CONTRACT_END: ("the contract ends", "--contract-ended"),
+    Anchor.ONBOARDED: ("the customer is onboarded", "--onboarded"),
+}
 KEPT = "kept until due even if the customer asks for erasure (legal obligation)"
 
 
@@ -57,6 +56,12 @@ def retention() -> None:
     type=INSTANT,
     help="When the customer relationship ended (last invoice paid).",
 )
+@click.option(
+    "--contract-ended", type=INSTANT, help="When the customer's contract ended."
+)
+@click.option(
+    "--onboarded", type=INSTANT, help="When the customer's onboarding was done."
+)
 @click.option("--last-contact", type=INSTANT, help="The customer's last contact.")
 @click.option(
     "--police-relevant",
@@ -69,29 +74,42 @@ def due(
     category: str,
     captured_at: datetime,
     relationship_ended: datetime | None,
+    contract_ended: datetime | None,
+    onboarded: datetime | None,
     last_contact: datetime | None,
     police_relevant: bool,
     as_json: bool,
 ) -> None:
     """When an item is due for erasure, and the rule and policy that say so."""
     policy = load_shipped(policy_id)
-    facts = ItemFacts(captured_at, police_relevant, relationship_ended, last_contact)
+    facts = ItemFacts(
+        captured_at,
+        police_relevant,
+        relationship_ended_at=relationship_ended,
+        last_contact_at=last_contact,
+        contract_ended_at=contract_ended,
+        onboarded_at=onboarded,
+    )
     answer = policy.due(category, facts)
     rule = policy.rule_for(category)
     if as_json:
-        click.echo(json.dumps(_due_json(answer, rule, policy), ensure_ascii=False))
+        answer_json = _due_json(answer, rule, policy, facts)
+        click.echo(json.dumps(answer_json, ensure_ascii=False))
         return
     for label, value in _due_lines(answer, rule, policy, facts):
         click.echo(f"{label:<7} {value}".rstrip())
 
 
-def _due_json(answer: Due, rule: Rule, policy: Policy) -> dict[str, Any]:
+def _due_json(
+    answer: Due, rule: Rule, policy: Policy, facts: ItemFacts
+) -> dict[str, Any]:
     return {
         "due_at": format_instant(answer.at) if answer.at else None,
         "due_local": _local_iso(answer.at, policy) if answer.at else None,
         "rule": answer.rule,
         "policy": answer.policy,
         "legal_obligation": rule.legal_obligation,
+        "waiting_for": [str(anchor) for anchor in rule.waits(facts)],
     }
 
 
@@ -102,9 +120,10 @@ def _local_iso(instant: datetime, policy: Policy) -> str:
 def _due_lines(
     answer: Due, rule: Rule, policy: Policy, facts: ItemFacts
 ) -> list[tuple[str, str]]:
-    lines = [("due", _due_text(answer, policy))]
-    if answer.at is not None and _waits_for_relationship_end(rule, facts):
-        lines.append(("", MAY_COME_EARLIER))
+    waiting = rule.waits(facts)
+    lines = [("due", _due_text(answer, policy, waiting))]
+    if answer.at is not None and waiting:
+        lines.append(("", f"may come earlier once {_once(waiting)}"))
     lines += [("rule", answer.rule), ("policy", answer.policy)]
     if rule.legal_obligation:
         lines.append(("note", KEPT))
@@ -113,11 +132,11 @@ def _due_lines(
     return lines
 
 
-def _due_text(answer: Due, policy: Policy) -> str:
+def _due_text(answer: Due, policy: Policy, waiting: tuple[Anchor, ...]) -> str:
     if answer.at is None:
-        # Only the relationship's end can be unknown: captured_at is required
-        # and last contact falls back to the capture itself.
-        return NOT_STARTED
+        # Only lifecycle anchors can be unknown: captured_at is required and
+        # last contact falls back to the capture itself.
+        return f"not yet due: the clock starts once {_once(waiting)}"
     return f"{format_instant(answer.at)}  ({_local(answer.at, policy)})"
 
 
@@ -133,11 +152,12 @@ def _clock(local: datetime) -> str:
     return local.time().isoformat(timespec=exact_timespec(local, "minutes"))
 
 
-def _waits_for_relationship_end(rule: Rule, facts: ItemFacts) -> bool:
-    police = facts.police_relevant and rule.police_terms is not None
-    terms = (rule.police_terms if police else None) or rule.terms
-    anchors = {term.anchor for term in terms}
-    return facts.relationship_ended_at is None and Anchor.RELATIONSHIP_END in anchors
+def _once(waiting: tuple[Anchor, ...]) -> str:
+    # "the contract ends (pass --contract-ended) or the customer relationship ..."
+    return " or ".join(
+        f"{WAITING_FOR[anchor][0]} (pass {WAITING_FOR[anchor][1]})"
+        for anchor in waiting
+    )
 
 
 # --- lethe policy show ---------------------------------------------------------------
@@ -182,21 +202,39 @@ def _show_one(policy: Policy, as_json: bool) -> None:
 
 def _rules_table(policy: Policy) -> Table:
     table = new_table(
-        "category", "keeps until", "if police-relevant", "on erasure request", "source"
+        "category",
+        "keeps until",
+        "lifecycle anchors",
+        "if police-relevant",
+        "on erasure request",
+        "source",
     )
     # Too narrow a terminal wraps the rules rather than cut them; the notice's
     # sentence, last, is cut to fit (`--json` and a pipe print it whole).
-    for column, min_width in zip(table.columns[1:4], (28, 18, 14), strict=True):
+    widths = (28, 12, 18, 14)
+    for column, min_width in zip(table.columns[1:5], widths, strict=True):
         column.no_wrap, column.min_width = False, min_width
     for rule in policy.rules.values():
         table.add_row(
             rule.category,
             rule.describe(),
+            _needs(rule),
             _police_rule(rule),
             "kept until due" if rule.legal_obligation else "erased now",
             rule.source_text,
         )
     return table
+
+
+def _needs(rule: Rule) -> str:
+    """The lifecycle records a rule waits for; "-" when the item alone will do."""
+    waits = [str(a) for a in _all_anchors(rule) if not a.always_known]
+    return " or ".join(waits) or "-"
+
+
+def _all_anchors(rule: Rule) -> tuple[Anchor, ...]:
+    both = (*rule.anchors(), *rule.anchors(police_relevant=True))
+    return tuple(dict.fromkeys(both))
 
 
 def _police_rule(rule: Rule) -> str:
@@ -219,6 +257,7 @@ def _rule_json(rule: Rule) -> dict[str, Any]:
         "category": rule.category,
         "due": rule.describe(),
         "police_due": _police_rule(rule) if rule.police_terms else None,
+        "anchors": [str(anchor) for anchor in _all_anchors(rule)],
         "legal_obligation": rule.legal_obligation,
         "text": rule.source_text,
     }

@@ -11,7 +11,7 @@ from lethe.domain.policy import Policy
 from lethe.ops.runtime.holidays import public_holidays
 from lethe.ops.runtime.vault import SqlSubjectVault
 from lethe.ops.settings import Settings
-from lethe.policies import load_shipped, shipped_ids
+from lethe.policies import load_previous, load_shipped, shipped_ids
 from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.store import SqlViews
 from lethe.projections.support_desk import SupportDesk
@@ -30,6 +30,7 @@ def build_app(
         policies=policies or shipped_policies(),
         vault=None,
         holidays=public_holidays(),
+        previous=load_previous(),
     )
     # The vault shares the event store's database but not its tables.
     app.vault = SqlSubjectVault(SqlViews(app.process_recorder), settings.pseudonym_key)
