@@ -39,10 +39,16 @@ def store_env(request: pytest.FixtureRequest) -> dict[str, str]:
 
 
 @pytest.fixture
+def four_eyes() -> str:
+    return ""
+
+
+@pytest.fixture
 def server(
-    store_env: dict[str, str], issuer: Issuer
+    store_env: dict[str, str], issuer: Issuer, four_eyes: str
 ) -> Iterator[tuple[str, dict[Role, str], Any]]:
     env = {
+        "LETHE_FOUR_EYES": four_eyes,
         **lethe_env(store_env, "127.0.0.1:1", "t", "g"),
         "LETHE_OIDC_ISSUER": issuer.issuer,
         "LETHE_OIDC_AUDIENCE": "lethe",
@@ -51,6 +57,8 @@ def server(
     }
     runtime = build_runtime(Settings.from_env(env))
     ingest_one(runtime.app, ITEM, SUBJECT, "alarm-event")
+    ingest_one(runtime.app, ITEM + "-held", SUBJECT, "alarm-event")
+    ingest_one(runtime.app, ITEM + "-invoice", SUBJECT, "invoice")
     runtime.catch_up()
     tokens = TokenStore(runtime.views)
     now = datetime.now(UTC)
@@ -64,6 +72,7 @@ def server(
 
 # Every endpoint, and the one role that may call it (the table of the issue).
 HOLD = {"item_id": ITEM, "case_ref": "POL-1", "reason": "police case"}
+WHO = {"subject_id": SUBJECT}
 RESTRICTION = {"item_id": ITEM, "ticket": "T-1", "reason": "accuracy contested"}
 ENDPOINTS: list[tuple[str, str, Any, set[Role]]] = [
     ("GET", f"/api/items/{ITEM}", None, {Role.SUPPORT, Role.LEGAL, Role.AUDITOR}),
@@ -77,6 +86,9 @@ ENDPOINTS: list[tuple[str, str, Any, set[Role]]] = [
         {"case_ref": "POL-2"},
         {Role.LEGAL},
     ),
+    ("POST", "/api/subjects/lookup", WHO, {Role.SUPPORT, Role.LEGAL}),
+    ("POST", "/api/subjects/erasure-preview", WHO, {Role.SUPPORT}),
+    ("POST", "/api/subjects/erasure", {**WHO, "reason": "asked"}, {Role.SUPPORT}),
 ]
 
 
@@ -226,3 +238,84 @@ def test_the_openapi_document_lists_the_endpoints(
     assert {"/api/items/{item_id}", "/api/holds", "/api/status"} <= set(
         document["paths"]
     )
+
+
+def test_the_preview_says_what_the_erasure_then_does(
+    server: tuple[str, dict[Role, str], Any],
+) -> None:
+    base, by_role, runtime = server
+    legal, support = by_role[Role.LEGAL], by_role[Role.SUPPORT]
+    held = {"item_id": ITEM + "-held", "case_ref": "POL-7", "reason": "police"}
+    assert call(base, "POST", "/api/holds", legal, held).status == 200
+    preview = call(base, "POST", "/api/subjects/erasure-preview", support, WHO).json
+    fates = {i["item_ref"]: i for i in preview["items"]}
+    assert fates[ITEM]["fate"] == "erased now"
+    assert fates[ITEM + "-held"]["fate"] == "kept while on legal hold"
+    assert fates[ITEM + "-held"]["because"] == ["POL-7"]
+    assert fates[ITEM + "-invoice"]["fate"] == "kept by law until due"
+    due = runtime.app.get_item(ITEM + "-invoice").due_at  # None: clock not started
+    assert fates[ITEM + "-invoice"]["until"] == (due.isoformat() if due else None)
+    asked = {**WHO, "reason": "customer asked", "ticket": "T-42"}
+    answer = call(base, "POST", "/api/subjects/erasure", support, asked)
+    assert answer.status == 200, answer.json
+    assert answer.json["requested_by"] == "token:support"
+    app = runtime.app
+    assert app.get_item(ITEM).order is not None
+    assert app.get_item(ITEM + "-held").order is None
+    assert app.get_item(ITEM + "-invoice").kept_for_legal_obligation
+
+
+@pytest.mark.parametrize("four_eyes", ["all"])
+def test_four_eyes_a_second_person_must_approve_an_erasure(
+    server: tuple[str, dict[Role, str], Any], four_eyes: str
+) -> None:
+    base, by_role, runtime = server
+    admin = by_role[Role.ADMIN]
+    ola = call(base, "POST", "/api/tokens", admin,
+               {"name": "ola", "roles": ["support"]}).json["token"]  # fmt: skip
+    asked = {**WHO, "reason": "customer asked"}
+    answer = call(base, "POST", "/api/subjects/erasure", by_role[Role.SUPPORT], asked)
+    assert answer.status == 202
+    approval = f"/api/approvals/{answer.json['approval_id']}"
+    assert runtime.app.get_item(ITEM).order is None  # nothing happened yet
+    same = call(base, "POST", approval, by_role[Role.SUPPORT], WHO)
+    assert (same.status, same.json["detail"]) == (
+        403,
+        "token:support asked for this change: four-eyes needs a different person"
+        " to approve it",
+    )
+    legal = call(base, "POST", approval, by_role[Role.LEGAL], WHO)
+    assert legal.status == 403
+    wrong = call(base, "POST", approval, ola, {"subject_id": "someone-else"})
+    assert wrong.status == 400
+    done = call(base, "POST", approval, ola, WHO)
+    assert done.status == 200, done.json
+    assert done.json["requested_by"] == "token:support, approved by token:ola"
+    subject = runtime.app.get_subject("sector-alarm", SUBJECT)
+    (asked_event,) = [
+        e for e in runtime.app.events.get(subject.id) if hasattr(e, "requested_by")
+    ]
+    assert asked_event.requested_by == "token:support, approved by token:ola"
+    assert runtime.app.get_item(ITEM).order is not None
+    again = call(base, "POST", approval, ola, WHO)
+    assert again.json["detail"].endswith("was already given")
+
+
+@pytest.mark.parametrize("four_eyes", ["release-hold"])
+def test_four_eyes_a_second_person_must_approve_a_hold_release(
+    server: tuple[str, dict[Role, str], Any], four_eyes: str
+) -> None:
+    base, by_role, runtime = server
+    legal = by_role[Role.LEGAL]
+    assert call(base, "POST", "/api/holds", legal, HOLD).status == 200
+    release = {"item_id": ITEM, "case_ref": "POL-1"}
+    answer = call(base, "POST", "/api/holds/release", legal, release)
+    assert answer.status == 202
+    assert "POL-1" in runtime.app.get_item(ITEM).holds
+    approval = f"/api/approvals/{answer.json['approval_id']}"
+    assert call(base, "POST", approval, legal, {}).status == 403
+    tokens = TokenStore(runtime.views)
+    lise = tokens.create("lise", frozenset({Role.LEGAL}), "t", datetime.now(UTC), None)
+    done = call(base, "POST", approval, lise, {})
+    assert done.json["by"] == "token:legal, approved by token:lise"
+    assert "POL-1" not in runtime.app.get_item(ITEM).holds

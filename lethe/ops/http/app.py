@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from lethe.ops.access.approvals import Approvals
 from lethe.ops.access.authenticate import Authenticator
 from lethe.ops.access.oidc import OidcVerifier
 from lethe.ops.access.settings import AccessSettings
 from lethe.ops.access.tokens import TokenStore
-from lethe.ops.http import admin, holds, items, problems
+from lethe.ops.http import admin, holds, items, problems, subjects
 from lethe.ops.http.context import Context
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 
@@ -22,9 +23,11 @@ def build_app(runtime: Runtime, access: AccessSettings) -> FastAPI:
         version="1",
         openapi_url="/openapi.json",
     )
-    api.state.context = Context(runtime, tokens, Authenticator(tokens, oidc), access)
+    api.state.context = Context(
+        runtime, tokens, Authenticator(tokens, oidc), access, Approvals(runtime.views)
+    )
     problems.install(api)
-    for module in (admin, items, holds):
+    for module in (admin, items, holds, subjects):
         api.include_router(module.router)
     return api
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
 
+from lethe.ops.access.approvals import Approvals
 from lethe.ops.access.authenticate import Authenticator
 from lethe.ops.access.roles import Action, Principal
 from lethe.ops.access.settings import AccessSettings
@@ -25,6 +26,7 @@ class Context:
     tokens: TokenStore
     authenticator: Authenticator
     access: AccessSettings
+    approvals: Approvals
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     # Endpoints run in a thread pool; the application and its schedule process
     # are one per server and not made for concurrent calls.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
 from lethe.domain.errors import BadCommandError
@@ -79,9 +79,14 @@ def place_hold(body: HoldPlace, ctx: CTX, who: HOLD) -> dict[str, str]:
 
 
 @router.post("/holds/release")
-def release_hold(body: HoldRelease, ctx: CTX, who: HOLD) -> dict[str, str]:
-    """An overdue item becomes due at the release."""
+def release_hold(
+    body: HoldRelease, ctx: CTX, who: HOLD, response: Response
+) -> dict[str, str]:
+    """An overdue item becomes due at the release; with four-eyes set, the first
+    call only asks for a second person's approval."""
     now, by = ctx.clock(), who.name
+    if "release-hold" in ctx.access.four_eyes:
+        return _ask_release(body, ctx, who, response)
     ctx.change(
         body.apply(
             lambda app, ref: app.release_hold(ref, body.case_ref, by, now),
@@ -121,3 +126,20 @@ def lift(body: RestrictionLift, ctx: CTX, who: RESTRICT) -> dict[str, str]:
         )
     )
     return {"restriction": body.ticket, "state": "lifted", "by": by}
+
+
+def _ask_release(
+    body: HoldRelease, ctx: CTX, who: Principal, response: Response
+) -> dict[str, str]:
+    body.apply(lambda app, ref: None, lambda app, c, sid: None)  # exactly one
+    params: dict[str, Any] = {"case_ref": body.case_ref, "controller": body.controller}
+    if body.item_id:
+        params["item_id"] = body.item_id
+    else:
+        subject_id = body.subject_id or ""
+        params["subject_ref"] = ctx.read(
+            lambda rt: rt.app.subject_ref(body.controller, subject_id)
+        )
+    approval_id = ctx.approvals.ask("release-hold", params, who, ctx.clock())
+    response.status_code = 202
+    return {"approval_id": approval_id, "state": "awaiting approval by another person"}

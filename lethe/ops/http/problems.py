@@ -11,14 +11,14 @@ from starlette.exceptions import HTTPException
 
 from lethe.domain import errors
 from lethe.domain.policy import PolicyError
-from lethe.ops.access.roles import NotAuthenticatedError, RoleRequiredError
+from lethe.ops.access.roles import AccessError, NotAuthenticatedError
 
 MEDIA_TYPE = "application/problem+json"
 
 # The most specific class first; any other LetheError is a refused change (409).
 STATUS: list[tuple[type[Exception], int]] = [
     (NotAuthenticatedError, 401),
-    (RoleRequiredError, 403),
+    (AccessError, 403),  # a role missing, four-eyes by the same person
     (errors.ItemNotFoundError, 404),
     (errors.SubjectNotFoundError, 404),
     (errors.NoSuchHoldError, 404),
