@@ -130,7 +130,7 @@ class TokenStore:
         row = self._row(token_id)
         # Compare digests in constant time, and refuse alike whether the id is
         # unknown or the secret wrong: a caller learns nothing from the answer.
-        if row is None or not hmac.compare_digest(row[3], _digest(secret)):
+        if row is None or not hmac.compare_digest(str(row[3]), _digest(secret)):
             raise NotAuthenticatedError("the API token is not valid")
         info = _info(row)
         if info.state(now) != "active":

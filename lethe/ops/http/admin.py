@@ -39,6 +39,7 @@ def status(
         lambda rt: read_status(
             rt.views, now, s.sweep_interval_s, s.confirm_timeout_s,
             s.answer_warning_days,
+            {controller: p.zone for controller, p in rt.app.policies.items()},
         )
     )  # fmt: skip
     return asdict(report)

@@ -148,14 +148,15 @@ def _subject_of(ctx: Context, pending: Pending, body: Approval) -> str | None:
     ref = pending.params.get("subject_ref")
     if ref is None:
         return None
-    if not body.subject_id:
+    subject_id = body.subject_id
+    if not subject_id:
         raise BadCommandError("type the customer's id again to approve this change")
     typed = ctx.read(
-        lambda rt: rt.app.subject_ref(pending.params["controller"], body.subject_id)
+        lambda rt: rt.app.subject_ref(pending.params["controller"], subject_id)
     )
     if typed != ref:
         raise BadCommandError("that customer id is not the one this approval is for")
-    return body.subject_id
+    return subject_id
 
 
 def _release(
