@@ -86,6 +86,8 @@ ENDPOINTS: list[tuple[str, str, Any, set[Role]]] = [
         {"case_ref": "POL-2"},
         {Role.LEGAL},
     ),
+    ("GET", f"/api/audit/items/{ITEM}", None, {Role.AUDITOR}),
+    ("GET", "/api/audit/verify", None, {Role.AUDITOR}),
     ("POST", "/api/subjects/lookup", WHO, {Role.SUPPORT, Role.LEGAL}),
     ("POST", "/api/subjects/erasure-preview", WHO, {Role.SUPPORT}),
     ("POST", "/api/subjects/erasure", {**WHO, "reason": "asked"}, {Role.SUPPORT}),
@@ -319,3 +321,16 @@ def test_four_eyes_a_second_person_must_approve_a_hold_release(
     done = call(base, "POST", approval, lise, {})
     assert done.json["by"] == "token:legal, approved by token:lise"
     assert "POL-1" not in runtime.app.get_item(ITEM).holds
+
+
+def test_the_auditor_reads_an_items_history_and_verifies_the_store(
+    server: tuple[str, dict[Role, str], Any],
+) -> None:
+    base, by_role, _ = server
+    auditor = by_role[Role.AUDITOR]
+    assert call(base, "POST", "/api/holds", by_role[Role.LEGAL], HOLD).status == 200
+    history = call(base, "GET", f"/api/audit/items/{ITEM}", auditor)
+    assert history.status == 200, history.json
+    assert "token:legal" in str(history.json)
+    verified = call(base, "GET", "/api/audit/verify", auditor).json
+    assert verified["ok"] is True and verified["items"] == 3

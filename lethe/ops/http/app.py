@@ -9,7 +9,7 @@ from lethe.ops.access.authenticate import Authenticator
 from lethe.ops.access.oidc import OidcVerifier
 from lethe.ops.access.settings import AccessSettings
 from lethe.ops.access.tokens import TokenStore
-from lethe.ops.http import admin, holds, items, problems, subjects
+from lethe.ops.http import admin, audit, holds, items, problems, subjects
 from lethe.ops.http.context import Context
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 
@@ -27,7 +27,7 @@ def build_app(runtime: Runtime, access: AccessSettings) -> FastAPI:
         runtime, tokens, Authenticator(tokens, oidc), access, Approvals(runtime.views)
     )
     problems.install(api)
-    for module in (admin, items, holds, subjects):
+    for module in (admin, items, holds, subjects, audit):
         api.include_router(module.router)
     return api
 
