@@ -33,8 +33,10 @@ ALLOWED_ROOMS = {
     "eraser": {"eraser", "runtime", "kafka"},
     "demo": {"demo", "eraser", "runtime", "kafka", "cli"},
     "bench": {"bench", "demo", "eraser", "runtime", "kafka", "cli"},
-    "cli": {"cli", "bench", "demo", "eraser", "runtime", "kafka"},
-    "http": {"http", "eraser", "runtime", "kafka"},
+    "cli": {"cli", "bench", "demo", "eraser", "runtime", "kafka", "access"},
+    "http": {"http", "eraser", "runtime", "kafka", "access"},
+    # Identity and roles: what both entry points for people need, below them.
+    "access": {"access", "runtime"},
     "deploy": set(),
     "root": set(),
 }
@@ -175,6 +177,8 @@ def test_every_import_in_lethe_points_inward() -> None:
         ("lethe.ops.http.app", "from lethe.ops.cli.support import UserError"),
         ("lethe.ops.cli.main", "from lethe.ops.http import app"),
         ("lethe.ops.settings", "from lethe.ops.kafka import settings"),
+        ("lethe.ops.access.tokens", "from lethe.ops.http import app"),
+        ("lethe.ops.access.roles", "from lethe.ops.cli.support import UserError"),
     ],
 )
 def test_the_checker_catches_a_planted_violation(module: str, source: str) -> None:

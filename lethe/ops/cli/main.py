@@ -14,8 +14,10 @@ from lethe.ops.cli import kafka as cli_kafka
 from lethe.ops.cli import report as cli_report
 from lethe.ops.cli import requests as cli_requests
 from lethe.ops.cli import retention as cli_retention
+from lethe.ops.cli import serve as cli_serve
 from lethe.ops.cli import status as cli_status
 from lethe.ops.cli import sweep as cli_sweep
+from lethe.ops.cli import tokens as cli_tokens
 from lethe.ops.cli.support import LetheGroup
 from lethe.ops.demo import main as demo
 
@@ -56,3 +58,9 @@ main.add_command(cli_sweep.sweep)
 main.add_command(cli_eraser.eraser_command)
 main.add_command(demo.demo)
 main.add_command(bench_command)
+main.add_command(cli_serve.serve)
+main.add_command(cli_tokens.token)
+
+
+if __name__ == "__main__":
+    main()
