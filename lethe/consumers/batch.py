@@ -30,8 +30,14 @@ ATTEMPTS = 3  # a conflicting write by another process is retried this often
 # per item) and psycopg's pipeline mode has hung sending one INSERT of ~5,000
 # items' events (PostgreSQL waiting in ClientRead, the client in sync()).
 MAX_PER_SAVE = 1000
+ORDER_ID_HEADER = "lethe.order-id"  # the relay's: on every tombstone Lethe sends
 
 log = structlog.get_logger("lethe.consumers")
+
+
+def _sent_by_lethe(record: Delivered) -> bool:
+    headers = getattr(record, "headers", None) or ()
+    return any(name == ORDER_ID_HEADER for name, _value in headers)
 
 
 def tracking_name(topic: str, partition: int) -> str:
@@ -124,7 +130,8 @@ class BatchTaker:
         good: list[IngestRecord] = []
         for record in records:
             if record.value is None:
-                continue  # a tombstone Lethe sent itself when the item was erased
+                self._tombstone(kind, record, now, taken)
+                continue
             try:
                 good.append(read(kind, record, self.contract, now))
             except PoisonRecord as poison:
@@ -144,6 +151,32 @@ class BatchTaker:
         result = self.app.ingest_refusing(good, now, tracking, refuse)
         taken.new, taken.duplicates = len(result.new), len(result.duplicates)
         return taken
+
+    def _tombstone(
+        self, kind: Kind, record: Delivered, now: datetime, taken: Taken
+    ) -> None:
+        """Lethe's own tombstones pass; anyone else's goes to the dead letters.
+
+        Only Lethe erases: a producer's tombstone would make Kafka forget an item
+        Lethe still keeps (a held one too) with nothing in the history to say so.
+        """
+        if _sent_by_lethe(record) or self._ordered(record.key):
+            return
+        self._reject(
+            kind,
+            record,
+            "a tombstone (null value) on an inbound topic: only Lethe erases "
+            "items; ask for an erasure with a lethe.commands.v1 command",
+            now,
+            taken,
+        )
+
+    def _ordered(self, key: bytes | None) -> bool:
+        # Tansu drops the headers of a tombstone, so ask the history as well.
+        if key is None:
+            return False
+        item = self.app.find_item(bytes(key).decode("utf-8", "replace"))
+        return item is not None and item.order is not None
 
     # -- lifecycle, commands, confirmations ------------------------------------------
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
+from lethe.consumers import limits
 from lethe.consumers.codec import Catalogue, PoisonRecord
 from lethe.domain.policy import Policy, UnknownCategoryError
 
@@ -15,6 +17,9 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 # An RFC 3986 scheme, then something: two letters at least, so a Windows path
 # (C:\...) is no URI. A regex, not urlsplit: it runs for every image and call.
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:[^\s]+")
+# Before any alarm centre kept digital records: an instant earlier than this is a
+# default (epoch 0, year 1) that a producer forgot to fill in, not a fact.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Delivered(Protocol):
@@ -34,6 +39,7 @@ class Contract:
     policies: Mapping[str, Policy]
     max_clock_skew: timedelta = timedelta(minutes=5)
     catalogue: Catalogue = field(default_factory=Catalogue.shipped)
+    earliest: datetime = EARLIEST  # LETHE_EARLIEST_INSTANT
 
 
 def allowed(category: str, permitted: tuple[str, ...], record_name: str) -> None:
@@ -78,6 +84,24 @@ def key_is(record: Delivered, expected: str, name: str, show: bool) -> None:
         raise PoisonRecord(f"the key is not the record's {name}{shown}")
 
 
+def texts(value: Mapping[str, Any]) -> None:
+    """Every string of the record within its length, free of control characters."""
+    for name, text in limits.strings(value):
+        found = limits.problem(name, text)
+        if found is not None:
+            raise PoisonRecord(found)
+
+
+def plausible(at: datetime, name: str, contract: Contract, now: datetime) -> None:
+    """Neither before the earliest plausible instant nor in the future."""
+    if at < contract.earliest:
+        raise PoisonRecord(
+            f"{name} {at.isoformat()} is before {contract.earliest.date()}, "
+            "the earliest instant Lethe believes (a default left unset?)"
+        )
+    not_future(at, name, contract, now)
+
+
 def not_future(at: datetime, name: str, contract: Contract, now: datetime) -> None:
     ahead = at - now
     if ahead > contract.max_clock_skew:
@@ -95,11 +119,35 @@ def blob(value: dict[str, Any]) -> None:
             f"characters{', some uppercase' if sha256 != sha256.lower() else ''})"
         )
     # Never echo the URI: a path may carry a customer's name.
-    if not _URI.fullmatch(value["blob_uri"]):
+    uri = value["blob_uri"]
+    if not _URI.fullmatch(uri):
         raise PoisonRecord(
             "blob_uri is not a URI with a scheme (write e.g. s3://bucket/key, "
             "file:///path or https://host/path)"
         )
+    unclean = _unclean(uri)
+    if unclean:
+        raise PoisonRecord(f"blob_uri is not a clean absolute URI: {unclean}")
+
+
+def _unclean(uri: str) -> str | None:
+    """Why an eraser could delete the wrong thing at `uri`, or None.
+
+    An order names the blob to delete: a `..` could climb out of the store's
+    root, and an encoded NUL or backslash means different paths to different
+    stores.
+    """
+    parts = urlsplit(uri)
+    if not uri[len(parts.scheme) + 1 :].startswith("//"):
+        return "it has no authority part (write scheme://host/path or file:///path)"
+    if parts.scheme != "file" and not parts.netloc:
+        return "it names no host or bucket"
+    path = unquote(parts.path)
+    if "\x00" in path or "\\" in path:
+        return "its path holds a NUL or a backslash (encoded or not)"
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return "its path has a '.' or '..' segment"
+    return None
 
 
 WITHHELD = "<withheld>"

@@ -46,6 +46,8 @@ def read(kind: Kind, record: Delivered, contract: Contract, now: datetime) -> An
         raise PoisonRecord(f"null value: {kind.topic} takes {kind.record} records")
     value = contract.catalogue.decode_as(record.value, kind.record)
     try:
+        # First: a NUL that PostgreSQL refuses must never reach the store.
+        checks.texts(value)
         return kind.read(record, value, contract, now)
     except PoisonRecord as poison:
         raise PoisonRecord(
@@ -101,7 +103,7 @@ def _item(
     meta = value["metadata"]
     checks.rule_exists(contract, meta["controller"], category)
     checks.nonempty(meta["subject_id"], "metadata.subject_id")
-    checks.not_future(meta["captured_at"], "metadata.captured_at", contract, now)
+    checks.plausible(meta["captured_at"], "metadata.captured_at", contract, now)
     return IngestRecord(
         item_ref=item_ref,
         kind=kind,
@@ -130,7 +132,7 @@ def lifecycle_change(
     subject_id = checks.nonempty(value["subject_id"], "subject_id")
     checks.key_is(record, subject_id, "subject_id", show=False)
     checks.policy(contract, value["controller"])
-    checks.not_future(value["occurred_at"], "occurred_at", contract, now)
+    checks.plausible(value["occurred_at"], "occurred_at", contract, now)
     if value["kind"] == "UNKNOWN":
         # The enum's default: a kind added after this Lethe's schema. Guessing
         # what it means could invent a fact; park it until Lethe knows it.
@@ -160,7 +162,7 @@ def command(
         checks.key_is(record, subject_id, "subject_id", show=False)
     _command_fields(value, is_item=bool(item_id))
     checks.policy(contract, value["controller"])
-    checks.not_future(value["requested_at"], "requested_at", contract, now)
+    checks.plausible(value["requested_at"], "requested_at", contract, now)
     return Command(
         command_id=value["command_id"],
         kind=value["kind"],
@@ -193,7 +195,7 @@ def confirmation(
     checks.key_is(record, item_ref, "item_id", show=True)
     checks.nonempty(value["order_id"], "order_id")
     checks.nonempty(value["store"], "store")
-    checks.not_future(value["confirmed_at"], "confirmed_at", contract, now)
+    checks.plausible(value["confirmed_at"], "confirmed_at", contract, now)
     return Confirmation(
         item_ref=item_ref,
         order_id=value["order_id"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -26,6 +27,8 @@ class Settings:
     sweep_interval_s: float = 60.0
     confirm_timeout_s: float = 3600.0
     max_clock_skew_s: float = 300.0
+    # LETHE_EARLIEST_INSTANT: an inbound instant before this is a forgotten default.
+    earliest_instant: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     batch_size: int = 1000
     group_id: str = "lethe"
     answer_warning_days: int = 7
@@ -53,6 +56,9 @@ class Settings:
                 "LETHE_CONFIRM_TIMEOUT_S", cls.confirm_timeout_s
             ),
             max_clock_skew_s=get.number("LETHE_MAX_CLOCK_SKEW_S", cls.max_clock_skew_s),
+            earliest_instant=get.instant(
+                "LETHE_EARLIEST_INSTANT", cls.earliest_instant
+            ),
             batch_size=get.integer("LETHE_BATCH_SIZE", cls.batch_size),
             group_id=get.text("LETHE_GROUP_ID", cls.group_id),
             answer_warning_days=get.integer(
@@ -107,6 +113,19 @@ class _Getter:
             return float(raw) if raw else default
         except ValueError:
             raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+    def instant(self, name: str, default: datetime) -> datetime:
+        raw = self.env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            raise SettingsError(
+                f"{name}={raw!r} is not an ISO-8601 date (e.g. 2000-01-01)"
+            ) from None
+        # A bare date is midnight UTC: the floor is a date, not a wall-clock time.
+        return parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=UTC)
 
     def hex_bytes(self, name: str) -> bytes | None:
         raw = self.env.get(name, "").strip()

@@ -16,6 +16,7 @@ from lethe.consumers.codec import Catalogue
 from lethe.consumers.deadletter import REASON, DeadLetters
 from lethe.consumers.records import KIND_BY_TOPIC
 from lethe.domain.application import Lethe
+from lethe.domain.item import ErasureCause
 from lethe.policies import load_shipped, shipped_ids
 from tests.support.fakes import FakeSubjectVault
 
@@ -179,8 +180,37 @@ def test_a_batch_of_only_poison_still_records_its_offset(taker, app, producer) -
 
 
 def test_a_tombstone_lethe_sent_itself_is_passed_over(taker, app, producer) -> None:  # type: ignore[no-untyped-def]
-    assert take(taker, Delivered(IMAGES, 0, 0, b"img-1", None)).dead == 0
-    assert tracked(app, IMAGES) == 0 and producer.sent == []
+    take(taker, image(0, "img-1"))
+    item = app.get_item("img-1")
+    item.order_erasure(ErasureCause.RETENTION_EXPIRED, NOW + timedelta(days=30))
+    app.save(item)
+    assert take(taker, Delivered(IMAGES, 0, 1, b"img-1", None)).dead == 0
+    assert tracked(app, IMAGES) == 1 and producer.sent == []
+
+
+@dataclass(frozen=True)
+class WithHeaders(Delivered):
+    headers: list[tuple[str, bytes]] | None = None
+
+
+def test_a_tombstone_with_the_relays_header_is_passed_over(taker, producer) -> None:  # type: ignore[no-untyped-def]
+    # Apache Kafka keeps a tombstone's headers (Tansu does not): no lookup needed.
+    tombstone = WithHeaders(IMAGES, 0, 0, b"img-9", None, [("lethe.order-id", b"o")])
+    assert take(taker, tombstone).dead == 0
+    assert producer.sent == []
+
+
+def test_anyone_elses_tombstone_is_a_dead_letter_and_the_next_record_is_taken(
+    taker, app, producer
+) -> None:  # type: ignore[no-untyped-def]
+    take(taker, image(0, "img-1"))
+    taken = take(taker, Delivered(IMAGES, 0, 1, b"img-1", None), image(2, "img-2"))
+    assert (taken.dead, taken.new) == (1, 1)
+    assert producer.reasons() == [
+        "a tombstone (null value) on an inbound topic: only Lethe erases items; "
+        "ask for an erasure with a lethe.commands.v1 command"
+    ]
+    assert app.get_item("img-1").order is None and tracked(app, IMAGES) == 2
 
 
 def test_a_different_copy_is_refused_before_the_offset_is_recorded(

@@ -469,3 +469,106 @@ def test_a_reason_that_would_quote_the_subject_has_it_withheld() -> None:
     value = image(item_id=SUBJECT)
     reason = refused(IMAGES, value, key="img-1")
     assert "<withheld>" in reason
+
+
+# -- implausible input (issue 11, part 4) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "s3://media/../other/key",
+        "file:///var/media/../../etc/passwd",
+        "file:///var/media/%2e%2e/secret",
+        "s3://media/./key",
+        "s3://media/key%00.jpg",
+        "s3://media/a%5Cb",
+        "s3:media/key",
+        "https:///no-host/x",
+    ],
+)
+def test_a_blob_uri_that_is_not_clean_and_absolute_is_refused(uri: str) -> None:
+    reason = refused(IMAGES, image(blob_uri=uri))
+    assert reason.startswith("blob_uri is not a clean absolute URI: ")
+    assert "passwd" not in reason and "media" not in reason  # never the URI itself
+
+
+@pytest.mark.parametrize(
+    "captured_at",
+    [
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+    ],
+)
+def test_a_capture_before_the_earliest_plausible_instant_is_refused(
+    captured_at: datetime,
+) -> None:
+    reason = refused(IMAGES, image(metadata={"captured_at": captured_at}))
+    assert "metadata.captured_at" in reason and "before 2000-01-01" in reason
+
+
+def test_the_earliest_plausible_instant_itself_passes() -> None:
+    at = datetime(2000, 1, 1, tzinfo=UTC)
+    assert take(IMAGES, image(metadata={"captured_at": at})).captured_at == at
+
+
+def test_the_earliest_instant_is_the_contracts_to_choose() -> None:
+    later = replace(CONTRACT, earliest=datetime(2020, 1, 1, tzinfo=UTC))
+    value = image(metadata={"captured_at": datetime(2019, 6, 1, tzinfo=UTC)})
+    with pytest.raises(PoisonRecord, match="before 2020-01-01"):
+        read(KIND_BY_TOPIC[IMAGES], delivered(IMAGES, value, ""), later, NOW)
+
+
+def test_a_lifecycle_change_dated_at_epoch_zero_is_refused() -> None:
+    at = datetime(1970, 1, 1, tzinfo=UTC)
+    assert "occurred_at" in refused(LIFECYCLE, lifecycle(occurred_at=at), SUBJECT)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\n"])
+def test_a_control_character_in_an_item_id_is_refused(char: str) -> None:
+    item_id = f"img{char}1"
+    reason = refused(IMAGES, image(item_id=item_id), key=item_id)
+    assert reason.startswith(f"item_id holds a control character (U+{ord(char):04X}")
+
+
+def test_a_nul_in_a_nested_field_is_refused_by_its_dotted_name() -> None:
+    reason = refused(IMAGES, image(metadata={"controller": "sector\x00alarm"}))
+    assert reason.startswith("metadata.controller holds a control character")
+
+
+def test_a_nul_in_a_subject_id_is_refused_without_showing_the_subject() -> None:
+    subject = SUBJECT + "\x00"
+    reason = refused(IMAGES, image(metadata={"subject_id": subject}))
+    assert reason.startswith("metadata.subject_id holds a control character")
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"), [("item_id", 200), ("content_type", 100), ("blob_uri", 2048)]
+)
+def test_a_value_longer_than_its_fields_limit_is_refused(
+    field: str, limit: int
+) -> None:
+    at_limit = "s3://b/" + "k" * (limit - 7) if field == "blob_uri" else "x" * limit
+    over = at_limit + "k"
+    key = {"item_id": over}.get(field, "")
+    reason = refused(IMAGES, image(**{field: over}), key=key or "")
+    assert reason == f"{field} is {limit + 1} characters long (at most {limit})"
+    key = {"item_id": at_limit}.get(field, "")
+    assert take(IMAGES, image(**{field: at_limit}), key=key or "") is not None
+
+
+def test_a_command_reason_over_its_limit_is_refused() -> None:
+    reason = refused(COMMANDS, command(reason="x" * 800_000))
+    assert reason == "reason is 800000 characters long (at most 1000)"
+
+
+def test_a_command_reason_may_run_over_lines() -> None:
+    text = "Police case 2026/114:\n\tkeep everything of the site"
+    assert take(COMMANDS, command(reason=text)).reason == text
+
+
+def test_a_confirmation_detail_with_a_bell_is_refused() -> None:
+    reason = refused(CONFIRMATIONS, confirmation(detail="gone\x07"))
+    assert reason.startswith("detail holds a control character (U+0007")

@@ -28,6 +28,7 @@ import structlog
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import get_topic
 
+from lethe.consumers.batch import ORDER_ID_HEADER as SENT_BY_LETHE_HEADER
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
@@ -37,7 +38,7 @@ from lethe.projections.store import SqlViews
 
 TRACKING_NAME = "lethe-relay"
 ORDERS_TOPIC = "lethe.erasures.v1"
-ORDER_ID_HEADER = "lethe.order-id"
+ORDER_ID_HEADER = SENT_BY_LETHE_HEADER
 ATTEMPT_HEADER = "lethe.attempt"
 ORDERED = get_topic(Item.ErasureOrdered)
 REISSUED = get_topic(Item.ErasureReissued)

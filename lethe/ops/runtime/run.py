@@ -67,6 +67,7 @@ def build_loop(
         policies=app.policies,
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
         catalogue=Catalogue.shipped(),
+        earliest=settings.earliest_instant,
     )
     dead_letters = DeadLetters(producer, topics.name(DLQ_TOPIC))
     taker = BatchTaker(app, dead_letters, contract, clock)
