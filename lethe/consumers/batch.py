@@ -40,8 +40,11 @@ def _sent_by_lethe(record: Delivered) -> bool:
     return any(name == ORDER_ID_HEADER for name, _value in headers)
 
 
-def tracking_name(topic: str, partition: int) -> str:
-    return f"kafka:{topic}:{partition}"
+def tracking_name(topic: str, partition: int, epoch: int = 0) -> str:
+    """The tracking row of a partition; a resumed partition starts a new epoch
+    (its offsets start again below those tracked before)."""
+    base = f"kafka:{topic}:{partition}"
+    return base if epoch == 0 else f"{base}#{epoch}"
 
 
 @dataclass
@@ -76,7 +79,7 @@ class BatchTaker:
         self.clock = clock
         self.max_per_save = max_per_save
 
-    def take(self, kind: Kind, records: Sequence[Delivered]) -> Taken:
+    def take(self, kind: Kind, records: Sequence[Delivered], epoch: int = 0) -> Taken:
         """Take one partition's records (in offset order), exactly once.
 
         Each slice of at most `max_per_save` records commits with its own last
@@ -84,12 +87,15 @@ class BatchTaker:
         """
         total = Taken()
         for start in range(0, len(records), self.max_per_save):
-            total += self._take_slice(kind, records[start : start + self.max_per_save])
+            chunk = records[start : start + self.max_per_save]
+            total += self._take_slice(kind, chunk, epoch)
         return total
 
-    def _take_slice(self, kind: Kind, records: Sequence[Delivered]) -> Taken:
+    def _take_slice(
+        self, kind: Kind, records: Sequence[Delivered], epoch: int
+    ) -> Taken:
         first = records[0]
-        name = tracking_name(first.topic, first.partition)
+        name = tracking_name(first.topic, first.partition, epoch)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return self._take(kind, records, name)

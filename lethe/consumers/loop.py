@@ -3,11 +3,18 @@
 The event store's tracking table is the truth about what was taken: on every
 assignment each partition is sought to its recorded offset + 1. Offsets are
 also committed to Kafka after the database commit, for lag monitoring only.
+
+A partition whose broker delivers an offset at or below the one Lethe took last
+(topic recreated, cluster restored from backup) is halted: paused, logged in
+one line and recorded, so `lethe status` shows it, and left until an operator
+resumes it with `lethe topics resume` (docs/operations.md). Taking those
+records as they come would skip every one whose offset was tracked before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
@@ -33,30 +40,53 @@ class Consumer(Protocol):
     def seek(self, partition: TopicPartition, offset: int) -> None: ...
     def seek_to_beginning(self, *partitions: TopicPartition) -> None: ...
     def commit_async(self, offsets: Any = None, callback: Any = None) -> Any: ...
+    def pause(self, *partitions: TopicPartition) -> None: ...
+
+
+class PartitionLedger(Protocol):
+    """Where halted partitions and their epochs are kept (a table, in service)."""
+
+    def state(self, topic: str, partition: int) -> tuple[int, bool]: ...
+    def halt(
+        self, topic: str, partition: int, tracked: int, seen: int, at: datetime
+    ) -> None: ...
+
+
+# Partition -> last offset taken, in; those the broker holds less of -> its last.
+OffsetsBelow = Callable[[Mapping[TopicPartition, int]], Mapping[TopicPartition, int]]
+
+
+class InMemoryLedger:
+    """A ledger that forgets at exit: for tests and tools without a store."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int], tuple[int, bool]] = {}
+
+    def state(self, topic: str, partition: int) -> tuple[int, bool]:
+        return self.rows.get((topic, partition), (0, False))
+
+    def halt(
+        self, topic: str, partition: int, tracked: int, seen: int, at: datetime
+    ) -> None:
+        epoch, _halted = self.state(topic, partition)
+        self.rows[(topic, partition)] = (epoch, True)
 
 
 class ResumeFromTracking(ConsumerRebalanceListener):
     """On assignment, seek each partition past the last offset the store holds."""
 
-    def __init__(self, consumer: Consumer, recorder: ProcessRecorder) -> None:
-        self.consumer = consumer
-        self.recorder = recorder
+    def __init__(self, loop: ConsumeLoop) -> None:
+        self.loop = loop
 
     def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         log.info("partitions revoked", partitions=_names(revoked))
 
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        resume_at: dict[str, int] = {}
-        for tp in sorted(assigned):
-            last = self.recorder.max_tracking_id(tracking_name(tp.topic, tp.partition))
-            if last is None:
-                self.consumer.seek_to_beginning(tp)  # nothing taken yet
-                resume_at[_name(tp)] = 0
-            else:
-                self.consumer.seek(tp, last + 1)
-                resume_at[_name(tp)] = last + 1
+        resume_at = self.loop.assign(sorted(assigned))
         log.info(
-            "partitions assigned", partitions=sorted(resume_at), resume_at=resume_at
+            "partitions assigned",
+            partitions=sorted(_name(tp) for tp in resume_at),
+            resume_at={_name(tp): at for tp, at in resume_at.items()},
         )
 
     def on_partitions_lost(self, lost: Iterable[TopicPartition]) -> None:
@@ -73,16 +103,53 @@ class ConsumeLoop:
         taker: BatchTaker,
         kinds: Mapping[str, Kind],
         max_records: int = 500,
+        ledger: PartitionLedger | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        broker_offsets: OffsetsBelow | None = None,
     ) -> None:
         self.consumer = consumer
         self.recorder = recorder
         self.taker = taker
         self.kinds = dict(kinds)  # topic name as deployed -> the kind it carries
         self.max_records = max_records
+        self.ledger = ledger or InMemoryLedger()
+        self.clock = clock
+        self.broker_offsets: OffsetsBelow = broker_offsets or (lambda tracked: {})
+        self.epochs: dict[TopicPartition, int] = {}
+        self.next_offsets: dict[TopicPartition, int] = {}  # what the store expects
 
     def subscribe(self) -> None:
-        listener = ResumeFromTracking(self.consumer, self.recorder)
+        listener = ResumeFromTracking(self)
         self.consumer.subscribe(topics=sorted(self.kinds), listener=listener)
+
+    def assign(self, assigned: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        """Seek each partition past what its epoch has taken; halted ones are
+        paused (and left out of the answer: partition -> next offset)."""
+        tracked: dict[TopicPartition, int] = {}
+        resume_at: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            epoch, halted = self.ledger.state(tp.topic, tp.partition)
+            self.epochs[tp] = epoch
+            if halted:
+                self.consumer.pause(tp)
+                continue
+            name = tracking_name(tp.topic, tp.partition, epoch)
+            last = self.recorder.max_tracking_id(name)
+            if last is None:
+                self.consumer.seek_to_beginning(tp)  # nothing taken yet
+                self.next_offsets[tp] = resume_at[tp] = 0
+            else:
+                tracked[tp] = last
+        # A broker that holds less than was taken would answer the seek with
+        # nothing (Tansu) until its new records pass the old offsets unseen.
+        went_back = self.broker_offsets(tracked) if tracked else {}
+        for tp, last in tracked.items():
+            if tp in went_back:
+                self._halt(tp, last, went_back[tp])
+                continue
+            self.consumer.seek(tp, last + 1)
+            self.next_offsets[tp] = resume_at[tp] = last + 1
+        return resume_at
 
     def run_once(self, timeout_ms: int = 1000) -> int:
         """One poll, every partition taken and committed; how many records."""
@@ -95,10 +162,12 @@ class ConsumeLoop:
             polled.items(), key=lambda p: not self.kinds[p[0].topic].is_item
         )
         for tp, records in ordered:
-            if not records:
+            if not records or self._went_back(tp, records[0].offset):
                 continue
-            taken = self.taker.take(self.kinds[tp.topic], records)
+            epoch = self.epochs.get(tp, 0)
+            taken = self.taker.take(self.kinds[tp.topic], records, epoch)
             _log_taken(tp, records, taken)
+            self.next_offsets[tp] = records[-1].offset + 1
             offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
             count += len(records)
         if offsets:
@@ -106,6 +175,29 @@ class ConsumeLoop:
             # a lost commit costs nothing, the tracking table decides.
             self.consumer.commit_async(offsets=offsets, callback=_on_commit)
         return count
+
+    def _went_back(self, tp: TopicPartition, first: int) -> bool:
+        """Halt `tp` if the broker delivers below the offset the store expects
+        (Apache Kafka answers a seek past the end by resetting to the start)."""
+        expected = self.next_offsets.get(tp, 0)
+        if first >= expected:
+            return False
+        self._halt(tp, expected - 1, first)
+        return True
+
+    def _halt(self, tp: TopicPartition, tracked: int, seen: int) -> None:
+        self.consumer.pause(tp)
+        self.next_offsets.pop(tp, None)
+        self.ledger.halt(tp.topic, tp.partition, tracked, seen, self.clock())
+        log.error(
+            "partition halted: its offsets went back below what Lethe took "
+            "(topic recreated or cluster restored?); see `lethe status` and "
+            "docs/operations.md, resume with `lethe topics resume`",
+            topic=tp.topic,
+            partition=tp.partition,
+            tracked=tracked,
+            delivered=seen,
+        )
 
 
 def _log_taken(tp: TopicPartition, records: Sequence[Any], taken: Taken) -> None:

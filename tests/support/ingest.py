@@ -13,6 +13,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from lethe.consumers.batch import tracking_name
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
+from lethe.ops.kafka.offsets import BrokerOffsets
 from lethe.ops.kafka.produce import LetheProducer, Metadata
 from lethe.ops.kafka.settings import KafkaClientSettings
 from lethe.ops.kafka.topics import TopicSettings, ensure
@@ -80,7 +81,10 @@ class Consuming:
             **kafka.consumer_config(self.config.settings.group_id)
         )
         self.producer = KafkaProducer(**kafka.producer_config())
-        self.loop = build_loop(self.config, self.app, self.consumer, self.producer)
+        self.offsets = BrokerOffsets(kafka.consumer_config())
+        self.loop = build_loop(
+            self.config, self.app, self.consumer, self.producer, offsets=self.offsets
+        )
         self.loop.subscribe()
 
     def name(self, contract_topic: str) -> str:
@@ -109,6 +113,7 @@ class Consuming:
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)
+        self.offsets.close()
         self.producer.close()
 
 

@@ -36,3 +36,10 @@ def test_the_producer_choices_match_kafka_pythons() -> None:
     assert config["acks"] == "all" and config["enable.idempotence"] is True
     assert (config["linger.ms"], config["batch.size"]) == (7, 4096)
     assert config["partitioner"] == "murmur2_random"
+
+
+def test_no_client_of_lethe_asks_the_broker_to_create_a_topic() -> None:
+    settings = KafkaClientSettings(bootstrap="kafka-1:9092")
+    assert settings.consumer_config("lethe")["allow_auto_create_topics"] is False
+    assert settings.producer_config()["allow_auto_create_topics"] is False
+    assert settings.rdkafka_producer_config()["allow.auto.create.topics"] is False

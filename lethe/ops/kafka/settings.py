@@ -90,6 +90,9 @@ class KafkaClientSettings:
             **self._common(),
             "group_id": group_id,
             "enable_auto_commit": False,
+            # A missing topic is an operator's to create (`lethe topics ensure`),
+            # with the configs that make Kafka forget: never the broker defaults.
+            "allow_auto_create_topics": False,
             "auto_offset_reset": self.auto_offset_reset,
             "session_timeout_ms": self.session_timeout_ms,
             "heartbeat_interval_ms": self.heartbeat_interval_ms,
@@ -111,6 +114,7 @@ class KafkaClientSettings:
             "enable_idempotence": self.enable_idempotence,
             "linger_ms": self.linger_ms,
             "batch_size": self.batch_size,
+            "allow_auto_create_topics": False,
         }
 
     def rdkafka_producer_config(self) -> dict[str, Any]:
@@ -131,6 +135,7 @@ class KafkaClientSettings:
             "linger.ms": self.linger_ms,
             "batch.size": self.batch_size,  # bytes per partition batch, as Java's
             "partitioner": "murmur2_random",
+            "allow.auto.create.topics": False,  # true by default for producers
         }
         if self.sasl_mechanism:
             config["sasl.mechanism"] = self.sasl_mechanism

@@ -17,6 +17,7 @@ from lethe.consumers.codec import Catalogue
 from lethe.consumers.deadletter import DLQ_TOPIC, DeadLetters
 from lethe.consumers.loop import ConsumeLoop
 from lethe.domain.application import Lethe
+from lethe.ops.kafka.offsets import BrokerOffsets
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import ORDERS_TOPIC, Producer, Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
@@ -25,6 +26,8 @@ from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.runtime.lease import lease_for
 from lethe.ops.runtime.projector import Projector, at_start
 from lethe.ops.settings import Settings
+from lethe.projections.aside import PartitionStates
+from lethe.projections.store import SqlViews
 
 POLL_TIMEOUT_MS = 500  # how soon a stop request is noticed when nothing arrives
 
@@ -61,6 +64,7 @@ def build_loop(
     consumer: KafkaConsumer,
     producer: KafkaProducer,
     clock: Callable[[], datetime] = now,
+    offsets: BrokerOffsets | None = None,
 ) -> ConsumeLoop:
     settings, topics = config.settings, config.topics
     contract = Contract(
@@ -77,6 +81,9 @@ def build_loop(
         taker,
         topics.inbound_kinds(),
         config.kafka.max_poll_records,
+        ledger=PartitionStates(SqlViews(app.process_recorder)),
+        clock=clock,
+        broker_offsets=offsets.below if offsets is not None else None,
     )
 
 
@@ -106,8 +113,10 @@ def run(config: RunConfig, stop: threading.Event) -> None:
     producer = KafkaProducer(**config.kafka.producer_config())  # dead letters
     # The relay's own, on librdkafka: ~8 µs of CPU a record, kafka-python's ~34.
     relay_producer = RdKafkaProducer(config.kafka.rdkafka_producer_config())
-    consumer = KafkaConsumer(**config.kafka.consumer_config(config.settings.group_id))
-    loop = build_loop(config, app, consumer, producer)
+    consumer_config = config.kafka.consumer_config(config.settings.group_id)
+    consumer = KafkaConsumer(**consumer_config)
+    offsets = BrokerOffsets(consumer_config)
+    loop = build_loop(config, app, consumer, producer, offsets=offsets)
     projector = build_projector(config, relay_producer, stop)
     log.info(
         "started",
@@ -129,6 +138,7 @@ def run(config: RunConfig, stop: threading.Event) -> None:
     finally:
         stop.set()
         consumer.close(autocommit=False)
+        offsets.close()
         projector.join()
         relay_producer.close()
         producer.close()
