@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import pytest
+from click.testing import CliRunner
 from eventsourcing.persistence import Tracking
 
 from lethe.consumers.batch import tracking_name
+from lethe.ops.cli.main import main
 from lethe.ops.kafka.broker import EmbeddedBroker
-from lethe.projections.aside import PartitionStates, halts
+from lethe.projections.aside import halts
 from lethe.projections.store import SqlViews
 from tests.support.ingest import (
     SHA,
@@ -92,12 +93,23 @@ def test_a_recreated_topic_halts_its_partition_and_a_resume_takes_it_again(
     assert ingested(again.app) == (0, 0)
     again.close()
 
-    states = PartitionStates(SqlViews(consuming.app.process_recorder))
-    assert states.resume(topic, 0, "ops-1", datetime.now(UTC)) == 1
+    status = CliRunner().invoke(main, ["status"], env=env)
+    assert status.exit_code == 3, status.output
+    assert f"{topic}:0" in status.output and "offsets went back" in status.output
+    resume = CliRunner().invoke(
+        main, ["topics", "resume", topic, "0", "--by", "o-1"], env=env
+    )
+    assert resume.exit_code == 0, resume.output
+    assert resume.output.startswith(f"{topic}:0 resumed (epoch 1)")
+    again_resume = CliRunner().invoke(
+        main, ["topics", "resume", topic, "0", "--by", "o-1"], env=env
+    )
+    assert again_resume.exit_code == 2 and "is not halted" in again_resume.output
     resumed = Consuming({**env, "LETHE_GROUP_ID": env["LETHE_GROUP_ID"] + "-3"})
     try:
         resumed.run_until(lambda: ingested(resumed.app) == (3, 3))
         assert halted_partitions(resumed) == []
+        assert CliRunner().invoke(main, ["status"], env=env).exit_code == 0
         name = tracking_name(topic, 0, epoch=1)
         assert resumed.app.process_recorder.max_tracking_id(name) == 2
     finally:

@@ -1,7 +1,8 @@
-"""`lethe run`, `lethe produce` and `lethe topics ensure`: Lethe's side of Kafka."""
+"""`lethe run`, `lethe produce`, `lethe topics ensure|resume`: Lethe's side of Kafka."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import IO
 
 import click
@@ -13,9 +14,11 @@ from lethe.ops.cli.support import UserError
 from lethe.ops.kafka.produce import LetheProducer, encode_lines
 from lethe.ops.kafka.settings import KafkaClientSettings, KafkaSettingsError
 from lethe.ops.kafka.topics import TopicSettings, TopicSettingsError, ensure
-from lethe.ops.runtime.bootstrap import shipped_policies
+from lethe.ops.runtime.bootstrap import build_app, shipped_policies
 from lethe.ops.runtime.run import RunConfig, run, stop_on_signals
 from lethe.ops.settings import Settings, SettingsError
+from lethe.projections.aside import PartitionStates
+from lethe.projections.store import SqlViews
 
 AUDIT_FINDINGS_EXIT = 3
 SETTINGS_ERRORS = (SettingsError, KafkaSettingsError, TopicSettingsError)
@@ -105,3 +108,31 @@ def ensure_command() -> None:
         click.echo(ensured.line(settings, contract_topic))
     if any(r.verdict is not None and r.verdict.too_long for r in results.values()):
         raise SystemExit(AUDIT_FINDINGS_EXIT)
+
+
+@topics.command("resume")
+@click.argument("topic")
+@click.argument("partition", type=click.IntRange(min=0))
+@click.option("--by", required=True, help="Who decided to resume (staff id).")
+def resume_command(topic: str, partition: int, by: str) -> None:
+    """Consume a halted PARTITION of TOPIC (its deployed name) again, from the
+    first offset the broker holds.
+
+    Lethe halts a partition whose offsets went back below what it took (the
+    topic was recreated, the cluster restored). Resuming reads the partition
+    again from its start: records Lethe already holds are recognised as
+    duplicates, the others are taken. A running `lethe run` picks the resume up
+    on its next restart or rebalance.
+    """
+    settings = Settings.from_env()
+    # Keep the application referenced: collecting it closes its connection pool.
+    app = build_app(settings)
+    states = PartitionStates(SqlViews(app.process_recorder))
+    try:
+        epoch = states.resume(topic, partition, by, datetime.now(UTC))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    click.echo(
+        f"{topic}:{partition} resumed (epoch {epoch}); restart `lethe run` "
+        "to consume it from its first offset"
+    )

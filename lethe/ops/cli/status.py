@@ -11,7 +11,12 @@ from rich.table import Table
 
 from lethe.ops.cli.support import INSTANT, echo_table, format_instant
 from lethe.ops.runtime.bootstrap import build_runtime
-from lethe.projections.status import Status, read_status
+from lethe.projections import aside
+from lethe.projections.status import read_status
+
+# Something Lethe stopped doing needs a person: a halted partition, a record
+# set aside. A monitoring probe can alert on this exit code.
+STOPPED_EXIT = 3
 
 
 @click.command()
@@ -33,8 +38,15 @@ def status(now: datetime | None, as_json: bool) -> None:
         settings.answer_warning_days,
         {controller: p.zone for controller, p in runtime.app.policies.items()},
     )
+    halts, set_aside = aside.halts(runtime.views), aside.set_aside(runtime.views)
     if as_json:
-        click.echo(json.dumps(_as_dict(report), default=format_instant, indent=2))
+        found = {
+            **_as_dict(report),
+            "halted_partitions": [_as_dict(h) for h in halts],
+            "set_aside": [_as_dict(a) for a in set_aside],
+        }
+        click.echo(json.dumps(found, default=format_instant, indent=2))
+        _exit_if_stopped(halts, set_aside)
         return
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.states.items()))
     click.echo(f"items: {counts or 'none'}")
@@ -64,8 +76,10 @@ def status(now: datetime | None, as_json: bool) -> None:
                 _days_left(r.days_left),
             )
         echo_table(table)
-    if not attention and not report.requests:
+    _echo_stopped(halts, set_aside)
+    if not attention and not report.requests and not halts and not set_aside:
         click.echo("nothing needs attention")
+    _exit_if_stopped(halts, set_aside)
 
 
 def _days_left(days: int | None) -> str:
@@ -76,7 +90,29 @@ def _days_left(days: int | None) -> str:
     return "due today" if days == 0 else f"{days}"
 
 
-def _as_dict(report: Status) -> dict[str, Any]:
+def _echo_stopped(halts: list[aside.Halt], set_aside: list[aside.SetAside]) -> None:
+    if halts:
+        table = Table("partition", "since", "why", title="HALTED: not consumed")
+        for h in halts:
+            table.add_row(f"{h.topic}:{h.partition}", format_instant(h.since), h.note)
+        echo_table(table)
+        click.echo(
+            "resume a halted partition deliberately: lethe topics resume "
+            "TOPIC PARTITION --by STAFF_ID (see docs/operations.md)"
+        )
+    if set_aside:
+        table = Table("where", "by", "since", "why", title="set aside")
+        for a in set_aside:
+            table.add_row(a.place, a.source, format_instant(a.since), a.reason)
+        echo_table(table)
+
+
+def _exit_if_stopped(halts: list[aside.Halt], set_aside: list[aside.SetAside]) -> None:
+    if halts or set_aside:
+        raise SystemExit(STOPPED_EXIT)
+
+
+def _as_dict(report: Any) -> dict[str, Any]:  # a dataclass instance
     from dataclasses import asdict
 
     return asdict(report)
