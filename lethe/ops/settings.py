@@ -32,6 +32,8 @@ class Settings:
     batch_size: int = 1000
     group_id: str = "lethe"
     answer_warning_days: int = 7
+    # LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS: consume item topics not seen compacted.
+    allow_uncompacted_item_topics: bool = False
     env: Mapping[str, str] | None = None  # the raw mapping, for the Kafka settings
 
     @classmethod
@@ -63,6 +65,9 @@ class Settings:
             group_id=get.text("LETHE_GROUP_ID", cls.group_id),
             answer_warning_days=get.integer(
                 "LETHE_ANSWER_WARNING_DAYS", cls.answer_warning_days
+            ),
+            allow_uncompacted_item_topics=get.boolean(
+                "LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS"
             ),
             env=env,
         )
@@ -113,6 +118,14 @@ class _Getter:
             return float(raw) if raw else default
         except ValueError:
             raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+    def boolean(self, name: str) -> bool:
+        raw = self.env.get(name, "").strip().lower()
+        if raw in ("", "0", "false", "no", "off"):
+            return False
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        raise SettingsError(f"{name}={raw!r} is not true or false")
 
     def instant(self, name: str, default: datetime) -> datetime:
         raw = self.env.get(name, "").strip()

@@ -13,7 +13,12 @@ from lethe.ops import logging as lethe_logging
 from lethe.ops.cli.support import UserError
 from lethe.ops.kafka.produce import LetheProducer, encode_lines
 from lethe.ops.kafka.settings import KafkaClientSettings, KafkaSettingsError
-from lethe.ops.kafka.topics import TopicSettings, TopicSettingsError, ensure
+from lethe.ops.kafka.topics import (
+    ItemTopicError,
+    TopicSettings,
+    TopicSettingsError,
+    ensure,
+)
 from lethe.ops.runtime.bootstrap import build_app, shipped_policies
 from lethe.ops.runtime.run import RunConfig, run, stop_on_signals
 from lethe.ops.settings import Settings, SettingsError
@@ -21,6 +26,7 @@ from lethe.projections.aside import PartitionStates
 from lethe.projections.store import SqlViews
 
 AUDIT_FINDINGS_EXIT = 3
+UNVERIFIED_EXIT = 4  # nothing found wrong, but not everything could be checked
 SETTINGS_ERRORS = (SettingsError, KafkaSettingsError, TopicSettingsError)
 
 
@@ -48,7 +54,10 @@ def run_command(log_level: str) -> None:
     """
     config = _config()
     lethe_logging.configure(log_level)
-    run(config, stop_on_signals())
+    try:
+        run(config, stop_on_signals())
+    except ItemTopicError as error:
+        raise UserError(str(error)) from None
 
 
 @click.command("produce")
@@ -89,7 +98,8 @@ def topics() -> None:
 def ensure_command() -> None:
     """Create Lethe's topics that are missing, with configs that make Kafka forget
     on time; audit the ones that exist. Exits 3 when an existing topic's config
-    keeps records longer than a policy allows.
+    keeps records longer than a policy allows, 4 when a config could not be
+    verified (the broker did not describe it).
     """
     env = Settings.from_env().env or {}
     try:
@@ -106,8 +116,11 @@ def ensure_command() -> None:
         admin.close()
     for contract_topic, ensured in results.items():
         click.echo(ensured.line(settings, contract_topic))
-    if any(r.verdict is not None and r.verdict.too_long for r in results.values()):
+    verdicts = [r.verdict for r in results.values() if r.verdict is not None]
+    if any(v.too_long for v in verdicts):
         raise SystemExit(AUDIT_FINDINGS_EXIT)
+    if any(not v.verified for v in verdicts):
+        raise SystemExit(UNVERIFIED_EXIT)
 
 
 @topics.command("resume")

@@ -113,7 +113,7 @@ class Ensured:
             )
         assert self.verdict is not None
         if not self.verdict.verified:
-            return f"unverified  {self.topic}: {'; '.join(self.verdict.problems)}"
+            return f"UNVERIFIED  {self.topic}: {'; '.join(self.verdict.problems)}"
         if self.verdict.ok:
             return f"ok          {self.topic}"
         return f"TOO LONG    {self.topic}: {'; '.join(self.verdict.problems)}"
@@ -137,6 +137,52 @@ def ensure(
             name, created=False, verdict=replace(verdict, topic=name)
         )
     return done
+
+
+# -- before consuming: item topics must be compacted ---------------------------------
+
+
+class ItemTopicError(RuntimeError):
+    """An item topic Lethe must not consume: missing, or not seen to be compacted."""
+
+
+def check_item_topics(admin: Any, settings: TopicSettings, allow: bool) -> list[str]:
+    """Raise ItemTopicError unless all Lethe's topics exist and the item topics
+    are compacted.
+
+    Without compaction Lethe's tombstones erase nothing, and the records (subject
+    ids in clear) stay as long as the topic's retention: Lethe must not pretend
+    otherwise. `allow` (LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS) lets an operator
+    run on anyway, e.g. on a broker that cannot describe configs; the problems
+    are then returned, for a warning.
+    """
+    existing = set(admin.list_topics())
+    for contract_topic in ALL_TOPICS:
+        name = settings.name(contract_topic)
+        if name not in existing:
+            # Never allowed: subscribing to or producing to a missing topic makes
+            # a broker that auto-creates (Tansu does, whatever the client asks)
+            # create it with its defaults: an item topic that never compacts.
+            raise ItemTopicError(
+                f"topic {name} does not exist; create it with `lethe topics ensure`"
+            )
+    problems: list[str] = []
+    for contract_topic in ITEM_CATEGORIES:
+        name = settings.name(contract_topic)
+        configs = configs_of(_describe(admin, name), name)
+        verdict = audit(contract_topic, configs, None)
+        compact = "compact" in (configs or {}).get("cleanup.policy", "")
+        if not verdict.verified:
+            problems.append(f"{name}: cannot verify that it is compacted")
+        elif not compact:
+            problems.append(f"{name}: cleanup.policy is not compact")
+    if problems and not allow:
+        raise ItemTopicError(
+            f"{'; '.join(problems)}: Lethe's tombstones would not erase its "
+            "records. Fix the topic config (`lethe topics ensure` shows it), or "
+            "set LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS=true to run anyway"
+        )
+    return problems
 
 
 def _create(admin: Any, settings: TopicSettings, contract_topic: str) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from lethe.consumers.batch import BatchTaker
 from lethe.consumers.checks import Contract
@@ -21,7 +21,7 @@ from lethe.ops.kafka.offsets import BrokerOffsets
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import ORDERS_TOPIC, Producer, Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
-from lethe.ops.kafka.topics import TopicSettings
+from lethe.ops.kafka.topics import TopicSettings, check_item_topics
 from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.runtime.lease import lease_for
 from lethe.ops.runtime.projector import Projector, at_start
@@ -107,8 +107,20 @@ def build_projector(
     )
 
 
+def check_topics(config: RunConfig) -> None:
+    """ItemTopicError unless the item topics exist and are compacted (or allowed)."""
+    admin = KafkaAdminClient(**config.kafka.admin_config())
+    try:
+        allow = config.settings.allow_uncompacted_item_topics
+        for problem in check_item_topics(admin, config.topics, allow):
+            log.warning("item topic not seen compacted, allowed", problem=problem)
+    finally:
+        admin.close()
+
+
 def run(config: RunConfig, stop: threading.Event) -> None:
     """Consume until `stop` is set; the current batch is always finished first."""
+    check_topics(config)
     app = build_app_at_start(config.settings)
     producer = KafkaProducer(**config.kafka.producer_config())  # dead letters
     # The relay's own, on librdkafka: ~8 µs of CPU a record, kafka-python's ~34.
