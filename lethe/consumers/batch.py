@@ -30,6 +30,8 @@ ATTEMPTS = 3  # a conflicting write by another process is retried this often
 # per item) and psycopg's pipeline mode has hung sending one INSERT of ~5,000
 # items' events (PostgreSQL waiting in ClientRead, the client in sync()).
 MAX_PER_SAVE = 1000
+# And about this many bytes of records: one INSERT carries a slice's events.
+MAX_BYTES_PER_SAVE = 4_000_000
 ORDER_ID_HEADER = "lethe.order-id"  # the relay's: on every tombstone Lethe sends
 
 log = structlog.get_logger("lethe.consumers")
@@ -64,6 +66,24 @@ class Taken:
         return self
 
 
+def slices(
+    records: Sequence[Delivered], most: int, most_bytes: int
+) -> list[Sequence[Delivered]]:
+    """Consecutive runs of at most `most` records and about `most_bytes` of
+    values (a record larger than that goes alone)."""
+    found: list[Sequence[Delivered]] = []
+    start, size = 0, 0
+    for index, record in enumerate(records):
+        grows = len(record.value or b"") + len(record.key or b"")
+        if index > start and (index - start >= most or size + grows > most_bytes):
+            found.append(records[start:index])
+            start, size = index, 0
+        size += grows
+    if start < len(records):
+        found.append(records[start:])
+    return found
+
+
 class BatchTaker:
     def __init__(
         self,
@@ -86,8 +106,7 @@ class BatchTaker:
         offset, so a crash between slices resumes after the last one saved.
         """
         total = Taken()
-        for start in range(0, len(records), self.max_per_save):
-            chunk = records[start : start + self.max_per_save]
+        for chunk in slices(records, self.max_per_save, MAX_BYTES_PER_SAVE):
             total += self._take_slice(kind, chunk, epoch)
         return total
 

@@ -23,6 +23,11 @@ class Settings:
     postgres_user: str = "postgres"
     postgres_password: str = ""
     postgres_schema: str = ""
+    # A stuck transaction fails the process (a supervisor restarts it) rather
+    # than hang holding, or waiting for, the events table's lock.
+    postgres_lock_timeout_s: int = 30
+    postgres_statement_timeout_s: int = 300
+    postgres_idle_in_transaction_timeout_s: int = 60
     pseudonym_key: bytes | None = None  # LETHE_PSEUDONYM_KEY, hex; from a secret store
     sweep_interval_s: float = 60.0
     confirm_timeout_s: float = 3600.0
@@ -52,6 +57,16 @@ class Settings:
             postgres_user=get.text("LETHE_POSTGRES_USER", cls.postgres_user),
             postgres_password=get.text("LETHE_POSTGRES_PASSWORD", ""),
             postgres_schema=get.text("LETHE_POSTGRES_SCHEMA", ""),
+            postgres_lock_timeout_s=get.integer(
+                "LETHE_POSTGRES_LOCK_TIMEOUT_S", cls.postgres_lock_timeout_s
+            ),
+            postgres_statement_timeout_s=get.integer(
+                "LETHE_POSTGRES_STATEMENT_TIMEOUT_S", cls.postgres_statement_timeout_s
+            ),
+            postgres_idle_in_transaction_timeout_s=get.integer(
+                "LETHE_POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_S",
+                cls.postgres_idle_in_transaction_timeout_s,
+            ),
             pseudonym_key=get.hex_bytes("LETHE_PSEUDONYM_KEY"),
             sweep_interval_s=get.number("LETHE_SWEEP_INTERVAL_S", cls.sweep_interval_s),
             confirm_timeout_s=get.number(
@@ -92,6 +107,12 @@ class Settings:
             "POSTGRES_USER": self.postgres_user,
             "POSTGRES_PASSWORD": self.postgres_password,
             "POSTGRES_POOL_SIZE": "4",
+            "POSTGRES_LOCK_TIMEOUT": str(self.postgres_lock_timeout_s),
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(
+                self.postgres_idle_in_transaction_timeout_s
+            ),
+            # Lethe's own (eventsourcing has none): read by LethePostgresFactory.
+            "POSTGRES_STATEMENT_TIMEOUT": str(self.postgres_statement_timeout_s),
         }
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema

@@ -56,9 +56,13 @@ class LethePostgresFactory(PostgresFactory):
         # eventsourcing qualifies its own tables with POSTGRES_SCHEMA; our views and
         # key tables are unqualified, so they must resolve to the same schema.
         schema = self.datastore.schema.replace('"', '""')
+        options = f'-c search_path="{schema}"'
+        # 0 (PostgreSQL's "never") when unset, as eventsourcing's own timeouts.
+        statement_s = int(self.env.get("POSTGRES_STATEMENT_TIMEOUT") or 0)
+        options += f" -c statement_timeout={statement_s * 1000}"
         # psycopg_pool also takes a callable here; eventsourcing gives it a dict.
         kwargs = cast(dict[str, Any], self.datastore.pool.kwargs)
-        kwargs["options"] = f'-c search_path="{schema}"'
+        kwargs["options"] = options
 
 
 def _binary_params(statement: Any) -> Any:

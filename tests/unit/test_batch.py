@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import Tracking
 
-from lethe.consumers.batch import BatchTaker, tracking_name
+from lethe.consumers.batch import BatchTaker, slices, tracking_name
 from lethe.consumers.checks import Contract
 from lethe.consumers.codec import Catalogue
 from lethe.consumers.deadletter import REASON, DeadLetters
@@ -262,3 +262,15 @@ def test_a_command_the_domain_refuses_is_a_dead_letter_and_the_batch_goes_on(
     ]
     assert set(app.get_item("img-1").holds) == {"POL-1"}
     assert tracked(app, COMMANDS) == 2
+
+
+def test_a_batch_is_sliced_by_bytes_as_well_as_by_count() -> None:
+    records = [
+        Delivered(IMAGES, 0, n, b"k", b"x" * size)
+        for n, size in enumerate([10, 10, 10, 50, 10, 10, 10])
+    ]
+    by_count = [[r.offset for r in s] for s in slices(records, 3, 10_000)]
+    assert by_count == [[0, 1, 2], [3, 4, 5], [6]]
+    by_bytes = [[r.offset for r in s] for s in slices(records, 100, 40)]
+    assert by_bytes == [[0, 1, 2], [3], [4, 5, 6]]  # the large one alone
+    assert slices([], 3, 40) == []

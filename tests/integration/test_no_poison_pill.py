@@ -1,0 +1,147 @@
+"""One bad record never stops the service, and a stuck lock fails it loudly (PG)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from eventsourcing.persistence import OperationalError
+
+from lethe.consumers.deadletter import REASON
+from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.runtime.bootstrap import build_runtime
+from tests.support.ingest import (
+    SHA,
+    Consuming,
+    create_topics,
+    lethe_env,
+    metadata,
+    producer_for,
+    read_topic,
+)
+
+pytestmark = pytest.mark.integration
+
+IMAGES, COMMANDS, DLQ = "alarm.images.v1", "lethe.commands.v1", "lethe.dlq.v1"
+SUBJECT = "cust-poison-1"
+
+
+@pytest.fixture
+def env(
+    pg_schema_env: dict[str, str],
+    broker: EmbeddedBroker,
+    topic_name: Callable[..., str],
+) -> dict[str, str]:
+    settings = lethe_env(
+        pg_schema_env, broker.bootstrap, topic_name("poison") + ".", topic_name("g")
+    )
+    settings["LETHE_TOPIC_PARTITIONS"] = "1"
+    create_topics(settings)
+    return settings
+
+
+@pytest.fixture
+def consuming(env: dict[str, str]) -> Iterator[Consuming]:
+    running = Consuming(env)
+    yield running
+    running.close()
+
+
+def send_images(env: dict[str, str], *item_ids: str) -> None:
+    with producer_for(env) as producer:
+        for item_id in item_ids:
+            producer.send_image(
+                item_id,
+                metadata(SUBJECT, "verification-image"),
+                blob_uri="s3://arc-media/x.jpg",
+                sha256=SHA,
+                content_type="image/jpeg",
+                size_bytes=1000,
+            )
+
+
+def reasons(env: dict[str, str], consuming: Consuming, at_least: int) -> list[str]:
+    letters = read_topic(env["LETHE_KAFKA_BOOTSTRAP"], consuming.name(DLQ), at_least)
+    return [dict(r.headers)[REASON].decode("utf-8") for r in letters]
+
+
+def test_a_nul_in_an_item_id_is_a_dead_letter_and_the_next_image_is_taken(
+    env: dict[str, str], consuming: Consuming
+) -> None:
+    send_images(env, "img\x00-1", "img-2")
+    consuming.take_through(IMAGES, 1)
+
+    assert reasons(env, consuming, 1) == [
+        "item_id holds a control character (U+0000 at position 3); "
+        "send printable text only"
+    ]
+    assert consuming.app.find_item("img-2") is not None
+    # The schedule insert that once failed on every restart has nothing to
+    # choke on.
+    runtime = build_runtime(consuming.config.settings)
+    runtime.catch_up()
+    rows = runtime.views.query("SELECT item_ref FROM lethe_schedule")
+    assert rows == [("img-2",)]
+
+
+def test_a_long_hold_reason_on_a_fifty_item_subject_is_refused_and_the_next_hold_wins(
+    env: dict[str, str], consuming: Consuming
+) -> None:
+    item_ids = [f"img-{n}" for n in range(50)]
+    send_images(env, *item_ids)
+    consuming.take_through(IMAGES, 49)
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    with producer_for(env) as producer:
+        for n, reason in enumerate(["x" * 800_000, "Police case 2026/77"]):
+            producer.send_command(
+                f"cmd-{n}",
+                "PLACE_HOLD",
+                "sector-alarm",
+                reason=reason,
+                requested_by="support-1",
+                requested_at=now,
+                subject_id=SUBJECT,
+                case_ref=f"POL-{n}",
+            )
+    consuming.take_through(COMMANDS, 1)
+
+    assert reasons(env, consuming, 1) == [
+        "reason is 800000 characters long (at most 1000)"
+    ]
+    runtime = build_runtime(consuming.config.settings)
+    runtime.catch_up()
+    held = [runtime.app.get_item(i).holds for i in item_ids]
+    assert [list(h) for h in held] == [["subject:POL-1"]] * 50
+
+
+def test_a_lock_held_too_long_fails_the_consumer_loudly_and_a_restart_takes_the_record(
+    env: dict[str, str], pg_schema_env: dict[str, str]
+) -> None:
+    env = {**env, "LETHE_POSTGRES_LOCK_TIMEOUT_S": "1"}
+    send_images(env, "img-locked")
+    first = Consuming(env)
+    table = first.app.process_recorder.events_table_name  # type: ignore[attr-defined]
+    blocker = psycopg.connect(
+        host=pg_schema_env["POSTGRES_HOST"],
+        port=pg_schema_env["POSTGRES_PORT"],
+        dbname=pg_schema_env["POSTGRES_DBNAME"],
+        user=pg_schema_env["POSTGRES_USER"],
+    )
+    try:
+        schema = pg_schema_env["POSTGRES_SCHEMA"]
+        # As a save stuck inside its transaction holds it:
+        blocker.execute(f'LOCK TABLE "{schema}".{table} IN EXCLUSIVE MODE')
+        with pytest.raises(OperationalError, match="lock timeout"):
+            first.run_until(lambda: False, timeout=60)
+    finally:
+        blocker.rollback()
+        blocker.close()
+        first.close()
+    again = Consuming(env)
+    try:
+        again.take_through(IMAGES, 0)
+        assert again.app.find_item("img-locked") is not None
+    finally:
+        again.close()
