@@ -16,13 +16,15 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import DataError, IntegrityError, Tracking
 
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
 from lethe.domain.reconcile import apply_subject
 from lethe.domain.subject import Subject
+from lethe.projections import aside
 from lethe.projections import schedule_rows as rows
+from lethe.projections.aside import set_aside_statement
 from lethe.projections.bulk import load_items
 from lethe.projections.decode import fast_decoder
 from lethe.projections.store import SqlViews, Statement
@@ -55,6 +57,7 @@ class ScheduleProcess:
         self.page_size = page_size
         self.decode = fast_decoder(app)
         views.run_ddl(rows.DDL)
+        views.run_ddl(aside.DDL)
 
     @property
     def position(self) -> int:
@@ -77,15 +80,49 @@ class ScheduleProcess:
                 return self._process_page()
             except IntegrityError:
                 continue  # another writer changed an item we touched: re-read and redo
+            except DataError:
+                # The store refused something of this page: find what, set it
+                # aside, and go on (a restart would only fail on it again).
+                return self._process_one_by_one()
         return self._process_page()
 
-    def _process_page(self) -> int:
+    def _process_page(self, page_size: int | None = None) -> int:
         start = self.position + 1
         notifications = self.app.process_recorder.select_notifications(
-            start, self.page_size
+            start, page_size or self.page_size
         )
         if not notifications:
             return 0
+        self._process(notifications)
+        return len(notifications)
+
+    def _process_one_by_one(self) -> int:
+        done = 0
+        while done < self.page_size:
+            try:
+                if self._process_page(page_size=1) == 0:
+                    break
+            except DataError as error:
+                self._set_aside(self.position + 1, error)
+            done += 1
+        return done
+
+    def _set_aside(self, position: int, error: DataError) -> None:
+        """Pass over one notification the store refuses, with a row that says so.
+
+        Its item is then not in the schedule: `lethe status` shows it, with the
+        reason, until someone repairs it. The reason is the database's, which
+        names the problem, not the value.
+        """
+        (notification,) = self.app.process_recorder.select_notifications(position, 1)
+        event = self.decode(notification)
+        reason = f"the store refused {type(event).__qualname__}: {error}"
+        place = f"log position {position} ({notification.originator_id})"
+        statement = set_aside_statement("schedule", place, reason[:500], _at(event))
+        tracking = Tracking(TRACKING_NAME, position)
+        self.app.record(tracking=tracking, statements=[statement])
+
+    def _process(self, notifications: Sequence[Any]) -> None:
         events = [self.decode(n) for n in notifications]
         batch = Batch(known_subjects=self._known_subjects(events))
         for event in events:
@@ -97,7 +134,6 @@ class ScheduleProcess:
             # same again and skips what is already done (apply_subject is idempotent).
             self.app.record(*chunk)
         self.app.record(*last, tracking=tracking, statements=batch.statements)
-        return len(notifications)
 
     # -- one event --------------------------------------------------------------------
 

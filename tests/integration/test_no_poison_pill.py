@@ -7,11 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from eventsourcing.persistence import OperationalError
 
 from lethe.consumers.deadletter import REASON
+from lethe.ops.cli.main import main
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.runtime.bootstrap import build_runtime
+from lethe.ops.settings import Settings
+from lethe.projections.aside import set_aside
+from tests.support import ingest_record
 from tests.support.ingest import (
     SHA,
     Consuming,
@@ -145,3 +150,33 @@ def test_a_lock_held_too_long_fails_the_consumer_loudly_and_a_restart_takes_the_
         assert again.app.find_item("img-locked") is not None
     finally:
         again.close()
+
+
+def test_an_item_the_schedule_cannot_store_is_set_aside_and_shown_in_status(
+    env: dict[str, str],
+) -> None:
+    # As an older Lethe, without the contract checks, took it into the store:
+    runtime = build_runtime(Settings.from_env(env))
+    now = datetime.now(UTC)
+    captured = now - timedelta(minutes=5)
+    records = [
+        ingest_record("img\x00bad", "verification-image", SUBJECT, captured),
+        ingest_record("img-good", "verification-image", SUBJECT, captured),
+    ]
+    runtime.app.ingest(records, now)
+
+    runtime.catch_up()  # once failed here on every start
+    rows = runtime.views.query("SELECT item_ref FROM lethe_schedule")
+    assert rows == [("img-good",)]
+    [aside_row] = set_aside(runtime.views)
+    assert aside_row.source == "schedule"
+    assert "Item.Ingested" in aside_row.reason and "NUL" in aside_row.reason
+
+    # A later item is still scheduled, and status says what was set aside.
+    later = ingest_record("img-later", "verification-image", SUBJECT, captured)
+    runtime.app.ingest([later], now)
+    runtime.catch_up()
+    assert ("img-later",) in runtime.views.query("SELECT item_ref FROM lethe_schedule")
+    status = CliRunner().invoke(main, ["status"], env=env)
+    assert status.exit_code == 3, status.output
+    assert "set aside" in status.output and "NUL" in status.output
