@@ -29,12 +29,12 @@ from eventsourcing.utils import Environment, EnvType
 
 from lethe.domain import identity
 from lethe.domain.deadlines import NO_HOLIDAYS, Holidays
-from lethe.domain.errors import ItemNotFoundError
+from lethe.domain.errors import ItemNotFoundError, PoliceExtensionNotApplicableError
 from lethe.domain.item import ErasureCause, Item, Outcome
 from lethe.domain.policy import Policy, UnknownPolicyError
 from lethe.domain.ports import SubjectVault
 from lethe.domain.reconcile import first_due, reschedule
-from lethe.domain.subject_cases import SubjectCases, require
+from lethe.domain.subject_cases import SubjectCases, not_before, require
 
 
 @dataclass(frozen=True)
@@ -299,6 +299,7 @@ class Lethe(SubjectCases, Application[UUID]):
 
     def release_hold(self, item_ref: str, case_ref: str, by: str, at: datetime) -> Item:
         item = self.get_item(item_ref)
+        not_before(item.holds.get(case_ref), "hold", case_ref, at)
         item.release_hold(case_ref, by, at)
         self._reschedule_with_subject(item, "hold-released", at)
         self.save(item)
@@ -319,6 +320,7 @@ class Lethe(SubjectCases, Application[UUID]):
         self, item_ref: str, ticket: str, by: str, at: datetime
     ) -> Item:
         item = self.get_item(item_ref)
+        not_before(item.restrictions.get(ticket), "restriction", ticket, at)
         item.lift_restriction(ticket, by, at)
         self._reschedule_with_subject(item, "restriction-lifted", at)
         self.save(item)
@@ -330,6 +332,10 @@ class Lethe(SubjectCases, Application[UUID]):
         """The police extension: the material may matter to an investigation."""
         require(case_ref=case_ref, requested_by=by)
         item = self.get_item(item_ref)
+        if item.kind != "verification-image":
+            # The ARC standard's 30 days are for images: on anything else the
+            # flag would change nothing, and saying it worked would be untrue.
+            raise PoliceExtensionNotApplicableError(item_ref, item.kind)
         item.mark_police_relevant(case_ref, by, at)
         self._reschedule_with_subject(item, "police-extension", at)
         self.save(item)

@@ -128,3 +128,21 @@ class ConflictingRedeliveryError(LetheError):
 
 class BadCommandError(LetheError):
     """A command that cannot be carried out as given (missing reason, both ids...)."""
+
+
+class EndsBeforeItBeganError(LetheError):
+    """A release or lift dated before the hold or restriction it ends."""
+
+    def __init__(self, what: str, handle: str, began: object, at: object) -> None:
+        super().__init__(
+            f"{what} {handle} was placed at {began}; it cannot end before that "
+            f"(given: {at})"
+        )
+
+
+class PoliceExtensionNotApplicableError(LetheError):
+    def __init__(self, item_ref: str, kind: str) -> None:
+        super().__init__(
+            f"item {item_ref} is not a verification image ({kind}): the police "
+            "extension applies to images only; to keep it, place a legal hold"
+        )

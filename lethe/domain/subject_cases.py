@@ -6,6 +6,7 @@ every item of the subject (lethe/projections/schedule.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from lethe.domain.deadlines import (
 )
 from lethe.domain.errors import (
     BadCommandError,
+    EndsBeforeItBeganError,
     NoSuchHoldError,
     NoSuchRequestError,
     NoSuchRestrictionError,
@@ -139,6 +141,7 @@ class SubjectCases:
         self, controller: str, subject_id: str, case_ref: str, by: str, at: datetime
     ) -> Subject:
         subject = self._recorded(controller, subject_id, NoSuchHoldError, case_ref)
+        not_before(subject.holds.get(case_ref), "hold", case_ref, at)
         subject.release_hold(case_ref, by, at)
         self.save(subject)
         return subject
@@ -164,6 +167,7 @@ class SubjectCases:
         self, controller: str, subject_id: str, ticket: str, by: str, at: datetime
     ) -> Subject:
         subject = self._recorded(controller, subject_id, NoSuchRestrictionError, ticket)
+        not_before(subject.restrictions.get(ticket), "restriction", ticket, at)
         subject.lift_restriction(ticket, by, at)
         self.save(subject)
         return subject
@@ -230,3 +234,12 @@ def require(**values: str | None) -> None:
         raise BadCommandError(
             f"missing {', '.join(missing)}: every such change must say it"
         )
+
+
+def not_before(
+    placed: Mapping[str, Any] | None, what: str, handle: str, at: datetime
+) -> None:
+    """Refuse to end a hold or restriction at an instant before it was placed
+    (an unknown one is left to the aggregate, which says it does not exist)."""
+    if placed is not None and at < placed["at"]:
+        raise EndsBeforeItBeganError(what, handle, placed["at"], at)

@@ -67,6 +67,7 @@ def erase_subjects(
     for s in range(subjects):
         _ingest(runtime.app, _records(s, items, now - timedelta(hours=1)), now)
     runtime.catch_up()  # the subject index must know every item first
+    bench.contract_topics()
     producer = RdKafkaProducer(bench.kafka.rdkafka_producer_config())
     relay = Relay(runtime.app, producer, Catalogue.shipped())
     samples = [_erase(runtime, relay, s, items) for s in range(subjects)]

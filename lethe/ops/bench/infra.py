@@ -66,6 +66,20 @@ class BenchContext:
             client.close()
         return topics
 
+    def contract_topics(self) -> TopicSettings:
+        """Lethe's topics under their contract names, made if missing.
+
+        The sweep and erasure benches relay to them; nothing auto-creates a
+        topic for Lethe (lethe/ops/kafka/settings.py).
+        """
+        topics = TopicSettings()
+        client = KafkaAdminClient(**self.kafka.admin_config())
+        try:
+            ensure(client, topics, shipped_policies().values())
+        finally:
+            client.close()
+        return topics
+
     def env(self, settings: Settings, topics: TopicSettings) -> dict[str, str]:
         """LETHE_* variables for a `lethe run` on this database and these topics."""
         return {

@@ -37,6 +37,7 @@ def sweep_once(bench: BenchContext, settings: Settings, items: int) -> SweepRun:
     runtime = build_runtime(settings)
     ingest(runtime.app, items)  # not timed: that is the ingest figure
     runtime.catch_up()
+    bench.contract_topics()
     producer = RdKafkaProducer(bench.kafka.rdkafka_producer_config())
     relay = Relay(runtime.app, producer, Catalogue.shipped())
     now = CAPTURED + timedelta(days=8)  # every image is due

@@ -16,6 +16,8 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from kafka import KafkaAdminClient
+
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.ops import logging as lethe_logging
@@ -24,7 +26,8 @@ from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
-from lethe.ops.runtime.bootstrap import build_runtime
+from lethe.ops.kafka.topics import TopicSettings, ensure
+from lethe.ops.runtime.bootstrap import build_runtime, shipped_policies
 from lethe.ops.settings import Settings
 
 CAPTURED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -71,8 +74,13 @@ def run(settings: Settings, items: int, bootstrap: str, relay_page: int) -> floa
     app, sweeper = runtime.app, runtime.sweeper
     timed("ingest (not counted)", lambda: ingest(app, items), items)
     timed("schedule (not counted)", runtime.catch_up, items)
-    config = KafkaClientSettings(bootstrap=bootstrap).rdkafka_producer_config()
-    kafka = RdKafkaProducer(config)
+    client = KafkaClientSettings(bootstrap=bootstrap)
+    admin = KafkaAdminClient(**client.admin_config())
+    try:  # the relay's producer creates no topic (lethe/ops/kafka/settings.py)
+        ensure(admin, TopicSettings(), shipped_policies().values())
+    finally:
+        admin.close()
+    kafka = RdKafkaProducer(client.rdkafka_producer_config())
     relay = Relay(app, kafka, Catalogue.shipped(), page_size=relay_page)
     now = CAPTURED + timedelta(days=8)
     report, t_sweep = timed("sweep: order", lambda: sweeper.sweep(now), items)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 
+from lethe.consumers import limits
 from lethe.domain.answers import Outcome
 from lethe.domain.application import Lethe
 from lethe.domain.errors import BadCommandError
@@ -21,6 +22,24 @@ from lethe.ops.cli.answers import (
 )
 from lethe.ops.cli.support import INSTANT, format_instant
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
+from lethe.ops.settings import Settings
+
+
+def _text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The same limits a command on lethe.commands.v1 meets (lethe/schemas)."""
+    if value is None:
+        return None
+    field = {"by": "requested_by", "case_ref": "case_ref", "ticket": "case_ref"}.get(
+        param.name or "", param.name or ""
+    )
+    problem = limits.problem(field, value)
+    if problem is not None:
+        name = f"--{(param.name or '').replace('_ref', '')}"
+        raise click.BadParameter(
+            problem.replace(field, "the value", 1), param_hint=name
+        )
+    return value
+
 
 CONTROLLER = click.option(
     "--controller",
@@ -29,10 +48,18 @@ CONTROLLER = click.option(
     help="The controller (policy) the subject or item belongs to.",
 )
 BY = click.option(
-    "--by", "--requested-by", "by", required=True, help="Who asks (staff id)."
+    "--by",
+    "--requested-by",
+    "by",
+    required=True,
+    callback=_text,
+    help="Who asks (staff id).",
 )
 AT = click.option(
-    "--at", type=INSTANT, default=None, help="When it happened [default: now]."
+    "--at",
+    type=INSTANT,
+    default=None,
+    help="When it happened [default: now]; the real time is recorded beside it.",
 )
 
 
@@ -45,7 +72,22 @@ def _target(item: str | None, subject: str | None) -> tuple[str | None, str | No
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or datetime.now(UTC)
+    """`--at`, or now; never later than now plus the clock skew Lethe allows.
+
+    An instant in the future would date a hold or request that has not happened,
+    and Kafka refuses timestamps past 2100 anyway. Every event also carries the
+    real time it was recorded (its `timestamp`), beside the `at` given here.
+    """
+    now = datetime.now(UTC)
+    if at is None:
+        return now
+    skew = timedelta(seconds=Settings.from_env().max_clock_skew_s)
+    if at > now + skew:
+        raise BadCommandError(
+            f"--at {format_instant(at)} is in the future (now: {format_instant(now)}; "
+            f"allowed clock skew {skew.total_seconds():.0f} s)"
+        )
+    return at
 
 
 def _apply(change: Callable[[Runtime], Any]) -> Runtime:
@@ -95,9 +137,13 @@ def erase() -> None:
 @erase.command("subject")
 @click.argument("subject_id")
 @CONTROLLER
-@click.option("--reason", required=True, help="Why, as the customer put it.")
+@click.option(
+    "--reason", required=True, callback=_text, help="Why, as the customer put it."
+)
 @BY
-@click.option("--ticket", default=None, help="Your ticket or case number.")
+@click.option(
+    "--ticket", default=None, callback=_text, help="Your ticket or case number."
+)
 @AT
 def erase_subject(
     subject_id: str,
@@ -146,9 +192,13 @@ def hold() -> None:
 @click.option("--subject", default=None)
 @CONTROLLER
 @click.option(
-    "--case", "case_ref", required=True, help="Police case or dispute reference."
+    "--case",
+    "case_ref",
+    required=True,
+    callback=_text,
+    help="Police case or dispute reference.",
 )
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, callback=_text)
 @BY
 @AT
 def hold_place(
@@ -186,7 +236,7 @@ def hold_place(
 @click.option("--item", default=None)
 @click.option("--subject", default=None)
 @CONTROLLER
-@click.option("--case", "case_ref", required=True)
+@click.option("--case", "case_ref", required=True, callback=_text)
 @BY
 @AT
 def hold_release(
@@ -215,7 +265,7 @@ def hold_release(
 
 @hold.command("police-extend")
 @click.option("--item", required=True)
-@click.option("--case", "case_ref", required=True)
+@click.option("--case", "case_ref", required=True, callback=_text)
 @BY
 @AT
 def hold_police_extend(item: str, case_ref: str, by: str, at: datetime | None) -> None:
@@ -232,8 +282,8 @@ def hold_police_extend(item: str, case_ref: str, by: str, at: datetime | None) -
 @click.option("--item", default=None)
 @click.option("--subject", default=None)
 @CONTROLLER
-@click.option("--ticket", required=True)
-@click.option("--reason", required=True)
+@click.option("--ticket", required=True, callback=_text)
+@click.option("--reason", required=True, callback=_text)
 @BY
 @AT
 def restrict(
@@ -274,7 +324,7 @@ def restrict(
 @click.option("--item", default=None)
 @click.option("--subject", default=None)
 @CONTROLLER
-@click.option("--ticket", required=True)
+@click.option("--ticket", required=True, callback=_text)
 @BY
 @AT
 def lift(

@@ -145,7 +145,11 @@ def parse_instant(text: str) -> datetime:
 def _aware_utc(parsed: datetime, text: str) -> datetime:
     if parsed.utcoffset() is None:
         raise ValueError(_no_offset(text, parsed))
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC.
+        raise ValueError(f"{text} is out of range (years 1 to 9999, in UTC)") from None
 
 
 def _no_offset(text: str, parsed: datetime) -> str:
