@@ -180,3 +180,15 @@ def test_an_item_the_schedule_cannot_store_is_set_aside_and_shown_in_status(
     status = CliRunner().invoke(main, ["status"], env=env)
     assert status.exit_code == 3, status.output
     assert "set aside" in status.output and "NUL" in status.output
+
+
+def test_every_store_connection_has_the_statement_and_idle_timeouts(
+    env: dict[str, str],
+) -> None:
+    timeouts = {
+        "LETHE_POSTGRES_STATEMENT_TIMEOUT_S": "45",
+        "LETHE_POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_S": "25",
+    }
+    runtime = build_runtime(Settings.from_env({**env, **timeouts}))
+    assert runtime.views.query("SHOW statement_timeout") == [("45s",)]
+    assert runtime.views.query("SHOW idle_in_transaction_session_timeout") == [("25s",)]
