@@ -216,25 +216,37 @@ class BatchTaker:
             except PoisonRecord as poison:
                 self._reject(kind, record, poison.reason, now, taken)
                 continue
-            changed = self._apply(kind, change, record, now, taken)
-            if any(aggregate.id in pending for aggregate in changed):
-                # A second change to one aggregate: it was made on the stored
-                # state, so save what came before and make it again on top.
+            changed = self._apply(kind, change, record, now, taken, bool(pending))
+            if changed is None or any(a.id in pending for a in changed):
+                # Refused, or a second change to one aggregate, while earlier
+                # changes wait: it was judged on the stored state (a release
+                # of a hold placed in this batch would find no hold), so save
+                # what came before and make it again on top.
                 self._commit(pending, name, record.offset - 1)
                 pending = {}
-                changed = self._apply(kind, change, record, now, taken)
+                changed = self._apply(kind, change, record, now, taken) or []
             pending.update((aggregate.id, aggregate) for aggregate in changed)
             taken.changes += bool(changed)
         self._commit(pending, name, records[-1].offset)
         return taken
 
     def _apply(
-        self, kind: Kind, change: Change, record: Delivered, now: datetime, taken: Taken
-    ) -> list[Any]:
+        self,
+        kind: Kind,
+        change: Change,
+        record: Delivered,
+        now: datetime,
+        taken: Taken,
+        may_retry: bool = False,
+    ) -> list[Any] | None:
+        """The aggregates the change made; on a refusal, [] once it went to the
+        dead letters, or None (nothing sent) when `may_retry`."""
         with self.app.deferring_saves() as changed:
             try:
                 change.apply(self.app, now)
             except (LetheError, PolicyError) as refusal:
+                if may_retry:
+                    return None
                 # The domain said no (no such hold, unknown order): the sender
                 # must act, and the loop goes on.
                 subject_id = getattr(change, "subject_id", None)

@@ -116,7 +116,9 @@ def image(
     return Delivered(IMAGES, 0, offset, item_id.encode(), data)
 
 
-def command(offset: int, kind: str, item_id: str, case_ref: str) -> Delivered:
+def command(
+    offset: int, kind: str, item_id: str, case_ref: str, at: datetime = NOW
+) -> Delivered:
     value = {
         "command_id": f"cmd-{offset}",
         "kind": kind,
@@ -126,7 +128,7 @@ def command(offset: int, kind: str, item_id: str, case_ref: str) -> Delivered:
         "reason": "police case",
         "case_ref": case_ref,
         "requested_by": "support-1",
-        "requested_at": NOW,
+        "requested_at": at,
     }
     data = CATALOGUE.encode("LetheCommand", value)
     return Delivered(COMMANDS, 0, offset, item_id.encode(), data)
@@ -274,3 +276,20 @@ def test_a_batch_is_sliced_by_bytes_as_well_as_by_count() -> None:
     by_bytes = [[r.offset for r in s] for s in slices(records, 100, 40)]
     assert by_bytes == [[0, 1, 2], [3], [4, 5, 6]]  # the large one alone
     assert slices([], 3, 40) == []
+
+
+def test_a_release_dated_before_its_hold_is_a_dead_letter_and_the_next_is_taken(
+    taker, app, producer
+) -> None:  # type: ignore[no-untyped-def]
+    take(taker, image(0, "img-1"))
+    early = NOW - timedelta(hours=1)
+    taken = take(
+        taker,
+        command(0, "PLACE_HOLD", "img-1", "POL-1"),
+        command(1, "RELEASE_HOLD", "img-1", "POL-1", at=early),
+        command(2, "RELEASE_HOLD", "img-1", "POL-1"),
+    )
+    assert taken.dead == 1
+    [reason] = producer.reasons()
+    assert reason.startswith("hold POL-1 was placed at 2026-03-25 12:00:00+00:00;")
+    assert app.get_item("img-1").holds == {}
