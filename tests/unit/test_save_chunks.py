@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lethe.projections.schedule import _save_chunks, pending_bytes
+from lethe.projections.chunks import pending_bytes, save_chunks
 
 
 @dataclass
@@ -27,7 +27,7 @@ def changed(size: int) -> Changed:
 
 def test_fifty_items_with_a_long_reason_are_saved_in_several_chunks() -> None:
     items = [changed(800_000) for _ in range(50)]
-    chunks = _save_chunks(items, most=1000, most_bytes=4_000_000)
+    chunks = save_chunks(items, most=1000, most_bytes=4_000_000)
     assert [len(c) for c in chunks] == [4] * 12 + [2]
     assert sum(chunks, []) == items
 
@@ -41,7 +41,7 @@ def test_no_chunk_is_over_its_limits_unless_one_aggregate_is(
     sizes: list[int], most: int, most_bytes: int
 ) -> None:
     items = [changed(size) for size in sizes]
-    chunks = _save_chunks(items, most, most_bytes)
+    chunks = save_chunks(items, most, most_bytes)
     assert sum(chunks, []) == items  # nothing lost, nothing doubled, in order
     for chunk in chunks:
         assert len(chunk) <= most
