@@ -117,6 +117,7 @@ class ConsumeLoop:
         self.broker_offsets: OffsetsBelow = broker_offsets or (lambda tracked: {})
         self.epochs: dict[TopicPartition, int] = {}
         self.next_offsets: dict[TopicPartition, int] = {}  # what the store expects
+        self.halted: set[TopicPartition] = set()  # never taken from, even if polled
 
     def subscribe(self) -> None:
         listener = ResumeFromTracking(self)
@@ -131,8 +132,10 @@ class ConsumeLoop:
             epoch, halted = self.ledger.state(tp.topic, tp.partition)
             self.epochs[tp] = epoch
             if halted:
+                self.halted.add(tp)
                 self.consumer.pause(tp)
                 continue
+            self.halted.discard(tp)
             name = tracking_name(tp.topic, tp.partition, epoch)
             last = self.recorder.max_tracking_id(name)
             if last is None:
@@ -162,7 +165,9 @@ class ConsumeLoop:
             polled.items(), key=lambda p: not self.kinds[p[0].topic].is_item
         )
         for tp, records in ordered:
-            if not records or self._went_back(tp, records[0].offset):
+            if not records or tp in self.halted:
+                continue
+            if self._went_back(tp, records[0].offset):
                 continue
             epoch = self.epochs.get(tp, 0)
             taken = self.taker.take(self.kinds[tp.topic], records, epoch)
@@ -186,8 +191,8 @@ class ConsumeLoop:
         return True
 
     def _halt(self, tp: TopicPartition, tracked: int, seen: int) -> None:
+        self.halted.add(tp)
         self.consumer.pause(tp)
-        self.next_offsets.pop(tp, None)
         self.ledger.halt(tp.topic, tp.partition, tracked, seen, self.clock())
         log.error(
             "partition halted: its offsets went back below what Lethe took "
