@@ -48,6 +48,14 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+SHORTEST_LIMIT = min(LIMITS.values())
+
+
+def suspect(value: str) -> bool:
+    """Cheap first look: False means `problem` would find nothing."""
+    return len(value) > SHORTEST_LIMIT or _CONTROL.search(value) is not None
+
+
 def problem(name: str, value: str) -> str | None:
     """Why `value` cannot stand in field `name`, or None. Never quotes the value."""
     field = name.rpartition(".")[2]
