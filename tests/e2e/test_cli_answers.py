@@ -192,7 +192,7 @@ def test_a_repeated_item_hold_and_restriction_say_they_are_in_force(
 
 
 def test_releasing_a_hold_says_when_the_item_goes(lethe: Run, customer: None) -> None:
-    _hold(lethe, "--item", "img-1")
+    _hold(lethe, "--item", "img-1", *AT)  # a release may not predate its hold
     released = lethe(
         "hold", "release", "--item", "img-1", "--case", "POL-7", "--by", "ola",
         "--at", "2026-03-27T00:00:00Z",
