@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,7 +53,9 @@ class Settings:
             store=store,
             sqlite_path=Path(get.text("LETHE_SQLITE_PATH", str(cls.sqlite_path))),
             postgres_host=get.text("LETHE_POSTGRES_HOST", cls.postgres_host),
-            postgres_port=get.integer("LETHE_POSTGRES_PORT", cls.postgres_port),
+            postgres_port=get.integer(
+                "LETHE_POSTGRES_PORT", cls.postgres_port, lowest=1, highest=65535
+            ),
             postgres_dbname=get.text("LETHE_POSTGRES_DBNAME", cls.postgres_dbname),
             postgres_user=get.text("LETHE_POSTGRES_USER", cls.postgres_user),
             postgres_password=get.text("LETHE_POSTGRES_PASSWORD", ""),
@@ -72,14 +75,16 @@ class Settings:
             confirm_timeout_s=get.number(
                 "LETHE_CONFIRM_TIMEOUT_S", cls.confirm_timeout_s
             ),
-            max_clock_skew_s=get.number("LETHE_MAX_CLOCK_SKEW_S", cls.max_clock_skew_s),
+            max_clock_skew_s=get.number(
+                "LETHE_MAX_CLOCK_SKEW_S", cls.max_clock_skew_s, positive=False
+            ),
             earliest_instant=get.instant(
                 "LETHE_EARLIEST_INSTANT", cls.earliest_instant
             ),
-            batch_size=get.integer("LETHE_BATCH_SIZE", cls.batch_size),
+            batch_size=get.integer("LETHE_BATCH_SIZE", cls.batch_size, lowest=1),
             group_id=get.text("LETHE_GROUP_ID", cls.group_id),
             answer_warning_days=get.integer(
-                "LETHE_ANSWER_WARNING_DAYS", cls.answer_warning_days
+                "LETHE_ANSWER_WARNING_DAYS", cls.answer_warning_days, lowest=0
             ),
             allow_uncompacted_item_topics=get.boolean(
                 "LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS"
@@ -120,25 +125,51 @@ class Settings:
 
 
 class _Getter:
+    """Reads one variable each; a bad value raises SettingsError naming the
+    variable and what it accepts, never echoing a secret."""
+
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
 
     def text(self, name: str, default: str) -> str:
         return self.env.get(name, "").strip() or default
 
-    def integer(self, name: str, default: int) -> int:
+    def integer(
+        self,
+        name: str,
+        default: int,
+        lowest: int | None = None,
+        highest: int | None = None,
+    ) -> int:
         raw = self.env.get(name, "").strip()
+        if not raw:
+            return default
+        accepted = _integer_range(lowest, highest)
         try:
-            return int(raw) if raw else default
+            value = int(raw)
         except ValueError:
-            raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+            raise SettingsError(
+                f"{name}={raw!r} is not {accepted} (e.g. {default})"
+            ) from None
+        if (lowest is not None and value < lowest) or (
+            highest is not None and value > highest
+        ):
+            raise SettingsError(f"{name}={raw!r}: write {accepted} (e.g. {default})")
+        return value
 
-    def number(self, name: str, default: float) -> float:
+    def number(self, name: str, default: float, positive: bool = True) -> float:
+        """Seconds: finite, and above zero unless `positive` is False (then >= 0)."""
         raw = self.env.get(name, "").strip()
+        if not raw:
+            return default
+        accepted = "a number of seconds " + ("above 0" if positive else "of 0 or more")
         try:
-            return float(raw) if raw else default
+            value = float(raw)
         except ValueError:
-            raise SettingsError(f"{name}={raw!r} is not a number") from None
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            raise SettingsError(f"{name}={raw!r} is not {accepted} (e.g. {default:g})")
+        return value
 
     def boolean(self, name: str) -> bool:
         raw = self.env.get(name, "").strip().lower()
@@ -162,13 +193,25 @@ class _Getter:
         return parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=UTC)
 
     def hex_bytes(self, name: str) -> bytes | None:
+        # The value is a secret: the message describes it, never shows it.
         raw = self.env.get(name, "").strip()
         if not raw:
             return None
+        accepted = (
+            "write at least 32 hex digits (e.g. the output of openssl rand -hex 32)"
+        )
         try:
             value = bytes.fromhex(raw)
         except ValueError:
-            raise SettingsError(f"{name} is not hex") from None
+            raise SettingsError(f"{name} is not hex; {accepted}") from None
         if len(value) < 16:
-            raise SettingsError(f"{name} must be at least 16 bytes (32 hex digits)")
+            raise SettingsError(f"{name} is too short ({len(value)} bytes); {accepted}")
         return value
+
+
+def _integer_range(lowest: int | None, highest: int | None) -> str:
+    if lowest is not None and highest is not None:
+        return f"a whole number from {lowest} to {highest}"
+    if lowest is not None:
+        return f"a whole number of {lowest} or more"
+    return "a whole number"

@@ -25,6 +25,8 @@ Run = Callable[..., Result]
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "lethe.db"
     monkeypatch.setenv("LETHE_SQLITE_PATH", str(path))
+    # Staff work on the store `lethe run` made; commands refuse to make one.
+    build_runtime(Settings.from_env({"LETHE_SQLITE_PATH": str(path)})).app.close()
     return path
 
 

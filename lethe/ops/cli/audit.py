@@ -17,8 +17,14 @@ from lethe.domain.application import Lethe
 from lethe.domain.errors import ItemNotFoundError, SubjectNotFoundError
 from lethe.domain.item import Item
 from lethe.ops.cli.requests import CONTROLLER
-from lethe.ops.cli.support import INSTANT, echo_table, format_instant, new_table
-from lethe.ops.runtime.bootstrap import build_app, build_runtime
+from lethe.ops.cli.store import open_runtime, opened_settings
+from lethe.ops.cli.support import (
+    INSTANT,
+    echo_table,
+    format_instant,
+    new_table,
+)
+from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.runtime.verify_parallel import default_workers, verify_store
 from lethe.ops.settings import Settings
 from lethe.projections.audit_timeline import (
@@ -47,7 +53,7 @@ def audit() -> None:
 @JSON_OPTION
 def audit_item(item_id: str, as_json: bool) -> None:
     """The whole history of ITEM_ID: ingest, schedule, holds, erasure, confirmation."""
-    app = build_runtime().app
+    app = open_runtime().app
     events = list(app.events.get(identity.item_id(item_id)))
     if not events:
         raise ItemNotFoundError(item_id)
@@ -66,7 +72,7 @@ def audit_item(item_id: str, as_json: bool) -> None:
 @JSON_OPTION
 def audit_subject(subject_id: str, controller: str, as_json: bool) -> None:
     """The history of SUBJECT_ID and of every item Lethe held of them."""
-    runtime = build_runtime()
+    runtime = open_runtime()
     runtime.catch_up()  # the subject's items are found through the schedule's index
     app = runtime.app
     subject_ref = app.subject_ref(controller, subject_id)
@@ -161,7 +167,7 @@ def audit_verify(
     as_json: bool,
 ) -> None:
     """Replay the whole event store; check every retention invariant (exit 1 if not)."""
-    settings = Settings.from_env()
+    settings = opened_settings()
     if workers is None:
         workers = default_workers(settings)
     elif workers > 1 and settings.store != "postgres":

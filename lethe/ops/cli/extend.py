@@ -8,7 +8,7 @@ import click
 
 from lethe.ops.cli.answers import deadline_text
 from lethe.ops.cli.requests import AT, BY, CONTROLLER
-from lethe.ops.runtime.bootstrap import build_runtime
+from lethe.ops.cli.store import open_runtime
 
 
 @click.group(short_help="Subject requests: extend the answer period.")
@@ -45,7 +45,7 @@ def extend(
 ) -> None:
     """Extend REQUEST_ID by two months: only if the subject was told of it, and
     why, within the first month."""
-    runtime = build_runtime()
+    runtime = open_runtime()
     told: date = told_on.date()
     extension = runtime.desk.extend_request(
         controller, subject_id, request_id, reason, by, told, at or datetime.now(UTC)

@@ -10,6 +10,7 @@ from kafka import KafkaAdminClient
 
 from lethe.consumers.codec import Catalogue
 from lethe.ops import logging as lethe_logging
+from lethe.ops.cli.store import name_store, opened_settings
 from lethe.ops.cli.support import UserError
 from lethe.ops.kafka.produce import LetheProducer, encode_lines
 from lethe.ops.kafka.settings import KafkaClientSettings, KafkaSettingsError
@@ -53,6 +54,7 @@ def run_command(log_level: str) -> None:
     batch and stops.
     """
     config = _config()
+    name_store(opened_settings(config.settings, create=True))
     lethe_logging.configure(log_level)
     try:
         run(config, stop_on_signals())

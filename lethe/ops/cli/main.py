@@ -18,6 +18,7 @@ from lethe.ops.cli import serve as cli_serve
 from lethe.ops.cli import status as cli_status
 from lethe.ops.cli import sweep as cli_sweep
 from lethe.ops.cli import tokens as cli_tokens
+from lethe.ops.cli.store import CREATE_FLAG
 from lethe.ops.cli.support import LetheGroup
 from lethe.ops.demo import main as demo
 
@@ -31,10 +32,18 @@ def _version() -> str:
 
 @click.group(name="lethe", cls=LetheGroup)
 @click.version_option(_version(), "--version", prog_name="lethe")
-def main() -> None:
+@click.option(
+    "--create",
+    is_flag=True,
+    help="Let this command start a new, empty store where none is "
+    "(run, demo and serve may without it).",
+)
+@click.pass_context
+def main(ctx: click.Context, create: bool) -> None:
     """Lethe keeps the lifecycle of every item an alarm receiving centre holds,
     and erases each one when its retention policy says it must go.
     """
+    ctx.meta[CREATE_FLAG] = create
 
 
 # Each module of cli/ defines its click groups and commands and knows nothing of

@@ -10,8 +10,8 @@ import click
 
 from lethe.domain.errors import BadCommandError
 from lethe.ops.cli.audit import json_default
-from lethe.ops.cli.support import INSTANT
-from lethe.ops.runtime.bootstrap import build_runtime
+from lethe.ops.cli.store import open_runtime
+from lethe.ops.cli.support import INSTANT, ZONE
 from lethe.projections.audit_report import build_report
 from lethe.projections.audit_report_html import render_html
 from lethe.projections.audit_report_seal import NotSealedError, check, seal
@@ -51,6 +51,7 @@ def _month(
 )
 @click.option(
     "--zone",
+    type=ZONE,
     default="Europe/Oslo",
     show_default=True,
     help="The time zone whose calendar month is reported.",
@@ -78,7 +79,7 @@ def audit_report(
         _check_report(check_file)
         return
     assert month is not None
-    runtime = build_runtime()
+    runtime = open_runtime()
     settings = runtime.settings
     report = build_report(
         runtime.app,

@@ -20,8 +20,9 @@ from lethe.ops.cli.answers import (
     items_found,
     outcome_lines,
 )
+from lethe.ops.cli.store import name_store, open_runtime
 from lethe.ops.cli.support import INSTANT, format_instant
-from lethe.ops.runtime.bootstrap import Runtime, build_runtime
+from lethe.ops.runtime.bootstrap import Runtime
 from lethe.ops.settings import Settings
 
 
@@ -92,9 +93,10 @@ def _now(at: datetime | None) -> datetime:
 
 def _apply(change: Callable[[Runtime], Any]) -> Runtime:
     """Run one change, then let the subject process carry it to every item."""
-    runtime = build_runtime()
+    runtime = open_runtime()
     change(runtime)
     runtime.catch_up()
+    name_store(runtime.settings)
     return runtime
 
 
@@ -109,7 +111,7 @@ def _change_target(
     """Apply a change to the one item or the whole subject the options name;
     returns how to name the target and what the change found and did."""
     item, subject = _target(item, subject)
-    desk = build_runtime().desk
+    desk = open_runtime().desk
     if item:
         ref = item
         return f"item {item}", desk.on_item(
@@ -155,7 +157,7 @@ def erase_subject(
 ) -> None:
     """Erase everything of SUBJECT_ID that no law requires Lethe to keep."""
     command_id = ticket or str(uuid.uuid4())
-    runtime = build_runtime()
+    runtime = open_runtime()
     answer = runtime.desk.erase_subject(
         controller, subject_id, command_id, reason, by, ticket, _now(at)
     )

@@ -9,8 +9,8 @@ from typing import Any
 import click
 from rich.table import Table
 
+from lethe.ops.cli.store import open_runtime
 from lethe.ops.cli.support import INSTANT, echo_table, format_instant
-from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.projections import aside
 from lethe.projections.status import read_status
 
@@ -26,7 +26,7 @@ STOPPED_EXIT = 3
 @click.option("--json", "as_json", is_flag=True)
 def status(now: datetime | None, as_json: bool) -> None:
     """Items by state; overdue, unconfirmed and failed erasures; request deadlines."""
-    runtime = build_runtime()
+    runtime = open_runtime()
     runtime.catch_up()
     settings = runtime.settings
     now = now or datetime.now(UTC)
@@ -122,7 +122,7 @@ def _as_dict(report: Any) -> dict[str, Any]:  # a dataclass instance
 @click.argument("item_id")
 def item(item_id: str) -> None:
     """When will ITEM_ID be erased, by which rule, and what stands in the way."""
-    runtime = build_runtime()
+    runtime = open_runtime()
     runtime.catch_up()
     found = runtime.app.get_item(item_id)
     click.echo(f"item      {found.item_ref} ({found.category}, {found.controller})")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from click.exceptions import NoArgsIsHelpError
@@ -16,16 +17,12 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.measure import Measurement
 from rich.table import Column, Table
 
-from lethe.domain.errors import LetheError, NotKnownError
-from lethe.domain.policy import PolicyError
+from lethe.domain.errors import NotKnownError
+from lethe.ops.cli.failures import USER_ERRORS, environment_problem
 
 PROG = "lethe"
 USER_ERROR_EXIT = 2
 NOT_KNOWN_EXIT = 3  # the subject or item named is unknown (to that controller)
-
-# Errors that are the user's to fix. Anything else is a bug in Lethe and keeps
-# its traceback (exit 1), so that it gets reported rather than shrugged off.
-USER_ERRORS: tuple[type[Exception], ...] = (click.UsageError, PolicyError, LetheError)
 
 
 class UserError(click.ClickException):
@@ -54,6 +51,11 @@ def user_errors() -> Iterator[None]:
         raise NotKnownUserError(_one_line(error)) from None
     except USER_ERRORS as error:
         raise UserError(_one_line(error)) from None
+    except Exception as error:
+        problem = environment_problem(error)
+        if problem is None:
+            raise  # a bug in Lethe: keep the traceback
+        raise UserError(problem) from None
 
 
 class LetheGroup(click.Group):
@@ -126,6 +128,13 @@ class InstantType(click.ParamType):
 INSTANT = InstantType()
 
 
+# Instants a command accepts. Python's calendar ends at year 9999, and retention
+# arithmetic adds decades to what it is given; nothing an alarm centre holds was
+# captured before 1970. Outside this range a value is a typo, not a date.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def parse_instant(text: str) -> datetime:
     """Read an ISO-8601 timestamp with a UTC offset; ValueError says what is wrong."""
     text = text.strip()
@@ -146,10 +155,16 @@ def _aware_utc(parsed: datetime, text: str) -> datetime:
     if parsed.utcoffset() is None:
         raise ValueError(_no_offset(text, parsed))
     try:
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC.
-        raise ValueError(f"{text} is out of range (years 1 to 9999, in UTC)") from None
+        instant = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        instant = None
+    if instant is None or not EARLIEST_INSTANT <= instant < LATEST_INSTANT:
+        raise ValueError(
+            f"{text} is out of range: write an instant from "
+            f"{format_instant(EARLIEST_INSTANT)} to before "
+            f"{format_instant(LATEST_INSTANT)}"
+        )
+    return instant
 
 
 def _no_offset(text: str, parsed: datetime) -> str:
@@ -182,6 +197,32 @@ def exact_timespec(instant: datetime, coarsest: str = "seconds") -> str:
     if coarsest == "minutes" and instant.second:
         return "seconds"
     return coarsest
+
+
+# --- Time zones ----------------------------------------------------------------
+
+
+class ZoneType(click.ParamType):
+    """An IANA time zone name (Europe/Oslo, UTC), checked against the tz database."""
+
+    name = "zone"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        text = str(value).strip()
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):  # ValueError: "../x", ""
+            self.fail(
+                f"{text!r} is not an IANA time zone (write e.g. Europe/Oslo or UTC)",
+                param,
+                ctx,
+            )
+        return text
+
+
+ZONE = ZoneType()
 
 
 # --- Output --------------------------------------------------------------------

@@ -9,12 +9,13 @@ import click
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain.errors import BadCommandError
+from lethe.ops.cli.store import name_store, open_runtime
 from lethe.ops.cli.support import INSTANT, UserError, format_instant
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import ORDERS_TOPIC, Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
 from lethe.ops.kafka.topics import TopicSettings
-from lethe.ops.runtime.bootstrap import Runtime, build_runtime
+from lethe.ops.runtime.bootstrap import Runtime
 from lethe.ops.settings import Settings
 
 
@@ -41,7 +42,7 @@ def sweep(now: datetime | None) -> None:
             f"--now {format_instant(now)} is later than the clock: "
             "nothing is swept before it is due"
         )
-    runtime = build_runtime(settings)
+    runtime = open_runtime(settings)
     scheduled = runtime.catch_up()
     report = runtime.sweeper.sweep(now)
     scheduled += runtime.catch_up()
@@ -51,6 +52,7 @@ def sweep(now: datetime | None) -> None:
     click.echo(f"re-sent   {report.reissued}")
     click.echo(f"refused   {report.refused} (held, restricted or changed meanwhile)")
     click.echo(_relay(runtime))
+    name_store(settings)
 
 
 def _settings() -> Settings:

@@ -9,12 +9,12 @@ import click
 
 from lethe.ops.access.roles import Role, parse_roles
 from lethe.ops.access.tokens import DEFAULT_LIFETIME, TokenStore, parse_lifetime
+from lethe.ops.cli.store import open_runtime
 from lethe.ops.cli.support import echo_table, format_instant, new_table
-from lethe.ops.runtime.bootstrap import build_runtime
 
 
 def _store() -> TokenStore:
-    runtime = build_runtime()
+    runtime = open_runtime()
     store = TokenStore(runtime.views)
     # The views read through the application's recorder, which closes when the
     # application is collected: keep it alive as long as the store.

@@ -37,6 +37,10 @@ def from_json(schema: Any, line: str, number: int) -> dict[str, Any]:
         raise JsonLineError(
             number, f"not JSON ({error.msg} at column {error.colno})"
         ) from None
+    except RecursionError:  # hostile or broken input, not a record of ours
+        raise JsonLineError(
+            number, "JSON nested too deeply (a record nests a few levels at most)"
+        ) from None
     try:
         converted = _convert(schema, value, "")
     except _FieldError as error:
@@ -92,7 +96,12 @@ def _instant(value: Any, path: str) -> datetime:
         ) from None
     if parsed.utcoffset() is None:
         raise _FieldError(path, f"{value!r} has no UTC offset (add Z or +01:00)")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 lies before year 1 in UTC
+        raise _FieldError(
+            path, f"{value!r} is before year 1 or after 9999 in UTC"
+        ) from None
 
 
 def _join(path: str, name: str) -> str:

@@ -41,6 +41,8 @@ class KafkaClientSettings:
     sasl_password: str | None = field(default=None, repr=False)
     ssl_cafile: str | None = None
     request_timeout_ms: int = 30_000
+    # How long a client waits for the first broker to answer before it gives up.
+    bootstrap_timeout_ms: int = 30_000
     session_timeout_ms: int = 6_000
     heartbeat_interval_ms: int = 1_000
     max_poll_interval_ms: int = 8_000
@@ -81,7 +83,10 @@ class KafkaClientSettings:
             if key in env:
                 values[f.name] = _parse(key, env[key], f.default)
         if "bootstrap" not in values:
-            raise KafkaSettingsError(f"{prefix}BOOTSTRAP is not set")
+            raise KafkaSettingsError(
+                f"{prefix}BOOTSTRAP is not set: name the brokers as "
+                "host:port[,host:port]"
+            )
         return cls(**values)
 
     def consumer_config(self, group_id: str | None = None) -> dict[str, Any]:
@@ -155,6 +160,7 @@ class KafkaClientSettings:
             "client_id": self.client_id,
             "security_protocol": self.security_protocol,
             "request_timeout_ms": self.request_timeout_ms,
+            "bootstrap_timeout_ms": self.bootstrap_timeout_ms,
         }
         if self.sasl_mechanism:
             config["sasl.mechanism"] = self.sasl_mechanism
