@@ -580,6 +580,9 @@ def test_sqlite_is_verified_in_one_process(tmp_path: Path) -> None:
         "LETHE_STORE": "sqlite",
         "LETHE_SQLITE_PATH": str(tmp_path / "lethe.db"),
     }
+    # A store that exists, though empty: audit verify never creates one.
+    result = CliRunner(env=env).invoke(main, ["--create", "status"])
+    assert result.exit_code == 0, result.output
     result = CliRunner(env=env).invoke(main, ["audit", "verify", "--workers", "2"])
     assert result.exit_code == 2 and "SQLite" in result.output
     result = CliRunner(env=env).invoke(main, ["audit", "verify", "--json"])
