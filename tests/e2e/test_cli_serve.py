@@ -72,7 +72,11 @@ def test_token_create_list_revoke(tmp_path: Path) -> None:
             text=True, timeout=120,
         )  # fmt: skip
 
-    created = lethe("create", "--name", "kari", "--role", "support")
+    # The first token is made before any `lethe serve`: it starts the store.
+    created = subprocess.run(
+        [*LETHE, "--create", "token", "create", "--name", "kari", "--role", "support"],
+        env=_env(tmp_path), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip()
     token_id = secret.removeprefix("lethe_").split(".")[0]
