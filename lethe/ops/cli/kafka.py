@@ -10,7 +10,7 @@ from kafka import KafkaAdminClient
 
 from lethe.consumers.codec import Catalogue
 from lethe.ops import logging as lethe_logging
-from lethe.ops.cli.store import name_store, opened_settings
+from lethe.ops.cli.store import opened_settings
 from lethe.ops.cli.support import UserError
 from lethe.ops.kafka.produce import LetheProducer, encode_lines
 from lethe.ops.kafka.settings import KafkaClientSettings, KafkaSettingsError
@@ -54,7 +54,8 @@ def run_command(log_level: str) -> None:
     batch and stops.
     """
     config = _config()
-    name_store(opened_settings(config.settings, create=True))
+    # run may start a store; its 'started' log line names the one it uses.
+    opened_settings(config.settings, create=True)
     lethe_logging.configure(log_level)
     try:
         run(config, stop_on_signals())

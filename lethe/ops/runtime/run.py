@@ -24,6 +24,7 @@ from lethe.ops.kafka.settings import KafkaClientSettings
 from lethe.ops.kafka.topics import TopicSettings, check_item_topics
 from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.runtime.lease import lease_for
+from lethe.ops.runtime.preflight import describe_store
 from lethe.ops.runtime.projector import Projector, at_start
 from lethe.ops.settings import Settings
 from lethe.projections.aside import PartitionStates
@@ -133,7 +134,7 @@ def run(config: RunConfig, stop: threading.Event) -> None:
     log.info(
         "started",
         group_id=config.settings.group_id,
-        store=config.settings.store,
+        store=describe_store(config.settings),
         topics=sorted(loop.kinds),
     )
     try:
