@@ -396,9 +396,37 @@ class Item(Aggregate):
         sha256: str | None,
         at: datetime,
     ) -> None:
+        # The version names this order among equal ids: a withheld order made
+        # again later carries the same id (item and cause) but a new version.
         self.order = {"order_id": order_id, "cause": cause, "at": at}
+        self.order_version = self.version + 1
         self.attempts = 1
         self.state = ItemState.ERASURE_ORDERED
+
+    def withhold_erasure(
+        self, order_id: str, ordered_version: int, held_by: list[str], at: datetime
+    ) -> bool:
+        """The relay kept this order back: a hold or restriction preceded it in the
+        log (`held_by` names them). Nothing left Lethe, so nothing is recalled: the
+        item is back on its schedule, and the marks' copies keep it there.
+
+        Returns False when this order was already withheld (a relay's replay).
+        """
+        order = self.order
+        if order is None or getattr(self, "order_version", None) != ordered_version:
+            return False
+        if order["order_id"] != order_id or self.state != ItemState.ERASURE_ORDERED:
+            return False
+        self._erasure_withheld(order_id=order_id, held_by=held_by, at=at)
+        return True
+
+    @event("ErasureWithheld")
+    def _erasure_withheld(
+        self, order_id: str, held_by: list[str], at: datetime
+    ) -> None:
+        self.order = None
+        self.attempts = 0
+        self.state = ItemState.WAITING if self.due_at is None else ItemState.SCHEDULED
 
     def reissue_erasure(self, at: datetime) -> int:
         """Send the same order again (unconfirmed or failed); returns the attempt."""
