@@ -54,6 +54,10 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
     "ErasureWithheld": lambda e: (
         f"order {e.order_id} never sent: {', '.join(e.held_by)} came first"
     ),
+    "ReissueWithheld": lambda e: (
+        f"order {e.order_id} attempt {e.attempt} not re-sent:"
+        f" {', '.join(e.held_by)} came first"
+    ),
     "ArrivedAgain": lambda e: (
         f"a record of the erased item arrived again: {e.source_topic}"
         f" partition {e.source_partition} offset {e.source_offset}"

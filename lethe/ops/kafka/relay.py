@@ -171,9 +171,15 @@ class Relay:
                 for n, e in zip(notifications, events, strict=True)
                 if n.id not in held
             ]
-            orders = self._original_orders(to_send)
-            items = self._sources(orders)
-            self._send([r for e in to_send for r in self.records_for(e, items, orders)])
+            originals = self._original_orders(to_send)
+            sources = self._sources(originals)
+            self._send(
+                [
+                    r
+                    for e, o in zip(to_send, originals, strict=True)
+                    for r in self.records_for(e, o, sources[id(o)])
+                ]
+            )
             withheld = {
                 n.id: (e, held[n.id])
                 for n, e in zip(notifications, events, strict=True)
@@ -190,12 +196,10 @@ class Relay:
             self._read_to = head
         return len(notifications)
 
-    def records_for(
-        self, event: Any, items: dict[UUID, Source], orders: dict[UUID, Any]
-    ) -> list[Outgoing]:
-        """The tombstone and the order for one ErasureOrdered or ErasureReissued."""
-        ordered = orders[event.originator_id]
-        item_ref, partition = items[event.originator_id]
+    def records_for(self, event: Any, ordered: Any, source: Source) -> list[Outgoing]:
+        """The tombstone and the order for one ErasureOrdered or ErasureReissued
+        (`ordered`: the ErasureOrdered it sends or repeats)."""
+        item_ref, partition = source
         attempt = getattr(event, "attempt", 1)
         headers = [
             (ORDER_ID_HEADER, ordered.order_id.encode()),
@@ -216,32 +220,44 @@ class Relay:
             ),
         ]
 
-    def _sources(self, orders: dict[UUID, Any]) -> dict[UUID, Source]:
-        """Each ordered item's ref and the partition it was read from."""
+    def _sources(self, originals: list[Any]) -> dict[int, Source]:
+        """Each order's item ref and the partition its record was read from."""
         sources = {
-            item_id: Source(o.item_ref, o.source_partition)
-            for item_id, o in orders.items()
+            id(o): Source(o.item_ref, o.source_partition)
+            for o in originals
             if o.item_ref is not None
         }
         # A version-1 order carries neither: its item's Ingested event does.
-        older = sorted(orders.keys() - sources.keys())
-        for item_id, history in load_events(
-            self.app, self.views, older, [INGESTED]
-        ).items():
-            sources[item_id] = Source(history[0].item_ref, history[0].source_partition)
+        older = [o for o in originals if id(o) not in sources]
+        ingested = load_events(
+            self.app, self.views, sorted({o.originator_id for o in older}), [INGESTED]
+        )
+        for o in older:
+            first = ingested[o.originator_id][0]
+            sources[id(o)] = Source(first.item_ref, first.source_partition)
         return sources
 
-    def _original_orders(self, events: list[Any]) -> dict[UUID, Any]:
-        # A reissue repeats its item's ErasureOrdered, which may be pages behind.
-        orders = {
-            e.originator_id: e for e in events if isinstance(e, Item.ErasureOrdered)
-        }
-        missing = sorted({e.originator_id for e in events} - orders.keys())
-        for item_id, history in load_events(
-            self.app, self.views, missing, [ORDERED]
-        ).items():
-            orders[item_id] = history[0]
-        return orders
+    def _original_orders(self, events: list[Any]) -> list[Any]:
+        """For each event, the ErasureOrdered it sends or repeats.
+
+        An item may have several (a withheld order made again, a record that
+        arrived after its erasure); a reissue repeats the one with its order id,
+        which may be pages behind.
+        """
+        in_page = [e for e in events if isinstance(e, Item.ErasureOrdered)]
+        missing = sorted(
+            {e.originator_id for e in events} - {e.originator_id for e in in_page}
+        )
+        stored = load_events(self.app, self.views, missing, [ORDERED])
+        originals = []
+        for e in events:
+            if isinstance(e, Item.ErasureOrdered):
+                originals.append(e)
+                continue
+            earlier = [o for o in in_page if o.originator_id == e.originator_id]
+            earlier += stored.get(e.originator_id, [])
+            originals.append(next(o for o in earlier if o.order_id == e.order_id))
+        return originals
 
     def _send(self, records: Sequence[Outgoing]) -> None:
         futures = [
@@ -268,11 +284,7 @@ class Relay:
         self, notifications: Sequence[Any], events: list[Any]
     ) -> dict[int, list[str]]:
         """The orders of the page to keep back, by position, with the marks on."""
-        ordered = [
-            (n.id, e)
-            for n, e in zip(notifications, events, strict=True)
-            if isinstance(e, Item.ErasureOrdered)
-        ]
+        ordered = list(zip((n.id for n in notifications), events, strict=True))
         if not ordered:
             return {}
         subjects = self._subjects_of([e.originator_id for _, e in ordered])
@@ -329,7 +341,10 @@ class Relay:
                 return
             changed = self._withhold(withheld)
             try:
-                self.app.record(*changed, tracking=tracking)
+                if changed:
+                    self.app.record(*changed, tracking=tracking)
+                else:  # a save of no events would not record the position
+                    self.app.process_recorder.insert_tracking(tracking)
                 return
             except IntegrityError:
                 continue  # an item changed under us, or another relay moved on
@@ -338,13 +353,10 @@ class Relay:
     def _withhold(self, withheld: dict[int, tuple[Any, list[str]]]) -> list[Item]:
         if not withheld:
             return []
+        refs = [getattr(e, "item_ref", None) for e, _ in withheld.values()]
         by_id = {
             item.id: item
-            for item in load_items(
-                self.app,
-                self.views,
-                [e.item_ref or "" for e, _ in withheld.values() if e.item_ref],
-            )
+            for item in load_items(self.app, self.views, [r for r in refs if r])
         }
         missing = [
             e.originator_id
