@@ -124,6 +124,23 @@ class Item(Aggregate):
             detail: str | None
             at: datetime
 
+        class ErasureWithheld(Aggregate.Event):
+            order_id: str
+            held_by: list[str]
+            at: datetime
+
+        class ReissueWithheld(Aggregate.Event):
+            order_id: str
+            attempt: int
+            held_by: list[str]
+            at: datetime
+
+        class ArrivedAgain(Aggregate.Event):
+            source_topic: str
+            source_partition: int
+            source_offset: int
+            at: datetime
+
     class Ingested(Aggregate.Created):
         """The item as it arrived, with its first schedule.
 

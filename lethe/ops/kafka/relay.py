@@ -325,7 +325,7 @@ class Relay:
             kind, on = MARK_TOPICS[record.topic]
             event = self._decode(record)
             name = event.case_ref if kind == "hold" else event.ticket
-            marks.append(Mark(position, record.originator_id, f"{kind}:{name}", on))
+            marks.append(Mark(position, event.originator_id, f"{kind}:{name}", on))
         return SubjectMarks(marks)
 
     def _advance(
