@@ -62,6 +62,8 @@ class IngestResult:
     new: list[Item] = field(default_factory=list)
     duplicates: list[IngestRecord] = field(default_factory=list)
     conflicts: list[IngestRecord] = field(default_factory=list)
+    # Erased items whose record arrived again: ordered erased once more.
+    again: list[Item] = field(default_factory=list)
 
 
 class Lethe(SubjectCases, Application[UUID]):
@@ -233,7 +235,7 @@ class Lethe(SubjectCases, Application[UUID]):
         # The rare path: repeats within the batch, or a redelivery after a crash.
         result = self._classify(records, at)
         refuse(result.conflicts)
-        self.record(*result.new, tracking=tracking)
+        self.record(*result.new, *result.again, tracking=tracking)
         return result
 
     def _classify(self, records: Sequence[IngestRecord], at: datetime) -> IngestResult:
@@ -244,6 +246,18 @@ class Lethe(SubjectCases, Application[UUID]):
             if existing is None:
                 fresh[record.item_ref] = self.new_item(record, at)
                 result.new.append(fresh[record.item_ref])
+            elif existing.erase_again(
+                record.source_topic, record.source_partition, record.source_offset, at
+            ):
+                # Erased stays erased: the copy (a subject id in clear) must not
+                # outlive its tombstone on a compacted topic. Counted as a
+                # duplicate, or as the conflict it is, as before.
+                fresh[record.item_ref] = existing
+                result.again.append(existing)
+                if existing.content_digest == self.vault.digest(record.content):
+                    result.duplicates.append(record)
+                else:
+                    result.conflicts.append(record)
             elif existing.content_digest == self.vault.digest(record.content):
                 result.duplicates.append(record)
             else:

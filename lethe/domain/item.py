@@ -124,6 +124,23 @@ class Item(Aggregate):
             detail: str | None
             at: datetime
 
+        class ErasureWithheld(Aggregate.Event):
+            order_id: str
+            held_by: list[str]
+            at: datetime
+
+        class ReissueWithheld(Aggregate.Event):
+            order_id: str
+            attempt: int
+            held_by: list[str]
+            at: datetime
+
+        class ArrivedAgain(Aggregate.Event):
+            source_topic: str
+            source_partition: int
+            source_offset: int
+            at: datetime
+
     class Ingested(Aggregate.Created):
         """The item as it arrived, with its first schedule.
 
@@ -396,9 +413,106 @@ class Item(Aggregate):
         sha256: str | None,
         at: datetime,
     ) -> None:
+        # The version names this order among equal ids: a withheld order made
+        # again later carries the same id (item and cause) but a new version.
         self.order = {"order_id": order_id, "cause": cause, "at": at}
+        self.order_version = self.version + 1
         self.attempts = 1
         self.state = ItemState.ERASURE_ORDERED
+
+    def withhold_erasure(
+        self, order_id: str, ordered_version: int, held_by: list[str], at: datetime
+    ) -> bool:
+        """The relay kept this order back: a hold or restriction preceded it in the
+        log (`held_by` names them). Nothing left Lethe, so nothing is recalled: the
+        item is back on its schedule, and the marks' copies keep it there.
+
+        Returns False when this order was already withheld (a relay's replay).
+        """
+        order = self.order
+        if order is None or getattr(self, "order_version", None) != ordered_version:
+            return False
+        if order["order_id"] != order_id or self.state != ItemState.ERASURE_ORDERED:
+            return False
+        self._erasure_withheld(order_id=order_id, held_by=held_by, at=at)
+        return True
+
+    @event("ErasureWithheld")
+    def _erasure_withheld(
+        self, order_id: str, held_by: list[str], at: datetime
+    ) -> None:
+        self.order = None
+        self.attempts = 0
+        self.state = ItemState.WAITING if self.due_at is None else ItemState.SCHEDULED
+
+    def withhold_reissue(
+        self, order_id: str, attempt: int, held_by: list[str], at: datetime
+    ) -> bool:
+        """The relay kept a re-sent order back: a hold or restriction preceded it.
+
+        The first order went out, so the item stays ordered; the history says
+        this attempt never left. False when already recorded (a relay's replay).
+        """
+        if self.order is None or self.order["order_id"] != order_id:
+            return False
+        withheld: set[int] = getattr(self, "withheld_attempts", set())
+        if attempt in withheld:
+            return False
+        self._reissue_withheld(
+            order_id=order_id, attempt=attempt, held_by=held_by, at=at
+        )
+        return True
+
+    @event("ReissueWithheld")
+    def _reissue_withheld(
+        self, order_id: str, attempt: int, held_by: list[str], at: datetime
+    ) -> None:
+        self.withheld_attempts = {*getattr(self, "withheld_attempts", set()), attempt}
+
+    def erase_again(
+        self, source_topic: str, source_partition: int, source_offset: int, at: datetime
+    ) -> bool:
+        """A record of this erased item arrived again (republished, restored): order
+        it erased once more, under a new order id (named by where the record was
+        read, so a replay of the same record orders nothing twice), so the relay
+        sends a fresh tombstone and the stores delete bytes that came back too.
+
+        Returns False when the item is not erased (its order is still out: a
+        reissue sends the tombstone again) or this record was already answered.
+        """
+        if self.state != ItemState.ERASED or self.order is None:
+            return False
+        where = f"{source_topic}:{source_partition}:{source_offset}"
+        order_id = identity.order_id(self.item_ref, f"{self.order['cause']}@{where}")
+        if order_id == self.order["order_id"]:
+            return False
+        self._arrived_again(
+            source_topic=source_topic,
+            source_partition=source_partition,
+            source_offset=source_offset,
+            at=at,
+        )
+        self._erasure_ordered(
+            order_id=order_id,
+            cause=self.order["cause"],
+            rule=self.rule,
+            policy=self.policy,
+            due_at=self.due_at,
+            item_ref=self.item_ref,
+            source_topic=source_topic,
+            source_partition=source_partition,
+            category=self.category,
+            blob_uri=self.blob_uri,
+            sha256=self.sha256,
+            at=at,
+        )
+        return True
+
+    @event("ArrivedAgain")
+    def _arrived_again(
+        self, source_topic: str, source_partition: int, source_offset: int, at: datetime
+    ) -> None:
+        pass  # the record is named in the history; the order that follows acts
 
     def reissue_erasure(self, at: datetime) -> int:
         """Send the same order again (unconfirmed or failed); returns the attempt."""

@@ -70,9 +70,20 @@ def apply_subject(
     changed = reschedule(item, subject, policy, basis, at)
     changed |= _mirror_subject_holds(item, subject, at)
     changed |= _mirror_subject_restrictions(item, subject, at)
-    for request_id in subject.requests:
-        changed |= _answer_erasure_request(item, policy, request_id, at)
+    for request_id, request in subject.requests.items():
+        if covers(request["requested_at"], item):
+            changed |= _answer_erasure_request(item, policy, request_id, at)
     return changed
+
+
+def covers(requested_at: datetime, item: Item) -> bool:
+    """An art. 17 request covers what the subject had when it was made: items
+    already taken, and items that arrive late but were captured before it.
+
+    An item captured after the request (the customer came back: RELATIONSHIP_
+    RESUMED, new alarms) follows its own rules; a request is not for ever.
+    """
+    return item.captured_at <= requested_at or item.ingested_at <= requested_at
 
 
 def _mirror_subject_holds(item: Item, subject: Subject, at: datetime) -> bool:

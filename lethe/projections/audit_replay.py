@@ -31,6 +31,7 @@ RELEVANT: tuple[type, ...] = (
     Item.Restricted,
     Item.RestrictionLifted,
     Item.ErasureOrdered,
+    Item.ErasureWithheld,
     Item.ErasureReissued,
     Item.Erased,
     Item.ErasureFailed,
@@ -61,10 +62,11 @@ def replay(
     page_size: int = 5000,
     progress: Callable[[int], None] | None = None,
     part: Part | None = None,
+    classes: tuple[type, ...] = RELEVANT,
 ) -> Iterator[Any]:
-    """Every relevant domain event in log order (of `part`'s streams only, if
-    given, and the sweeps), at most two pages in memory."""
-    for _position, event in replay_positioned(app, page_size, progress, part):
+    """Every relevant domain event (of `classes`) in log order (of `part`'s
+    streams only, if given, and the sweeps), at most two pages in memory."""
+    for _position, event in replay_positioned(app, page_size, progress, part, classes):
         yield event
 
 
@@ -73,9 +75,10 @@ def replay_positioned(
     page_size: int = 5000,
     progress: Callable[[int], None] | None = None,
     part: Part | None = None,
+    classes: tuple[type, ...] = RELEVANT,
 ) -> Iterator[tuple[int, Any]]:
     """`replay`, each event with its notification id (its place in the log)."""
-    wanted = {get_topic(cls): cls for cls in RELEVANT}
+    wanted = {get_topic(cls): cls for cls in classes}
     decode = fast_decoder(app, wanted)
     select = page_reader(app, part)
     with ThreadPoolExecutor(max_workers=1) as reader:

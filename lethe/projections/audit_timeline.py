@@ -51,6 +51,17 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
         f" due {_when(e.due_at)}"
     ),
     "ErasureReissued": lambda e: f"order {e.order_id}; attempt {e.attempt}",
+    "ErasureWithheld": lambda e: (
+        f"order {e.order_id} never sent: {', '.join(e.held_by)} came first"
+    ),
+    "ReissueWithheld": lambda e: (
+        f"order {e.order_id} attempt {e.attempt} not re-sent:"
+        f" {', '.join(e.held_by)} came first"
+    ),
+    "ArrivedAgain": lambda e: (
+        f"a record of the erased item arrived again: {e.source_topic}"
+        f" partition {e.source_partition} offset {e.source_offset}"
+    ),
     "Erased": lambda e: f"{e.store}: {e.outcome}; order {e.order_id}",
     "ErasureFailed": lambda e: (
         f"{e.store}: FAILED {e.detail or ''}; order {e.order_id}".strip()
@@ -110,7 +121,12 @@ def item_document(events: list[Any]) -> dict[str, Any]:
         "holds": [],
         "restrictions": [],
         "kept_for_legal_obligation": None,
-        "erasure": {"ordered": None, "reissued": [], "confirmations": []},
+        "erasure": {
+            "ordered": None,
+            "reissued": [],
+            "withheld": [],
+            "confirmations": [],
+        },
     }
     for e in events[1:]:
         _fold(doc, type(e).__name__, e)
@@ -169,6 +185,11 @@ def _fold(doc: dict[str, Any], name: str, e: Any) -> None:
             "policy": e.policy,
             "due_at": e.due_at,
         }
+    elif name == "ErasureWithheld":
+        doc["erasure"]["withheld"].append(
+            {"at": e.at, "order_id": e.order_id, "held_by": list(e.held_by)}
+        )
+        doc["erasure"]["ordered"] = None  # never left Lethe
     elif name == "ErasureReissued":
         doc["erasure"]["reissued"].append({"at": e.at, "attempt": e.attempt})
     elif name in ("Erased", "ErasureFailed"):

@@ -138,6 +138,7 @@ class Verifier:
             Item.Restricted: self._restricted,
             Item.RestrictionLifted: self._lifted,
             Item.ErasureOrdered: self._ordered,
+            Item.ErasureWithheld: self._withheld,
             Item.ErasureFailed: self._failed,
             Item.Erased: self._erased,
             Subject.ErasureRequested: self._requested,
@@ -307,6 +308,11 @@ class Verifier:
     @staticmethod
     def _missed(t: Track) -> dict[str, datetime | None]:
         return {"free_from": t.free, "swept": t.missed_by, "sweep_finished": t.missed}
+
+    def _withheld(self, e: Any) -> None:
+        # The relay kept the order back (a hold came first): nothing to confirm.
+        if (t := self.tracks.get(e.originator_id)) is not None:
+            t.ordered, t.cause, t.failed = None, "", False
 
     def _failed(self, e: Any) -> None:
         if (t := self.tracks.get(e.originator_id)) is not None:

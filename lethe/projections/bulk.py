@@ -113,3 +113,44 @@ def _project(events: list[Any]) -> Any:
 
 def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def select_positioned(
+    app: Lethe,
+    views: SqlViews,
+    ids: Iterable[UUID],
+    topics: Sequence[str],
+    below: int,
+) -> list[tuple[int, StoredEvent]]:
+    """Stored events of some topics of many streams, with their notification ids,
+    below a position of the log, in log order."""
+    recorder: Any = app.process_recorder
+    wanted = list(dict.fromkeys(ids))
+    found: list[tuple[int, StoredEvent]] = []
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        if views.is_postgres:
+            table = (
+                f"{_quoted(recorder.datastore.schema)}."
+                f"{_quoted(recorder.events_table_name)}"
+            )
+            sql = (
+                "SELECT notification_id, originator_id, originator_version, topic,"
+                f" state FROM {table} WHERE originator_id = ANY(?)"
+                " AND topic = ANY(?) AND notification_id < ?"
+            )
+            params: list[Any] = [chunk, list(topics), below]
+            convert: Any = lambda value: value  # noqa: E731
+        else:
+            marks = ",".join("?" for _ in chunk)
+            sql = (
+                "SELECT rowid, originator_id, originator_version, topic, state"
+                f" FROM {recorder.events_table_name}"
+                f" WHERE originator_id IN ({marks})"
+                f" AND topic IN ({','.join('?' for _ in topics)}) AND rowid < ?"
+            )
+            params = [*(i.hex for i in chunk), *topics, below]
+            convert = recorder.convert_originator_id
+        for r in views.query(sql, params):
+            found.append((r[0], StoredEvent(convert(r[1]), r[2], r[3], bytes(r[4]))))
+    return sorted(found, key=lambda pair: pair[0])

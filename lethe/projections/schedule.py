@@ -137,7 +137,11 @@ class ScheduleProcess:
         batch.statements.extend(rows.statements_for(event))
         if isinstance(event, Item.Ingested):
             self._on_item_arrived(event, batch)
-        elif isinstance(event, (Item.HoldReleased, Item.RestrictionLifted)):
+        elif isinstance(
+            event, (Item.HoldReleased, Item.RestrictionLifted, Item.ErasureWithheld)
+        ):
+            # A withheld order puts the item back on its schedule: its subject's
+            # holds and restrictions, skipped while it was ordered, now reach it.
             self._on_item_released(event, batch)
         elif isinstance(event, Subject.Registered):
             batch.known_subjects.add(event.subject_ref)

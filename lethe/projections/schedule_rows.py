@@ -178,6 +178,10 @@ _HANDLERS: dict[type, Any] = {
         lambda e: ms(e.at),
         lambda e: e.attempt,
     ),
+    Item.ErasureWithheld: _item_update(
+        "state = CASE WHEN due_at IS NULL THEN 'waiting' ELSE 'scheduled' END,"
+        " cause = NULL, ordered_at = NULL, attempts = 0"
+    ),
     Item.Erased: _item_update("state = 'erased', closed_at = ?", lambda e: ms(e.at)),
     Item.ErasureFailed: _item_update("state = 'erasure-failed'"),
     Subject.Registered: _registered,

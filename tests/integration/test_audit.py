@@ -22,6 +22,7 @@ from lethe.ops.cli.main import main
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.runtime.verify_parallel import verify_store
 from lethe.ops.settings import Settings
+from lethe.projections.audit_across import verify_across
 from lethe.projections.audit_replay import RELEVANT, Part
 from lethe.projections.audit_verify import (
     SWEEP_GAP,
@@ -75,7 +76,12 @@ class Store:
 
     def verify(self, now: datetime, **kwargs: datetime) -> VerifyResult:
         limits = self.limits(now, **kwargs)
-        return verify(self.runtime.app, limits, page_size=7)  # small pages: cross them
+        app = self.runtime.app
+        parts = [
+            verify(app, limits, page_size=7),  # small pages: cross them
+            verify_across(app, limits, page_size=7),  # as `audit verify` does
+        ]
+        return merge(parts, limits.keep)
 
     def cli(self, *args: str) -> tuple[int, str]:
         result = CliRunner(env=self.env).invoke(
@@ -253,6 +259,9 @@ def corrupt(s: Store) -> dict[str, str]:
     )
     return {
         "ORDERED_WHILE_HELD": "c-held",
+        # ...and then erased by the store while still held (audit_across.py).
+        "ERASED_WHILE_HELD": "c-held",
+        "ERASED_WHILE_RESTRICTED": "c-restricted",
         "ORDERED_WHILE_RESTRICTED": "c-restricted",
         "ORDERED_BEFORE_DUE": "c-early",
         "ORDERED_LATE": "c-late",
@@ -535,7 +544,7 @@ def test_verify_in_worker_processes_finds_what_one_pass_finds(
 ) -> None:
     expected = build_corrupted(schema_store)
     limits = schema_store.limits(T0 + 40 * DAY)
-    one_pass = verify(schema_store.runtime.app, limits)
+    one_pass = schema_store.verify(T0 + 40 * DAY)  # the streams', and across them
     pages: list[int] = []
     settings = schema_store.runtime.settings
     parallel = verify_store(settings, limits, 3, page_size=7, progress=pages.append)

@@ -1,8 +1,16 @@
 """Random lives of a few customers' items: the erasure invariants hold after every step.
 
-The machine drives the real application, schedule process and sweeper on an
-SQLite file, with one clock that only moves forward. The invariants are checked
-against the aggregates and their event histories, never against the view.
+The machine drives the real application, schedule process, sweeper and relay on
+an SQLite file, with one clock that only moves forward. Commands interleave with
+the projector's *steps*, not only whole ticks: one schedule page of two
+notifications, one sweeper page of one item, one relay page of one order. The
+invariants are checked against the aggregates, their event histories and the
+log, never against the view:
+
+- part 1: nothing the relay sent was preceded in the log by a hold or
+  restriction still on, on the item or on its subject;
+- part 3: a subject erasure is ordered only for an item its request covers;
+- part 7: a record of an erased item arriving again is ordered erased again.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import shutil
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -23,14 +32,18 @@ from hypothesis.stateful import (
     rule,
 )
 
+from lethe.consumers.codec import Catalogue
 from lethe.domain import identity
 from lethe.domain.errors import ErasureAlreadyOrderedError
 from lethe.domain.item import Item, ItemState, Outcome
 from lethe.domain.policy import ItemFacts
-from lethe.domain.reconcile import SUBJECT_HOLD_PREFIX
+from lethe.domain.reconcile import SUBJECT_HOLD_PREFIX, covers
 from lethe.domain.subject import Subject
+from lethe.ops.kafka.relay import Relay
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.settings import Settings
+from lethe.projections.schedule import ScheduleProcess
+from lethe.projections.sweeper import SweepReport
 from tests.support import T0, ingest_record
 
 CONTROLLER = "sector-alarm"
@@ -77,6 +90,12 @@ class ItemLives(RuleBasedStateMachine):
         self.app = self.rt.app
         self.policy = self.app.policy(CONTROLLER)
         self.now = T0
+        self.producer = SentOrders(self.app)
+        self.relay = Relay(
+            self.app, self.producer, Catalogue.shipped(), clock=lambda: self.now
+        )
+        # The same process as the runtime's (one tracking position), in small steps.
+        self.stepper = ScheduleProcess(self.app, self.rt.views, page_size=2)
         self.owner: dict[
             str, str
         ] = {}  # item ref -> customer id (the test's own model)
@@ -154,6 +173,8 @@ class ItemLives(RuleBasedStateMachine):
         )
         result = self.app.ingest([again], self.tick())
         assert result.duplicates == [again] and result.new == []
+        if item.state == ItemState.ERASED:  # part 7: erased stays erased
+            assert result.again and self.app.get_item(item.item_ref).order != item.order
 
     @precondition(lambda self: self.owner)
     @rule(index=PICK, kind=KINDS, case=st.sampled_from(CASES), settle=SETTLE)
@@ -234,6 +255,26 @@ class ItemLives(RuleBasedStateMachine):
                 self.tick(),
             )
 
+    # -- the projector's steps, one at a time --------------------------------------
+
+    @rule()
+    def schedule_step(self) -> None:
+        self.stepper.process_page()
+
+    @rule()
+    def sweep_step(self) -> None:
+        """One sweeper page of one item, at the current instant."""
+        due = self.rt.sweeper.due_items(self.now, limit=1)
+        self.rt.sweeper._order_page(due, self.now, SweepReport())
+
+    @rule()
+    def relay_step(self) -> None:
+        self.relay.relay_page(1)
+
+    @rule(step=STEPS)
+    def wait(self, step: timedelta) -> None:
+        self.tick(step)
+
     def settle(self, settle: bool) -> None:
         if settle:
             self.rt.catch_up()
@@ -246,6 +287,7 @@ class ItemLives(RuleBasedStateMachine):
         self.rt.sweeper.sweep(now)
         if catch_up_first:
             self.check_nothing_due_is_left(now)
+        self.relay.relay_pending()  # as a tick of `lethe run` ends
 
     # -- what must then be true --------------------------------------------------------
 
@@ -268,7 +310,9 @@ class ItemLives(RuleBasedStateMachine):
             }
             assert mirrored == {SUBJECT_HOLD_PREFIX + t for t in subject.restrictions}
             assert item.due_at == self.expected_due(item, subject), item.item_ref
-            if subject.requests and not (item.is_held or item.is_restricted):
+            requested = [r["requested_at"] for r in subject.requests.values()]
+            covered = any(covers(at, item) for at in requested)
+            if covered and not (item.is_held or item.is_restricted):
                 # Erased now unless the law keeps it until it is due.
                 assert self.legal(item) and item.kept_for_legal_obligation, (
                     item.item_ref
@@ -285,6 +329,32 @@ class ItemLives(RuleBasedStateMachine):
         if due is not None and item.released_at is not None:
             return max(due, item.released_at)
         return due
+
+    @invariant()
+    def nothing_left_after_a_mark(self) -> None:
+        """Part 1: no order left Lethe once a hold or restriction on the item or its
+        subject preceded it in the log and was still on."""
+        if not hasattr(self, "rt"):
+            return
+        log = self.app.process_recorder.select_notifications(1, 1_000_000)
+        for position in self.producer.positions:
+            item = self.app.repository.get(self.producer.item_at[position])
+            marks = marks_before(self.app, log, position, item)
+            assert not marks, (item.item_ref, position, marks)
+
+    @invariant()
+    def subject_erasure_only_what_a_request_covers(self) -> None:
+        """Part 3: an art. 17 request is not for ever."""
+        if not hasattr(self, "rt"):
+            return
+        for ref, customer in self.owner.items():
+            item = self.app.get_item(ref)
+            if item.order is None or item.order["cause"] != "SUBJECT_ERASURE":
+                continue
+            subject = self.subject(customer)
+            assert subject is not None
+            requested = [r["requested_at"] for r in subject.requests.values()]
+            assert any(covers(at, item) for at in requested), ref
 
     @invariant()
     def every_history_obeys_the_rules(self) -> None:
@@ -304,11 +374,15 @@ def _own(cases: dict[str, Any]) -> list[str]:
 
 
 def check_history(events: list[Any], legal_obligation: bool) -> None:
-    """Replay one item: no order while held or restricted, one order, never early."""
+    """Replay one item: no order while held or restricted, one live order at a
+    time, never early; a withheld order ends it, a record after the erasure
+    orders once more (part 7)."""
     holds: set[str] = set()
     restrictions: set[str] = set()
     due: datetime | None = None
-    orders = []
+    live: str | None = None  # the order out (or to go out), if any
+    orders: list[str] = []
+    erased = again = False
     for event in events:
         name = type(event).__name__
         if name == "HoldPlaced":
@@ -322,9 +396,14 @@ def check_history(events: list[Any], legal_obligation: bool) -> None:
         elif name == "Ingested":
             due = event.due_at  # the first schedule arrives with the item
         elif name == "Scheduled":
-            assert not orders, "rescheduled after the order"
+            assert live is None, "rescheduled after the order"
             due = event.due_at
+        elif name == "ErasureOrdered" and again:
+            assert event.order_id not in orders  # a new order id
+            live, again = event.order_id, False
+            orders.append(live)
         elif name == "ErasureOrdered":
+            assert live is None or erased, ("ordered twice", live)
             assert not holds and not restrictions, (holds, restrictions)
             assert event.due_at == due
             assert event.order_id == identity.order_id(events[0].item_ref, event.cause)
@@ -332,15 +411,91 @@ def check_history(events: list[Any], legal_obligation: bool) -> None:
                 assert not legal_obligation
             else:
                 assert due is not None and event.at >= due
-            orders.append(event.order_id)
-        elif name == "ErasureReissued":
-            assert event.order_id == orders[0]
-    assert len(orders) <= 1, orders
+            live = event.order_id
+            orders.append(live)
+        elif name == "ErasureWithheld":
+            assert event.order_id == live
+            live = None
+        elif name in ("ErasureReissued", "ReissueWithheld"):
+            assert event.order_id == live
+        elif name == "ArrivedAgain":
+            assert erased, "arrived again before it was erased"
+            again = True
+        elif name == "Erased":
+            assert live is not None, "erased without an order"
+            erased = True
+
+
+class SentOrders:
+    """The relay's producer: takes every record, and notes the log position of
+    each order it was given (the relay sends in log order, one page at a time)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.positions: list[int] = []
+        self.item_at: dict[int, Any] = {}
+
+    def send(self, topic: str, key: bytes | None = None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.get("headers") or [])
+        if topic.startswith("lethe.erasures") and key is not None:
+            order_id = headers["lethe.order-id"].decode()
+            attempt = int(headers["lethe.attempt"])
+            position, item_id = self._order_position(key.decode(), order_id, attempt)
+            self.positions.append(position)
+            self.item_at[position] = item_id
+        return SimpleNamespace(is_done=True, failed=lambda: False, exception=None)
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+    def _order_position(
+        self, item_ref: str, order_id: str, attempt: int
+    ) -> tuple[int, Any]:
+        """Where in the log the order being sent lies: the latest ErasureOrdered
+        (attempt 1) or ErasureReissued of this order id and attempt. A withheld
+        order made again has the same id and attempt, but lies after it."""
+        item_id = identity.item_id(item_ref)
+        found = 0
+        for n in self.app.process_recorder.select_notifications(1, 1_000_000):
+            if n.originator_id != item_id:
+                continue
+            if n.topic.endswith(("ErasureOrdered", "ErasureReissued")):
+                event = self.app.mapper.to_domain_event(n)
+                if (event.order_id, getattr(event, "attempt", 1)) == (
+                    order_id,
+                    attempt,
+                ):
+                    found = n.id
+        assert found, (item_ref, order_id)
+        return found, item_id
+
+
+def marks_before(app: Any, log: list[Any], position: int, item: Item) -> list[str]:
+    """Holds and restrictions on the item and its subject just before `position`."""
+    subject_id = identity.subject_id(item.subject_ref)
+    on: set[str] = set()
+    for n in log:
+        if n.id >= position:
+            break
+        if n.originator_id not in (item.id, subject_id):
+            continue
+        name = n.topic.rsplit(".", 1)[-1]
+        if name in ("HoldPlaced", "Restricted", "HoldReleased", "RestrictionLifted"):
+            event = app.mapper.to_domain_event(n)
+            mark = (
+                f"{n.originator_id}:{getattr(event, 'case_ref', None) or event.ticket}"
+            )
+            if name in ("HoldPlaced", "Restricted"):
+                on.add(f"{name}:{mark}")
+            else:
+                placed = "HoldPlaced" if name == "HoldReleased" else "Restricted"
+                on.discard(f"{placed}:{mark}")
+    return sorted(on)
 
 
 ItemLives.TestCase.settings = settings(
     max_examples=100,
-    stateful_step_count=30,
+    stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

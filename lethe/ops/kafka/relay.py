@@ -10,6 +10,13 @@ stores recognise it. Both records carry the order id in a `lethe.order-id` heade
 A tombstone goes to the partition its item was read from; orders are keyed by
 item id, so an item's orders stay in order.
 
+The relay is also the gate (docs/architecture.md, "Holds win in log order"):
+an ErasureOrdered preceded in the log by a hold or restriction on its subject
+that is still on at that position is not sent. The relay records
+ErasureWithheld on the item instead, in the transaction that moves its
+position, so the history says the order never left. The decision reads only
+the log below the order, so a replay or a second relay decides the same.
+
 The producer is librdkafka's (lethe/ops/kafka/rdkafka.py), not kafka-python's: two
 records an order, and kafka-python's send alone took ~34 µs of CPU a record,
 half of the relay's CPU. Pages are not pipelined (page n+1 sent while page n's
@@ -19,8 +26,9 @@ acknowledgements is ~5 ms, 2% of the relay's time, so there is nothing to hide.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
@@ -30,9 +38,12 @@ from eventsourcing.utils import get_topic
 
 from lethe.consumers.batch import ORDER_ID_HEADER as SENT_BY_LETHE_HEADER
 from lethe.consumers.codec import Catalogue
+from lethe.domain import identity
 from lethe.domain.application import Lethe
+from lethe.domain.gate import Mark, SubjectMarks
 from lethe.domain.item import Item
-from lethe.projections.bulk import load_events
+from lethe.domain.subject import Subject
+from lethe.projections.bulk import load_events, load_items, select_positioned
 from lethe.projections.decode import fast_decoder
 from lethe.projections.store import SqlViews
 
@@ -43,6 +54,14 @@ ATTEMPT_HEADER = "lethe.attempt"
 ORDERED = get_topic(Item.ErasureOrdered)
 REISSUED = get_topic(Item.ErasureReissued)
 INGESTED = get_topic(Item.Ingested)
+# The subject's events that put a mark on or take it off: (topic, kind, on).
+MARK_TOPICS = {
+    get_topic(Subject.HoldPlaced): ("hold", True),
+    get_topic(Subject.HoldReleased): ("hold", False),
+    get_topic(Subject.Restricted): ("restriction", True),
+    get_topic(Subject.RestrictionLifted): ("restriction", False),
+}
+WITHHOLD_ATTEMPTS = 5
 
 log = structlog.get_logger(__name__)
 
@@ -100,6 +119,7 @@ class Relay:
         page_size: int = 1000,
         orders_topic: str = ORDERS_TOPIC,
         send_timeout_s: float = 60.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.app = app
         self.producer = producer
@@ -107,6 +127,7 @@ class Relay:
         self.page_size = page_size
         self.orders_topic = orders_topic
         self.send_timeout_s = send_timeout_s
+        self.clock = clock
         self.views = SqlViews(app.process_recorder)
         self._decode = fast_decoder(app)
         self._read_to = 0  # the log is read this far; nothing to send before it
@@ -144,21 +165,41 @@ class Relay:
         )
         if notifications:
             events = [self._decode(n) for n in notifications]
-            orders = self._original_orders(events)
-            items = self._sources(orders)
-            self._send([r for e in events for r in self.records_for(e, items, orders)])
-            self._advance(notifications[-1].id)
-            log.info("relayed", orders=len(events), position=notifications[-1].id)
+            held = self._held(notifications, events)
+            to_send = [
+                e
+                for n, e in zip(notifications, events, strict=True)
+                if n.id not in held
+            ]
+            originals = self._original_orders(to_send)
+            sources = self._sources(originals)
+            self._send(
+                [
+                    r
+                    for e, o in zip(to_send, originals, strict=True)
+                    for r in self.records_for(e, o, sources[id(o)])
+                ]
+            )
+            withheld = {
+                n.id: (e, held[n.id])
+                for n, e in zip(notifications, events, strict=True)
+                if n.id in held
+            }
+            self._advance(notifications[-1].id, withheld)
+            log.info(
+                "relayed",
+                orders=len(to_send),
+                withheld=len(withheld),
+                position=notifications[-1].id,
+            )
         if len(notifications) < size:  # a full page may have more orders behind it
             self._read_to = head
         return len(notifications)
 
-    def records_for(
-        self, event: Any, items: dict[UUID, Source], orders: dict[UUID, Any]
-    ) -> list[Outgoing]:
-        """The tombstone and the order for one ErasureOrdered or ErasureReissued."""
-        ordered = orders[event.originator_id]
-        item_ref, partition = items[event.originator_id]
+    def records_for(self, event: Any, ordered: Any, source: Source) -> list[Outgoing]:
+        """The tombstone and the order for one ErasureOrdered or ErasureReissued
+        (`ordered`: the ErasureOrdered it sends or repeats)."""
+        item_ref, partition = source
         attempt = getattr(event, "attempt", 1)
         headers = [
             (ORDER_ID_HEADER, ordered.order_id.encode()),
@@ -179,32 +220,44 @@ class Relay:
             ),
         ]
 
-    def _sources(self, orders: dict[UUID, Any]) -> dict[UUID, Source]:
-        """Each ordered item's ref and the partition it was read from."""
+    def _sources(self, originals: list[Any]) -> dict[int, Source]:
+        """Each order's item ref and the partition its record was read from."""
         sources = {
-            item_id: Source(o.item_ref, o.source_partition)
-            for item_id, o in orders.items()
+            id(o): Source(o.item_ref, o.source_partition)
+            for o in originals
             if o.item_ref is not None
         }
         # A version-1 order carries neither: its item's Ingested event does.
-        older = sorted(orders.keys() - sources.keys())
-        for item_id, history in load_events(
-            self.app, self.views, older, [INGESTED]
-        ).items():
-            sources[item_id] = Source(history[0].item_ref, history[0].source_partition)
+        older = [o for o in originals if id(o) not in sources]
+        ingested = load_events(
+            self.app, self.views, sorted({o.originator_id for o in older}), [INGESTED]
+        )
+        for o in older:
+            first = ingested[o.originator_id][0]
+            sources[id(o)] = Source(first.item_ref, first.source_partition)
         return sources
 
-    def _original_orders(self, events: list[Any]) -> dict[UUID, Any]:
-        # A reissue repeats its item's ErasureOrdered, which may be pages behind.
-        orders = {
-            e.originator_id: e for e in events if isinstance(e, Item.ErasureOrdered)
-        }
-        missing = sorted({e.originator_id for e in events} - orders.keys())
-        for item_id, history in load_events(
-            self.app, self.views, missing, [ORDERED]
-        ).items():
-            orders[item_id] = history[0]
-        return orders
+    def _original_orders(self, events: list[Any]) -> list[Any]:
+        """For each event, the ErasureOrdered it sends or repeats.
+
+        An item may have several (a withheld order made again, a record that
+        arrived after its erasure); a reissue repeats the one with its order id,
+        which may be pages behind.
+        """
+        in_page = [e for e in events if isinstance(e, Item.ErasureOrdered)]
+        missing = sorted(
+            {e.originator_id for e in events} - {e.originator_id for e in in_page}
+        )
+        stored = load_events(self.app, self.views, missing, [ORDERED])
+        originals = []
+        for e in events:
+            if isinstance(e, Item.ErasureOrdered):
+                originals.append(e)
+                continue
+            earlier = [o for o in in_page if o.originator_id == e.originator_id]
+            earlier += stored.get(e.originator_id, [])
+            originals.append(next(o for o in earlier if o.order_id == e.order_id))
+        return originals
 
     def _send(self, records: Sequence[Outgoing]) -> None:
         futures = [
@@ -225,14 +278,106 @@ class Relay:
                 f"{len(failed)} of {len(futures)} records not sent: {first}"
             )
 
-    def _advance(self, notification_id: int) -> None:
-        try:
-            self.app.process_recorder.insert_tracking(
-                Tracking(TRACKING_NAME, notification_id)
-            )
-        except IntegrityError:
-            # Another relay got there first; it sent the same records (same ids).
-            log.warning("relay position already past", position=notification_id)
+    # -- the gate ------------------------------------------------------------------
+
+    def _held(
+        self, notifications: Sequence[Any], events: list[Any]
+    ) -> dict[int, list[str]]:
+        """The orders of the page to keep back, by position, with the marks on."""
+        ordered = list(zip((n.id for n in notifications), events, strict=True))
+        if not ordered:
+            return {}
+        subjects = self._subjects_of([e.originator_id for _, e in ordered])
+        marks = self._marks(set(subjects.values()), below=ordered[-1][0])
+        held: dict[int, list[str]] = {}
+        for position, event in ordered:
+            on = marks.on_at(subjects[event.originator_id], position)
+            if on:
+                held[position] = on
+        return held
+
+    def _subjects_of(self, item_ids: list[UUID]) -> dict[UUID, UUID]:
+        """Each item's subject's stream id: from the schedule, else its Ingested."""
+        wanted = list(dict.fromkeys(item_ids))
+        found: dict[UUID, UUID] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = [str(i) for i in wanted[start : start + 500]]
+            marks = ",".join("?" for _ in chunk)
+            for item_id, subject_ref in self.views.query(
+                "SELECT item_id, subject_ref FROM lethe_schedule"
+                f" WHERE item_id IN ({marks})",
+                chunk,
+            ):
+                found[UUID(item_id)] = identity.subject_id(subject_ref)
+        missing = [i for i in wanted if i not in found]
+        for item_id, history in load_events(
+            self.app, self.views, missing, [INGESTED]
+        ).items():
+            found[item_id] = identity.subject_id(history[0].subject_ref)
+        return found
+
+    def _marks(self, subject_ids: set[UUID], below: int) -> SubjectMarks:
+        stored = select_positioned(
+            self.app, self.views, sorted(subject_ids), list(MARK_TOPICS), below
+        )
+        marks = []
+        for position, record in stored:
+            kind, on = MARK_TOPICS[record.topic]
+            event = self._decode(record)
+            name = event.case_ref if kind == "hold" else event.ticket
+            marks.append(Mark(position, event.originator_id, f"{kind}:{name}", on))
+        return SubjectMarks(marks)
+
+    def _advance(
+        self, notification_id: int, withheld: dict[int, tuple[Any, list[str]]]
+    ) -> None:
+        """Move the position, recording each withheld order in the same commit."""
+        tracking = Tracking(TRACKING_NAME, notification_id)
+        for _attempt in range(WITHHOLD_ATTEMPTS):
+            if self.position >= notification_id:
+                # Another relay got there first; it sent the same records (same
+                # ids) and withheld the same orders.
+                log.warning("relay position already past", position=notification_id)
+                return
+            changed = self._withhold(withheld)
+            try:
+                if changed:
+                    self.app.record(*changed, tracking=tracking)
+                else:  # a save of no events would not record the position
+                    self.app.process_recorder.insert_tracking(tracking)
+                return
+            except IntegrityError:
+                continue  # an item changed under us, or another relay moved on
+        raise RelayError(f"could not record the relay position {notification_id}")
+
+    def _withhold(self, withheld: dict[int, tuple[Any, list[str]]]) -> list[Item]:
+        if not withheld:
+            return []
+        refs = [getattr(e, "item_ref", None) for e, _ in withheld.values()]
+        by_id = {
+            item.id: item
+            for item in load_items(self.app, self.views, [r for r in refs if r])
+        }
+        missing = [
+            e.originator_id
+            for e, _ in withheld.values()
+            if e.originator_id not in by_id
+        ]
+        for item_id in missing:
+            by_id[item_id] = self.app.repository.get(item_id)
+        at = self.clock()
+        changed: dict[UUID, Item] = {}
+        for event, on in withheld.values():
+            item = by_id[event.originator_id]
+            if item.withhold_erasure(event.order_id, event.originator_version, on, at):
+                changed[item.id] = item
+                log.warning(
+                    "order withheld: its subject was held or restricted first",
+                    item_id=item.item_ref,
+                    order_id=event.order_id,
+                    marks=on,
+                )
+        return list(changed.values())
 
 
 def _order(item_ref: str, ordered: Any, event: Any, attempt: int) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 from lethe.domain.application import Lethe
 from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.settings import Settings
+from lethe.projections.audit_across import verify_across
 from lethe.projections.audit_replay import Part
 from lethe.projections.audit_verify import VerifyLimits, VerifyResult, merge, verify
 
@@ -56,7 +57,7 @@ def verify_store(
     """
     if workers == 1:
         result = _verify_part(build_app(settings), limits, None, page_size, progress)
-        return merge([result], limits.keep)
+        return merge([result, _across(settings, limits, page_size)], limits.keep)
     if workers < 1 or settings.store != "postgres":
         raise ValueError(f"{workers} workers: parts need PostgreSQL and 1 or more")
     build_app(settings).close()  # creates the tables of a new store, as one pass does
@@ -69,9 +70,22 @@ def verify_store(
             pool.submit(_work, settings, limits, Part(k, workers), page_size)
             for k in range(workers)
         ]
+        # The checks across streams need an item and its subject in one pass.
+        across = pool.submit(_across, settings, limits, page_size)
         if ticks is not None and progress is not None:
             _relay(ticks, progress, futures)
-        return merge([future.result() for future in futures], limits.keep)
+        results = [future.result() for future in futures] + [across.result()]
+        return merge(results, limits.keep)
+
+
+def _across(settings: Settings, limits: VerifyLimits, page_size: int) -> VerifyResult:
+    """The cross-stream pass (audit_across.py): its violations, no events counted
+    (the parts count every event once already)."""
+    app = _reader(settings)
+    try:
+        return verify_across(app, limits, page_size)
+    finally:
+        app.close()
 
 
 def _verify_part(
