@@ -171,8 +171,11 @@ def redact(reason: str, personal: Iterable[str | None]) -> str:
     Reasons are written never to quote personal data; this is the safety net for
     a message from deeper down (a library, a domain error) that quotes anyway.
     """
+    # Whole tokens only: a short customer id such as "case" must not blot the
+    # middle of ordinary words ("lower<withheld> hex"), yet the id itself goes.
     for value in sorted({p for p in personal if p and p.strip()}, key=len)[::-1]:
-        reason = reason.replace(value, WITHHELD)
+        token = re.compile(rf"(?<![\w.:/-]){re.escape(value)}(?![\w.:/-])")
+        reason = token.sub(WITHHELD, reason)
     return reason
 
 

@@ -1,0 +1,24 @@
+"""redact blots a subject id where it stands as a token, never inside words."""
+
+from __future__ import annotations
+
+from lethe.consumers.checks import WITHHELD, redact
+
+
+def test_a_short_id_does_not_blot_ordinary_words() -> None:
+    reason = "sha256 is not 64 lowercase hex characters"
+    assert redact(reason, ["case"]) == reason
+
+
+def test_the_id_itself_is_withheld_wherever_it_stands_alone() -> None:
+    reason = "subject case refused: case 'case' unknown"
+    assert redact(reason, ["case"]) == (
+        f"subject {WITHHELD} refused: {WITHHELD} '{WITHHELD}' unknown"
+    )
+
+
+def test_longer_ids_go_first_so_no_fragment_is_left() -> None:
+    reason = "customer C-1001 and C-10 both refused"
+    got = redact(reason, ["C-10", "C-1001"])
+    assert "C-10" not in got
+    assert got == f"customer {WITHHELD} and {WITHHELD} both refused"
