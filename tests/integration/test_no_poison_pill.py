@@ -20,9 +20,8 @@ from tests.support import ingest_record
 from tests.support.ingest import (
     SHA,
     Consuming,
-    create_topics,
-    lethe_env,
     metadata,
+    one_partition_env,
     producer_for,
     read_topic,
 )
@@ -39,12 +38,9 @@ def env(
     broker: EmbeddedBroker,
     topic_name: Callable[..., str],
 ) -> dict[str, str]:
-    settings = lethe_env(
+    return one_partition_env(
         pg_schema_env, broker.bootstrap, topic_name("poison") + ".", topic_name("g")
     )
-    settings["LETHE_TOPIC_PARTITIONS"] = "1"
-    create_topics(settings)
-    return settings
 
 
 @pytest.fixture

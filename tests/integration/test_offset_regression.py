@@ -16,10 +16,9 @@ from lethe.projections.store import SqlViews
 from tests.support.ingest import (
     SHA,
     Consuming,
-    create_topics,
     ingested,
-    lethe_env,
     metadata,
+    one_partition_env,
     producer_for,
 )
 
@@ -34,12 +33,9 @@ def env(
     broker: EmbeddedBroker,
     topic_name: Callable[..., str],
 ) -> dict[str, str]:
-    settings = lethe_env(
+    return one_partition_env(
         pg_schema_env, broker.bootstrap, topic_name("regress") + ".", topic_name("g")
     )
-    settings["LETHE_TOPIC_PARTITIONS"] = "1"
-    create_topics(settings)
-    return settings
 
 
 @pytest.fixture

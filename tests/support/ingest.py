@@ -157,3 +157,13 @@ def ingested(app: Lethe) -> tuple[int, int]:
         (INGESTED,),
     )
     return int(rows[0][0]), int(rows[0][1])
+
+
+def one_partition_env(
+    base_env: dict[str, str], bootstrap: str, topic_prefix: str, group: str
+) -> dict[str, str]:
+    """Lethe's settings for a test of its own: one partition a topic, created."""
+    settings = lethe_env(base_env, bootstrap, topic_prefix, group)
+    settings["LETHE_TOPIC_PARTITIONS"] = "1"
+    create_topics(settings)
+    return settings
