@@ -20,6 +20,9 @@ DDL = [
     " attempts INTEGER NOT NULL DEFAULT 0, closed_at BIGINT)",
     "CREATE INDEX IF NOT EXISTS lethe_schedule_due ON lethe_schedule (state, due_at)",
     "CREATE INDEX IF NOT EXISTS lethe_schedule_subject ON lethe_schedule (subject_ref)",
+    # For the sweeper's paged look for unconfirmed orders to send again.
+    "CREATE INDEX IF NOT EXISTS lethe_schedule_ordered"
+    " ON lethe_schedule (state, ordered_at, item_ref)",
     "CREATE TABLE IF NOT EXISTS lethe_subjects (subject_ref TEXT PRIMARY KEY,"
     " subject_id TEXT NOT NULL UNIQUE, controller TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS lethe_requests ("

@@ -29,9 +29,13 @@ DUE_PAGE = (
     " AND (due_at > ? OR (due_at = ? AND item_ref > ?))"
     " ORDER BY due_at, item_ref LIMIT ?"
 )
-UNCONFIRMED = (
+# Paged by (ordered_at, item_ref), like DUE_PAGE: a store with a million
+# unconfirmed orders (a store down for a week) must not be loaded at once.
+UNCONFIRMED_PAGE = (
     "SELECT item_ref, ordered_at, attempts FROM lethe_schedule"
     " WHERE state IN ('erasure-ordered', 'erasure-failed') AND ordered_at <= ?"
+    " AND (ordered_at > ? OR (ordered_at = ? AND item_ref > ?))"
+    " ORDER BY ordered_at, item_ref LIMIT ?"
 )
 MAX_BACKOFF_DOUBLINGS = 6
 
@@ -120,23 +124,36 @@ class Sweeper:
             return False
 
     def _reissue_unconfirmed(self, now: datetime, report: SweepReport) -> None:
-        candidates = self.views.query(UNCONFIRMED, (ms(now) - self.confirm_timeout_ms,))
-        due = [
-            ref
-            for ref, ordered_at, attempts in candidates
-            if ordered_at + self._backoff_ms(attempts) <= ms(now)
-        ]
-        for start in range(0, len(due), self.batch_size):
-            page = due[start : start + self.batch_size]
-            items = load_items(self.app, self.views, page)
-            # The view may not yet have seen a confirmation: the aggregate decides.
-            reissued = [item for item in items if self._try_reissue(item, now)]
-            try:
-                self.app.record(*reissued)
-            except IntegrityError:
-                continue  # confirmed under us: the next sweep decides again
-            report.reissued += len(reissued)
-            report.refused += len(items) - len(reissued)
+        cutoff = ms(now) - self.confirm_timeout_ms
+        after: tuple[int, str] = (-(2**62), "")
+        while True:
+            page = self.views.query(
+                UNCONFIRMED_PAGE,
+                (cutoff, after[0], after[0], after[1], self.batch_size),
+            )
+            if not page:
+                return
+            due = [
+                ref
+                for ref, ordered_at, attempts in page
+                if ordered_at + self._backoff_ms(attempts) <= ms(now)
+            ]
+            if due:
+                self._reissue_page(due, now, report)
+            after = (page[-1][1], page[-1][0])
+
+    def _reissue_page(
+        self, item_refs: list[str], now: datetime, report: SweepReport
+    ) -> None:
+        items = load_items(self.app, self.views, item_refs)
+        # The view may not yet have seen a confirmation: the aggregate decides.
+        reissued = [item for item in items if self._try_reissue(item, now)]
+        try:
+            self.app.record(*reissued)
+        except IntegrityError:
+            return  # confirmed under us: the next sweep decides again
+        report.reissued += len(reissued)
+        report.refused += len(items) - len(reissued)
 
     @staticmethod
     def _try_reissue(item: Item, now: datetime) -> bool:

@@ -442,6 +442,21 @@ class StoreContract:
         rt.sweeper.sweep(now + timedelta(hours=1))
         assert self.item(rt, "img").attempts == 2
 
+    def test_unconfirmed_orders_are_reissued_page_by_page(self, rt: Runtime) -> None:
+        names = [f"img{i}" for i in range(5)]
+        rt.app.ingest([self.record(n, "verification-image") for n in names], T0)
+        rt.catch_up()
+        now = T0 + 8 * DAY
+        rt.sweeper.sweep(now)
+        rt.catch_up()
+        rt.sweeper.batch_size = 2  # five orders: three pages, the last one short
+        rt.sweeper.sweep(now + timedelta(hours=1))
+        assert [self.item(rt, n).attempts for n in names] == [2] * 5
+        rt.catch_up()
+        # Backoff doubles: one hour after the reissue is too soon for all of them.
+        rt.sweeper.sweep(now + timedelta(hours=2))
+        assert [self.item(rt, n).attempts for n in names] == [2] * 5
+
     def test_a_confirmation_the_schedule_has_not_seen_does_not_stop_the_sweep(
         self, rt: Runtime
     ) -> None:
