@@ -9,6 +9,7 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 
 from lethe.consumers.batch import tracking_name
+from lethe.ops.bench import baseline
 from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.limits import consume_and_decode, copy_rows
 from lethe.ops.bench.publish import Published
@@ -80,7 +81,11 @@ def measure(
             run = consume_all(bench, settings, published)
             copied = copy_rows(settings)
         decoded = consume_and_decode(bench, published)
+        with bench.database() as settings:
+            plain = baseline.ingest(bench, settings, published)
         rows["ingest_items_per_s"].append(run.items_per_s)
+        rows["baseline_items_per_s"].append(plain.per_s)
+        rows["ingest_vs_baseline"].append(run.items_per_s / plain.per_s)
         rows["consume_decode_msgs_per_s"].append(decoded.per_s)
         rows["copy_rows_per_s"].append(copied.per_s)
         rows["ingest_vs_consume"].append(run.records / run.seconds / decoded.per_s)
@@ -91,12 +96,14 @@ def measure(
                 "rows": copied.count,
                 "copy_s": copied.seconds,
                 "consume_decode_s": decoded.seconds,
+                "baseline_s": plain.seconds,
             }
         )
         say(
             f"ingest run {r + 1}: {run.items_per_s:,.0f} items/s "
             f"(consume+decode {decoded.per_s:,.0f} msgs/s, "
-            f"COPY {copied.per_s:,.0f} rows/s)"
+            f"COPY {copied.per_s:,.0f} rows/s, plain baseline {plain.per_s:,.0f} "
+            "items/s)"
         )
     size = (
         f"{published.items:,} items + {published.records - published.items:,} "
@@ -126,5 +133,10 @@ KEYS = {
     "copy_rows_per_s": ("limit: PostgreSQL COPY of the same rows", "rows/s"),
     "ingest_vs_consume": ("ingest ÷ consume+decode (records/s ÷ msgs/s)", "ratio"),
     "ingest_vs_copy": ("ingest ÷ COPY (event rows/s ÷ rows/s)", "ratio"),
+    "baseline_items_per_s": (
+        "baseline: consume, decode, due, INSERT + offset per poll",
+        "items/s",
+    ),
+    "ingest_vs_baseline": ("ingest ÷ plain baseline (items/s ÷ items/s)", "ratio"),
 }
 TARGETS = {"ingest_items_per_s": Target(">=", 5000)}

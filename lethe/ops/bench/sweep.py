@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from lethe.consumers.codec import Catalogue
+from lethe.ops.bench import baseline
 from lethe.ops.bench.infra import BenchContext, Stopwatch
 from lethe.ops.bench.stats import Figure, Say, Target
 from lethe.ops.bench.sweep_solo import CAPTURED, ingest
@@ -59,15 +60,18 @@ def measure(
     bench: BenchContext, items: int, runs: int, quick: bool, say: Say
 ) -> tuple[list[Figure], dict[str, Any]]:
     """`runs` sweeps of `items` due items, each on a fresh database."""
-    results = []
+    results, plain = [], []
     for r in range(runs):
         with bench.database() as settings:
             results.append(sweep_once(bench, settings, items))
+        with bench.database() as settings:
+            plain.append(baseline.sweep(settings, items, CAPTURED))
         run = results[-1]
         say(
             f"sweep run {r + 1}: {run.orders_per_s:,.0f} orders/s "
             f"(order {run.order_s:.1f} s, "
-            f"relay {run.relay_s:.1f} s, catch-up {run.catch_up_s:.1f} s)"
+            f"relay {run.relay_s:.1f} s, catch-up {run.catch_up_s:.1f} s; "
+            f"plain DELETE sweep {plain[-1].per_s:,.0f} orders/s)"
         )
     figure = Figure(
         "sweep_orders_per_s",
@@ -78,4 +82,27 @@ def measure(
         Target(">=", 5000),
         quick,
     )
-    return [figure], {"runs": [asdict(run) for run in results]}
+    size = f"{items:,} due items"
+    plain_figure = Figure(
+        "baseline_sweep_orders_per_s",
+        "baseline: one DELETE ... RETURNING into an orders table",
+        "orders/s",
+        size,
+        [p.per_s for p in plain],
+        None,
+        quick,
+    )
+    ratio = Figure(
+        "sweep_vs_baseline",
+        "sweep ÷ plain baseline (orders/s ÷ orders/s)",
+        "ratio",
+        size,
+        [run.orders_per_s / p.per_s for run, p in zip(results, plain, strict=True)],
+        None,
+        quick,
+    )
+    details = {
+        "runs": [asdict(run) for run in results],
+        "baseline": [asdict(p) for p in plain],
+    }
+    return [figure, plain_figure, ratio], details
