@@ -1,4 +1,4 @@
-"""Publishing contract records: JSON lines checked whole before anything is sent."""
+"""Publishing contract records: JSON lines checked, each line judged on its own."""
 
 from __future__ import annotations
 
@@ -80,19 +80,35 @@ def test_only_inbound_topics_take_records() -> None:
         encode_lines(CATALOGUE, "lethe.dlq.v1", [image_line()])
 
 
-def test_lethe_produce_refuses_a_bad_file_with_one_line_and_exit_2(
-    tmp_path: Path,
-) -> None:
+def test_lethe_produce_names_each_refused_line_and_exits_1(tmp_path: Path) -> None:
     lines = tmp_path / "images.jsonl"
-    lines.write_text(image_line() + "\n" + image_line(sha256=5) + "\n")
-    env = {"LETHE_KAFKA_BOOTSTRAP": "127.0.0.1:1"}  # never reached: nothing is sent
+    lines.write_text(image_line(sha256="ab") + "\n" + image_line(sha256=5) + "\n")
+    env = {"LETHE_KAFKA_BOOTSTRAP": "127.0.0.1:1"}  # never reached: nothing is fit
     result = CliRunner().invoke(
         main, ["produce", "alarm.images.v1", "--json", str(lines)], env=env
     )
-    assert result.exit_code == 2
-    assert result.output.strip().splitlines() == [
-        "lethe: line 2: lethe.v1.VerificationImage.sha256 is a int, expected string"
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "lethe: line 1 refused: sha256 is not 64 lowercase hex characters "
+        "(got 2 characters)",
+        "lethe: line 2 refused: lethe.v1.VerificationImage.sha256 is a int, "
+        "expected string",
     ]
+    assert result.stdout == "sent 0 of 2 records to alarm.images.v1; refused 2\n"
+
+
+def test_lethe_produce_refuses_a_topic_that_is_not_inbound_in_one_line(
+    tmp_path: Path,
+) -> None:
+    lines = tmp_path / "x.jsonl"
+    lines.write_text(image_line() + "\n")
+    env = {"LETHE_KAFKA_BOOTSTRAP": "127.0.0.1:1"}
+    result = CliRunner().invoke(
+        main, ["produce", "lethe.dlq.v1", "--json", str(lines)], env=env
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith("lethe: 'lethe.dlq.v1' is not an inbound topic")
+    assert len(result.output.splitlines()) == 1
 
 
 class FakeKafkaProducer:

@@ -1,18 +1,15 @@
-"""`lethe run`, `lethe produce`, `lethe topics ensure|resume`: Lethe's side of Kafka."""
+"""`lethe run`, `lethe topics ensure|resume`: Lethe's side of Kafka."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import IO
 
 import click
 from kafka import KafkaAdminClient
 
-from lethe.consumers.codec import Catalogue
 from lethe.ops import logging as lethe_logging
 from lethe.ops.cli.store import opened_settings
 from lethe.ops.cli.support import UserError
-from lethe.ops.kafka.produce import LetheProducer, encode_lines
 from lethe.ops.kafka.settings import KafkaClientSettings, KafkaSettingsError
 from lethe.ops.kafka.topics import (
     ItemTopicError,
@@ -31,7 +28,8 @@ UNVERIFIED_EXIT = 4  # nothing found wrong, but not everything could be checked
 SETTINGS_ERRORS = (SettingsError, KafkaSettingsError, TopicSettingsError)
 
 
-def _config() -> RunConfig:
+def run_config() -> RunConfig:
+    """What `lethe run` and `lethe produce` read from the environment, or UserError."""
     try:
         return RunConfig.from_env(Settings.from_env())
     except SETTINGS_ERRORS as error:
@@ -53,7 +51,7 @@ def run_command(log_level: str) -> None:
     Logs are JSON lines on stderr. SIGTERM or Ctrl-C finishes the current
     batch and stops.
     """
-    config = _config()
+    config = run_config()
     # run may start a store; its 'started' log line names the one it uses.
     opened_settings(config.settings, create=True)
     lethe_logging.configure(log_level)
@@ -61,35 +59,6 @@ def run_command(log_level: str) -> None:
         run(config, stop_on_signals())
     except ItemTopicError as error:
         raise UserError(str(error)) from None
-
-
-@click.command("produce")
-@click.argument("topic")
-@click.option(
-    "--json",
-    "source",
-    type=click.File("r"),
-    required=True,
-    help="A file of JSON lines, one record each; - reads stdin.",
-)
-def produce_command(topic: str, source: IO[str]) -> None:
-    """Publish JSON lines to an inbound TOPIC (e.g. alarm.images.v1) as contract
-    records: checked against the schema, Avro single-object encoded, keyed.
-
-    Timestamps are ISO-8601 with an offset (2026-03-25T11:00:00Z). Nothing is
-    sent unless every line fits.
-    """
-    config = _config()
-    try:
-        encoded = encode_lines(Catalogue.shipped(), topic, source)
-    except ValueError as error:
-        raise UserError(str(error)) from None
-    with LetheProducer(config.kafka, config.topics) as producer:
-        futures = [producer.send_encoded(topic, key, data) for key, data in encoded]
-        producer.flush()
-    for future in futures:
-        future.get(timeout=60)  # raises if Kafka did not take a record
-    click.echo(f"published {len(encoded)} records to {config.topics.name(topic)}")
 
 
 @click.group("topics")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from lethe.domain.policy import Anchor, Due, ItemFacts, Policy, Rule
 from lethe.ops.cli.support import (
@@ -18,6 +17,9 @@ from lethe.ops.cli.support import (
     new_table,
 )
 from lethe.policies import load_shipped, shipped_ids
+
+if TYPE_CHECKING:
+    from rich.table import Table  # imported by support.new_table when needed
 
 # What each waiting anchor is, in words, and the option that gives it.
 WAITING_FOR = {

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import click
 
+from lethe.ops.cli.support import CREATE_FLAG
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.runtime.preflight import check_store, describe_store
 from lethe.ops.settings import Settings
-
-CREATE_FLAG = "lethe.create"  # ctx.meta key: the root's --create was given
 
 
 def may_create() -> bool:

@@ -7,20 +7,22 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from click.exceptions import NoArgsIsHelpError
-from rich import box
-from rich.console import Console, ConsoleOptions, Group, RenderableType
-from rich.measure import Measurement
-from rich.table import Column, Table
 
 from lethe.domain.errors import NotKnownError
-from lethe.ops.cli.failures import USER_ERRORS, environment_problem
+
+# rich (~30 ms) and the error classes of Kafka and the stores (~400 ms) are
+# imported where they are used: the CLI must start fast (cli/lazy.py).
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, Group
+    from rich.table import Column, Table
 
 PROG = "lethe"
+CREATE_FLAG = "lethe.create"  # ctx.meta key: the root's --create was given
 USER_ERROR_EXIT = 2
 NOT_KNOWN_EXIT = 3  # the subject or item named is unknown (to that controller)
 
@@ -47,11 +49,16 @@ def user_errors() -> Iterator[None]:
         yield
     except NoArgsIsHelpError:
         raise  # `lethe retention` alone: click prints that group's help
+    except (click.exceptions.Exit, click.Abort, UserError):
+        raise  # --help, --version, Ctrl-C, or a message already in one line
     except NotKnownError as error:
         raise NotKnownUserError(_one_line(error)) from None
-    except USER_ERRORS as error:
-        raise UserError(_one_line(error)) from None
     except Exception as error:
+        # Only now: these classes come from modules that are slow to import.
+        from lethe.ops.cli.failures import USER_ERRORS, environment_problem
+
+        if isinstance(error, USER_ERRORS):
+            raise UserError(_one_line(error)) from None
         problem = environment_problem(error)
         if problem is None:
             raise  # a bug in Lethe: keep the traceback
@@ -233,6 +240,9 @@ MIN_CUT_WIDTH = 20  # narrower than this, a cut column says too little
 
 def new_table(*headers: str) -> Table:
     """A kubectl-like table: upper-case headers, a rule under them, no borders."""
+    from rich import box
+    from rich.table import Table
+
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for header in headers:
         table.add_column(header.upper(), header_style="bold", no_wrap=True)
@@ -264,6 +274,8 @@ def _echo_whole(table: Table) -> None:
 
 
 def _console(file: IO[str], **options: Any) -> Console:
+    from rich.console import Console
+
     # Text from policy files is data: "[...]" is not markup, ":x:" not an emoji.
     return Console(file=file, markup=False, emoji=False, highlight=False, **options)
 
@@ -273,6 +285,8 @@ _UNLIMITED = 10_000
 
 def _fit(table: Table, console: Console) -> bool:
     """Narrow `table`'s columns so that it fits `console`; False if it cannot."""
+    from rich.measure import Measurement
+
     wide = console.options.update_width(_UNLIMITED)
     natural = [_natural_width(column, console, wide) for column in table.columns]
     # Padding and borders: whatever the whole table needs beyond its contents.
@@ -308,6 +322,8 @@ def _squeeze(columns: list[Column], widths: list[int], excess: int) -> list[int]
 
 
 def _natural_width(column: Column, console: Console, wide: ConsoleOptions) -> int:
+    from rich.measure import Measurement
+
     cells = [column.header, *column.cells]
     return max(Measurement.get(console, wide, cell).maximum for cell in cells)
 
@@ -319,6 +335,9 @@ def _floor(column: Column, natural: int) -> int:
 
 
 def _expanded(table: Table) -> Group:
+    from rich.console import Group, RenderableType
+    from rich.table import Table
+
     headers = [str(column.header) for column in table.columns]
     rows = zip(*(column.cells for column in table.columns), strict=True)
     blocks: list[RenderableType] = [table.title] if table.title else []

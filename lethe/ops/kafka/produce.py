@@ -6,7 +6,7 @@ encoding and keyed as the contract says, so no pipeline hand-rolls the framing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from lethe.ops.kafka.produce_json import JsonLineError, from_json, schema_of
 from lethe.ops.kafka.settings import KafkaClientSettings
 from lethe.ops.kafka.topics import TopicSettings
 
-__all__ = ["JsonLineError", "LetheProducer", "Metadata", "encode_lines"]
+__all__ = ["JsonLineError", "LetheProducer", "Metadata", "encode_lines", "line_encoder"]
 
 
 @dataclass(frozen=True)
@@ -203,28 +203,40 @@ class LetheProducer:
         self.close()
 
 
-def encode_lines(
-    catalogue: Catalogue, contract_topic: str, lines: Iterable[str]
-) -> list[tuple[bytes, bytes]]:
-    """Every JSON line as (key, value) bytes, or JsonLineError for the first misfit.
+def line_encoder(
+    catalogue: Catalogue, contract_topic: str
+) -> Callable[[str, int], tuple[bytes, bytes]]:
+    """A function from (JSON line, its number) to (key, value) bytes.
 
-    All lines are checked before any is sent: a bad file publishes nothing.
+    It raises JsonLineError naming the line and the field that does not fit;
+    ValueError at once if `contract_topic` is not an inbound topic.
     """
     kind = KIND_BY_TOPIC.get(contract_topic)
     if kind is None:
         encode(catalogue, contract_topic, {})  # raises, naming the inbound topics
     assert kind is not None
     schema = schema_of(kind.record)
-    encoded = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+
+    def encode_line(line: str, number: int) -> tuple[bytes, bytes]:
         value = from_json(schema, line, number)
         try:
-            encoded.append(encode(catalogue, contract_topic, value))
+            return encode(catalogue, contract_topic, value)
         except ValueError as error:
             # The codec says "lethe.v1.X: lethe.v1.Y.field is ...": the field is enough.
             _, _, problem = str(error).partition(": ")
             named = problem.startswith("lethe.v1.")
             raise JsonLineError(number, problem if named else str(error)) from None
-    return encoded
+
+    return encode_line
+
+
+def encode_lines(
+    catalogue: Catalogue, contract_topic: str, lines: Iterable[str]
+) -> list[tuple[bytes, bytes]]:
+    """Every JSON line as (key, value) bytes, or JsonLineError for the first misfit."""
+    encode_line = line_encoder(catalogue, contract_topic)
+    return [
+        encode_line(line, number)
+        for number, line in enumerate(lines, start=1)
+        if line.strip()
+    ]

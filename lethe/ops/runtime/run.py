@@ -6,18 +6,18 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from lethe.consumers.batch import BatchTaker
-from lethe.consumers.checks import Contract
 from lethe.consumers.codec import Catalogue
 from lethe.consumers.deadletter import DLQ_TOPIC, DeadLetters
 from lethe.consumers.loop import ConsumeLoop
 from lethe.domain.application import Lethe
 from lethe.ops.kafka.offsets import BrokerOffsets
+from lethe.ops.kafka.produce_check import contract_for
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import ORDERS_TOPIC, Producer, Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
@@ -68,12 +68,8 @@ def build_loop(
     offsets: BrokerOffsets | None = None,
 ) -> ConsumeLoop:
     settings, topics = config.settings, config.topics
-    contract = Contract(
-        policies=app.policies,
-        max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
-        catalogue=Catalogue.shipped(),
-        earliest=settings.earliest_instant,
-    )
+    # The same contract `lethe produce` checks records against before sending.
+    contract = contract_for(settings, app.policies, Catalogue.shipped())
     dead_letters = DeadLetters(producer, topics.name(DLQ_TOPIC))
     taker = BatchTaker(app, dead_letters, contract, clock)
     return ConsumeLoop(
