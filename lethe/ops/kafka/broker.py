@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,19 +28,45 @@ _BROKER_ENV = (
     "SCHEMA_REGISTRY", "OTEL_EXPORTER_OTLP_ENDPOINT",
 )  # fmt: skip
 _PR_SET_PDEATHSIG = 1
+MEMORY_STORAGE = "memory://tansu/"
+# How Tansu 0.6.0 says that its build lacks a storage engine, e.g.
+# `FeatureNotEnabled { feature: "postgres", message: "postgres://..." }`.
+_MISSING_ENGINE = re.compile(r'FeatureNotEnabled \{ feature: "([^"]+)"')
+_UNSUPPORTED_URL = re.compile(r'UnsupportedStorageUrl\(Url \{ scheme: "([^"]+)"')
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 class BrokerStartError(RuntimeError):
     """The broker did not come up; the message carries its log tail."""
 
-    def __init__(self, message: str, *, crashed: bool = False) -> None:
+    def __init__(
+        self, message: str, *, crashed: bool = False, cause: str | None = None
+    ) -> None:
         super().__init__(message)
         self.crashed = crashed
+        self.cause = cause  # why, in one line, when the log says
+
+    def one_line(self) -> str:
+        first = str(self).splitlines()[0].removesuffix(":")
+        return f"{first}: {self.cause}" if self.cause else first
+
+
+def start_failure_cause(log: str) -> str | None:
+    """Why Tansu would not start, in one line, from its log; None if it does not say."""
+    if found := _MISSING_ENGINE.search(log):
+        return (
+            f"this Tansu build has no {found[1]} storage engine "
+            f"(it offers {MEMORY_STORAGE} and s3://)"
+        )
+    if found := _UNSUPPORTED_URL.search(log):
+        return f"Tansu has no storage engine for {found[1]}:// URLs"
+    errors = [line for line in log.splitlines() if line.startswith("Error: ")]
+    return errors[-1].removeprefix("Error: ") if errors else None
 
 
 class EmbeddedBroker:
-    """One Tansu broker process with in-memory storage on a loopback port.
+    """One Tansu broker process on a loopback port, with in-memory storage unless
+    given another Tansu storage URL (`storage`).
 
     Start it from a thread that lives as long as the broker should: on Linux the
     kernel kills the broker when the thread that started it exits (so a killed
@@ -53,8 +80,10 @@ class EmbeddedBroker:
         log_path: Path | None = None,
         start_timeout: float = 20.0,
         binary: str | None = None,
+        storage: str = MEMORY_STORAGE,
     ) -> None:
         self._requested_port = port
+        self.storage = storage
         self.port = port or 0
         self.log_path = log_path or _temp_log_path()
         self.start_timeout = start_timeout
@@ -134,7 +163,7 @@ class EmbeddedBroker:
     def _spawn(self, binary: str) -> None:
         url = f"tcp://127.0.0.1:{self.port}"
         argv = [
-            binary, "broker", "--storage-engine", "memory://tansu/",
+            binary, "broker", "--storage-engine", self.storage,
             "--listener-url", url, "--advertised-listener-url", url,
         ]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if k not in _BROKER_ENV}
@@ -175,10 +204,12 @@ class EmbeddedBroker:
         return None
 
     def _fail(self, what: str, *, crashed: bool = False) -> None:
+        tail = self.log_tail()
         raise BrokerStartError(
             f"Tansu broker on 127.0.0.1:{self.port} {what}; log {self.log_path}:\n"
-            f"{self.log_tail()}",
+            f"{tail}",
             crashed=crashed,
+            cause=start_failure_cause(tail),
         )
 
 

@@ -33,7 +33,7 @@ def contract_for(
     )
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: `checks.Delivered` declares plain attributes
 class _Outgoing:
     """A record as the consumer will see it (`checks.Delivered`), before it is sent."""
 
