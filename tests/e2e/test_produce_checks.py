@@ -16,6 +16,7 @@ from lethe.consumers.deadletter import REASON
 from lethe.ops.cli.main import main
 from lethe.ops.cli.produce import EXAMPLES
 from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.kafka.topics import TopicSettings
 from tests.support.ingest import Consuming, one_partition_env, producer_for, read_topic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -138,7 +139,7 @@ def _instants(meta: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("topic", sorted(EXAMPLES))
 def test_every_example_in_the_help_is_sent(
-    env: dict[str, str], consuming: Consuming, tmp_path: Path, topic: str
+    env: dict[str, str], tmp_path: Path, topic: str
 ) -> None:
     help_text = CliRunner().invoke(main, ["produce", "--help"]).output
     assert f"\n    {topic}:\n      {EXAMPLES[topic]}\n" in help_text
@@ -146,5 +147,15 @@ def test_every_example_in_the_help_is_sent(
     result = produce(env, topic, lines_file(tmp_path, EXAMPLES[topic]))
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"sent 1 of 1 records to {consuming.name(topic)}\n"
-    assert len(read_topic(env["LETHE_KAFKA_BOOTSTRAP"], consuming.name(topic), 1)) == 1
+    assert (
+        result.stdout
+        == f"sent 1 of 1 records to {TopicSettings.from_env(env).name(topic)}\n"
+    )
+    assert (
+        len(
+            read_topic(
+                env["LETHE_KAFKA_BOOTSTRAP"], TopicSettings.from_env(env).name(topic), 1
+            )
+        )
+        == 1
+    )

@@ -143,3 +143,18 @@ def test_the_producer_api_keys_each_record_as_the_contract_says() -> None:
         ("p.lethe.commands.v1", b"cust-9"),
         ("p.lethe.erasure-confirmations.v1", b"ev-1"),
     ]
+
+
+def test_a_line_that_is_not_utf8_is_refused_alone(tmp_path: Path) -> None:
+    lines = tmp_path / "images.jsonl"
+    lines.write_bytes(b"\xff\xfe{}\n" + image_line(sha256="AB" * 32).encode() + b"\n")
+    env = {"LETHE_KAFKA_BOOTSTRAP": "127.0.0.1:1"}
+    result = CliRunner().invoke(
+        main, ["produce", "alarm.images.v1", "--json", str(lines)], env=env
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "lethe: line 1 refused: not UTF-8 (at byte 1)",
+        "lethe: line 2 refused: sha256 is not 64 lowercase hex characters "
+        "(got 64 characters, some uppercase)",
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import IO
+from typing import BinaryIO
 
 import click
 
@@ -59,11 +59,11 @@ def _epilog() -> str:
 @click.option(
     "--json",
     "source",
-    type=click.File("r"),
+    type=click.File("rb"),
     required=True,
     help="A file of JSON lines, one record each; - reads stdin.",
 )
-def produce_command(topic: str, source: IO[str]) -> None:
+def produce_command(topic: str, source: BinaryIO) -> None:
     """Publish JSON lines to an inbound TOPIC as contract records, checked as the
     consumer checks them.
 

@@ -68,12 +68,19 @@ def judge_lines(
     encode_line: Callable[[str, int], tuple[bytes, bytes]],
     contract: Contract,
     contract_topic: str,
-    lines: Iterable[str],
+    lines: Iterable[bytes],
     now: datetime,
 ) -> Judged:
     """Every non-blank line through the schema, then the consumer's checks."""
     judged = Judged()
-    for number, line in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=1):
+        try:
+            # Line by line: one broken byte refuses its line, not the whole file.
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            column = error.start + 1
+            judged.refused.append((number, f"not UTF-8 (at byte {column})"))
+            continue
         if not line.strip():
             continue
         try:
