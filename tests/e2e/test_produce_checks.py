@@ -64,6 +64,7 @@ def consuming(env: dict[str, str]) -> Iterator[Consuming]:
     running = Consuming(env)
     yield running
     running.close()
+    running.app.close()  # its connections: PostgreSQL is shared by many tests
 
 
 def produce(env: dict[str, str], topic: str, path: Path) -> Result:
