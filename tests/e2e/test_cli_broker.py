@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -131,3 +132,18 @@ def test_a_port_in_use_is_refused_in_one_line(started: Broker, port: int) -> Non
         f"lethe: {MEMORY_WARNING}",
         f"lethe: port {port} is already in use",
     ]
+
+
+def test_a_broker_that_dies_ends_lethe_broker_with_exit_1(
+    started: Broker, tmp_path: Path
+) -> None:
+    pid = started.process.pid
+    (tansu,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    os.kill(int(tansu), signal.SIGKILL)
+
+    _, stderr = started.process.communicate(timeout=30)
+
+    assert started.process.returncode == 1
+    assert stderr.splitlines()[-1] == (
+        f"lethe: the broker exited; see {tmp_path / 'tansu.log'}"
+    )
