@@ -29,7 +29,16 @@ class Settings:
     postgres_lock_timeout_s: int = 30
     postgres_statement_timeout_s: int = 300
     postgres_idle_in_transaction_timeout_s: int = 60
-    pseudonym_key: bytes | None = None  # LETHE_PSEUDONYM_KEY, hex; from a secret store
+    # LETHE_PSEUDONYM_KEY (hex) or LETHE_PSEUDONYM_KEY_FILE (a 0600 file of hex):
+    # from a secret store; required on PostgreSQL (docs/keys.md).
+    pseudonym_key: bytes | None = None
+    # LETHE_KEK_FILE: the key-encryption key's file (0600), outside the database;
+    # on SQLite it defaults to <LETHE_SQLITE_PATH>.kek. LETHE_KEK: the key in hex
+    # instead (LETHE_KEK_NEXT: the next one, while `lethe keys rotate` runs).
+    kek_file: Path | None = None
+    kek_in_env: bool = False
+    # LETHE_KEK_ROTATION_DAYS: `lethe keys status` calls the KEK overdue after this.
+    kek_rotation_days: int = 30
     sweep_interval_s: float = 60.0
     confirm_timeout_s: float = 3600.0
     max_clock_skew_s: float = 300.0
@@ -70,7 +79,13 @@ class Settings:
                 "LETHE_POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_S",
                 cls.postgres_idle_in_transaction_timeout_s,
             ),
-            pseudonym_key=get.hex_bytes("LETHE_PSEUDONYM_KEY"),
+            pseudonym_key=get.hex_bytes("LETHE_PSEUDONYM_KEY")
+            or get.secret_file("LETHE_PSEUDONYM_KEY_FILE"),
+            kek_file=get.path("LETHE_KEK_FILE"),
+            kek_in_env=bool(env.get("LETHE_KEK", "").strip()),
+            kek_rotation_days=get.integer(
+                "LETHE_KEK_ROTATION_DAYS", cls.kek_rotation_days, lowest=1
+            ),
             sweep_interval_s=get.number("LETHE_SWEEP_INTERVAL_S", cls.sweep_interval_s),
             confirm_timeout_s=get.number(
                 "LETHE_CONFIRM_TIMEOUT_S", cls.confirm_timeout_s
@@ -192,21 +207,40 @@ class _Getter:
         # A bare date is midnight UTC: the floor is a date, not a wall-clock time.
         return parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=UTC)
 
-    def hex_bytes(self, name: str) -> bytes | None:
-        # The value is a secret: the message describes it, never shows it.
+    def path(self, name: str) -> Path | None:
         raw = self.env.get(name, "").strip()
+        return Path(raw) if raw else None
+
+    def secret_file(self, name: str) -> bytes | None:
+        """Hex in a file only its owner may read (the key, never the message)."""
+        path = self.path(name)
+        if path is None:
+            return None
+        try:
+            mode = path.stat().st_mode
+            text = path.read_text()
+        except OSError as error:
+            raise SettingsError(f"{name}={path}: {error.strerror}") from None
+        if mode & 0o077:
+            raise SettingsError(f"{name}={path} can be read by others; chmod 600 it")
+        return self.hex_bytes(name, text)
+
+    def hex_bytes(self, name: str, value: str | None = None) -> bytes | None:
+        # The value is a secret: the message describes it, never shows it.
+        text = self.env.get(name, "") if value is None else value
+        raw = text.strip()
         if not raw:
             return None
         accepted = (
             "write at least 32 hex digits (e.g. the output of openssl rand -hex 32)"
         )
         try:
-            value = bytes.fromhex(raw)
+            key = bytes.fromhex(raw)
         except ValueError:
             raise SettingsError(f"{name} is not hex; {accepted}") from None
-        if len(value) < 16:
-            raise SettingsError(f"{name} is too short ({len(value)} bytes); {accepted}")
-        return value
+        if len(key) < 16:
+            raise SettingsError(f"{name} is too short ({len(key)} bytes); {accepted}")
+        return key
 
 
 def _integer_range(lowest: int | None, highest: int | None) -> str:

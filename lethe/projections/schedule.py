@@ -275,6 +275,8 @@ class ScheduleProcess:
         pending = self.views.query(rows.ANSWERED_NOT_SHREDDED)
         for (subject_ref,) in pending:
             self.app.vault.shred(subject_ref)
+        if pending:
+            self.app.vault.scrub()  # outside the shreds' transactions, once a batch
         return len(pending)
 
 

@@ -42,9 +42,8 @@ ITEMS_OF_SUBJECT = (
 )
 ANSWERED_NOT_SHREDDED = (
     "SELECT DISTINCT r.subject_ref FROM lethe_requests r"
-    " LEFT JOIN lethe_subject_keys k ON k.subject_ref = r.subject_ref"
-    " WHERE r.carried_out_at IS NOT NULL"
-    " AND (k.subject_ref IS NULL OR k.shredded_at IS NULL)"
+    " LEFT JOIN lethe_shredded_subjects k ON k.subject_ref = r.subject_ref"
+    " WHERE r.carried_out_at IS NOT NULL AND k.subject_ref IS NULL"
 )
 
 

@@ -42,6 +42,9 @@ class FakeSubjectVault:
         self._keys.pop(subject_ref, None)
         self.shredded.add(subject_ref)
 
+    def scrub(self) -> None:
+        """Nothing to scrub: a dict keeps no old copies."""
+
     def is_shredded(self, subject_ref: str) -> bool:
         return subject_ref in self.shredded
 

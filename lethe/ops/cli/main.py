@@ -47,6 +47,7 @@ COMMANDS = {
     "bench": Lazy("lethe.ops.bench.command:bench_command", "Measure ingest, sweep, subject erasure, audit verify and memory on PostgreSQL."),
     "serve": Lazy("lethe.ops.cli.serve:serve", "Serve the HTTP API (OpenAPI at /openapi.json)."),
     "token": Lazy("lethe.ops.cli.tokens:token", "API tokens for `lethe serve`: shown once, stored hashed, revocable."),
+    "keys": Lazy("lethe.ops.cli.keys:keys", "The key-encryption key and the pseudonym key (docs/keys.md)."),
 }
 # fmt: on
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from lethe.ops.cli.keys import kek_status_line
 from lethe.ops.cli.store import open_runtime
 from lethe.ops.cli.support import INSTANT, echo_table, format_instant
 from lethe.projections import aside
@@ -50,6 +51,7 @@ def status(now: datetime | None, as_json: bool) -> None:
         return
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.states.items()))
     click.echo(f"items: {counts or 'none'}")
+    click.echo(kek_status_line(runtime))  # the keys lane's one line
     attention = report.overdue + report.unconfirmed + report.failed
     if attention:
         table = Table("item", "category", "what", "since", title="needs attention")

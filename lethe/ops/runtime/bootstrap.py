@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from lethe.domain.application import Lethe
 from lethe.domain.policy import Policy
 from lethe.ops.runtime.holidays import public_holidays
+from lethe.ops.runtime.keysetup import vault_keys
 from lethe.ops.runtime.vault import SqlSubjectVault
 from lethe.ops.settings import Settings
 from lethe.policies import load_previous, load_shipped, shipped_ids
@@ -32,8 +33,11 @@ def build_app(
         holidays=public_holidays(),
         previous=load_previous(),
     )
-    # The vault shares the event store's database but not its tables.
-    app.vault = SqlSubjectVault(SqlViews(app.process_recorder), settings.pseudonym_key)
+    # The vault shares the event store's database but not its tables; its keys
+    # come from outside it (lethe/ops/runtime/keysetup.py).
+    views = SqlViews(app.process_recorder)
+    pseudonyms, kek = vault_keys(settings, views)
+    app.vault = SqlSubjectVault(views, pseudonyms, kek)
     return app
 
 
