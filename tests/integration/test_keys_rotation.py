@@ -1,0 +1,185 @@
+"""KEK rotation that survives a crash, and the migration of a store made before
+envelope encryption (keys in clear in lethe_subject_keys)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from lethe.ops.runtime.bootstrap import build_app
+from lethe.ops.runtime.rotation import kek_status, rotate_kek
+from lethe.ops.settings import Settings
+from tests.support import T0
+from tests.support.keys import kek_files, key_env
+
+CONTROLLER = "sector-alarm"
+LETHE = Path(sys.executable).with_name("lethe")
+
+
+def sqlite_settings(tmp_path: Path, keys: dict[str, str]) -> Settings:
+    return Settings.from_env(
+        {"LETHE_SQLITE_PATH": str(tmp_path / "store" / "lethe.db"), **keys}
+    )
+
+
+def sealed_subjects(app: Any, count: int) -> dict[str, tuple[str, bytes]]:
+    """ref -> (subject id, seal) for `count` new subjects."""
+    sealed = {}
+    for n in range(count):
+        subject = app.subject_for(CONTROLLER, f"customer-{n:05d}", T0)
+        app.save(subject)
+        sealed[subject.subject_ref] = (f"customer-{n:05d}", subject.subject_seal)
+    return sealed
+
+
+def all_open(app: Any, sealed: dict[str, tuple[str, bytes]]) -> bool:
+    return all(
+        app.vault.unseal(ref, seal) == sid for ref, (sid, seal) in sealed.items()
+    )
+
+
+class Interrupted(Exception):
+    """Stands for the process dying between two batches."""
+
+
+def test_an_interrupted_rotation_leaves_every_key_open_and_a_rerun_finishes(
+    tmp_path: Path,
+) -> None:
+    keys = key_env(tmp_path)
+    settings = sqlite_settings(tmp_path, keys)
+    app = build_app(settings)
+    sealed = sealed_subjects(app, 12)
+
+    def die(done: int) -> None:
+        raise Interrupted(done)
+
+    with pytest.raises(Interrupted):
+        rotate_kek(app.vault.views, app.vault.kek, batch_size=5, after_batch=die)
+    fresh = build_app(settings)  # a new process: old and new KEK files both read
+    assert all_open(fresh, sealed)
+    status = kek_status(fresh.vault.views, 30, T0)
+    assert status is not None and status.unfinished
+    assert "unfinished" in status.line()
+    # A subject registered mid-rotation is wrapped by the new KEK, so not missed.
+    late = sealed_subjects(fresh, 13)
+    rotate_kek(fresh.vault.views, fresh.vault.kek, batch_size=5)
+    assert len(kek_files(Path(keys["LETHE_KEK_FILE"]))) == 1
+    again = build_app(settings)
+    assert all_open(again, sealed) and all_open(again, late)
+    status = kek_status(again.vault.views, 30, T0)
+    assert status is not None and not status.unfinished
+
+
+def test_kill_9_mid_rotation_leaves_every_key_open(tmp_path: Path) -> None:
+    keys = key_env(tmp_path)
+    settings = sqlite_settings(tmp_path, keys)
+    app = build_app(settings)
+    sealed = sealed_subjects(app, 400)
+    old = app.vault.current_kek()
+    env = {**os.environ, "LETHE_SQLITE_PATH": str(settings.sqlite_path), **keys}
+    rotating = subprocess.Popen(
+        [str(LETHE), "keys", "rotate", "--batch-size", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    moved = wait_for_rewrapped(settings.sqlite_path, old)
+    os.kill(rotating.pid, signal.SIGKILL)
+    rotating.wait()
+    left = count_under(settings.sqlite_path, old)
+    assert moved > 0 and left > 0, "the rotation was not caught mid-way"
+    assert all_open(build_app(settings), sealed)
+    finished = subprocess.run(
+        [str(LETHE), "keys", "rotate"], env=env, capture_output=True, text=True
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert count_under(settings.sqlite_path, old) == 0
+    assert all_open(build_app(settings), sealed)
+    assert len(kek_files(Path(keys["LETHE_KEK_FILE"]))) == 1
+
+
+def count_under(db: Path, kek_id: str) -> int:
+    with sqlite3.connect(db, timeout=30) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM lethe_wrapped_keys WHERE kek_id = ?", (kek_id,)
+        ).fetchone()
+    return int(row[0])
+
+
+def wait_for_rewrapped(db: Path, old: str, timeout_s: float = 60) -> int:
+    deadline = time.monotonic() + timeout_s
+    total = count_under(db, old)
+    while time.monotonic() < deadline:
+        moved = total - count_under(db, old)
+        if moved > 0:
+            return moved
+        time.sleep(0.005)
+    return 0
+
+
+# -- a store made before envelope encryption ------------------------------------------
+
+
+def make_legacy_store(app: Any) -> tuple[str, str, bytes, bytes]:
+    """Turn the store into one as Lethe kept it before: a key in clear."""
+    views = app.vault.views
+    subject = app.subject_for(CONTROLLER, "legacy-subject", T0)
+    raw_key = AESGCM.generate_key(bit_length=256)
+    nonce = os.urandom(12)
+    seal = nonce + AESGCM(raw_key).encrypt(
+        nonce, b"legacy-subject", subject.subject_ref.encode()
+    )
+    subject.subject_seal = seal  # what the old vault sealed it with
+    views.execute(
+        [
+            ("DROP TABLE lethe_wrapped_keys", ()),
+            ("DROP TABLE lethe_shredded_subjects", ()),
+            ("DROP TABLE lethe_key_state", ()),
+            (
+                "CREATE TABLE lethe_subject_keys (subject_ref TEXT PRIMARY KEY,"
+                " subject_key BYTEA, shredded_at BIGINT)",
+                (),
+            ),
+            (
+                "INSERT INTO lethe_subject_keys VALUES (?, ?, NULL), ('gone', NULL, 5)",
+                (subject.subject_ref, raw_key),
+            ),
+        ]
+    )
+    return subject.subject_ref, "gone", seal, raw_key
+
+
+def test_a_store_with_keys_in_clear_is_migrated_on_first_start(tmp_path: Path) -> None:
+    keys = key_env(tmp_path)
+    settings = sqlite_settings(tmp_path, keys)
+    ref, shredded_ref, seal, raw_key = make_legacy_store(build_app(settings))
+    Path(keys["LETHE_KEK_FILE"]).unlink()  # old stores had no KEK: make one
+    with pytest.raises(Exception, match="does not exist"):
+        build_app(settings)  # a named KEK file that is missing is never invented
+    settings = sqlite_settings(
+        tmp_path, {"LETHE_PSEUDONYM_KEY": keys["LETHE_PSEUDONYM_KEY"]}
+    )
+    app = build_app(settings)  # the embedded default generates one beside the store
+    assert app.vault.unseal(ref, seal) == "legacy-subject"
+    assert app.vault.is_shredded(shredded_ref)
+    views = app.vault.views
+    assert not views.query(
+        "SELECT 1 FROM sqlite_master WHERE name = 'lethe_subject_keys'"
+    )
+    ((kek_id, wrapped),) = views.query(
+        "SELECT kek_id, wrapped_key FROM lethe_wrapped_keys"
+    )
+    assert kek_id == app.vault.current_kek() and bytes(wrapped) != raw_key
+    app.close()
+    db = settings.sqlite_path
+    for copy in (db, db.with_name(db.name + "-wal")):
+        assert raw_key not in copy.read_bytes()  # secure_delete, checkpointed
