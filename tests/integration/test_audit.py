@@ -96,6 +96,7 @@ class Store:
 
 BASE_ENV = {
     "LETHE_PSEUDONYM_KEY": KEY_HEX,
+    "LETHE_KEK": "33" * 32,  # PostgreSQL wants both from outside the DB
     "LETHE_SWEEP_INTERVAL_S": "60",
     "LETHE_CONFIRM_TIMEOUT_S": "3600",
 }

@@ -32,7 +32,11 @@ NOW = T0 + 40 * DAY
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    base = {"LETHE_PSEUDONYM_KEY": "22" * 32, "LETHE_SWEEP_INTERVAL_S": "60"}
+    base = {
+        "LETHE_PSEUDONYM_KEY": "22" * 32,
+        "LETHE_KEK": "33" * 32,
+        "LETHE_SWEEP_INTERVAL_S": "60",
+    }
     if request.param == "sqlite":
         yield base | {
             "LETHE_STORE": "sqlite",

@@ -55,6 +55,7 @@ def env(pg_schema_env: dict[str, str]) -> dict[str, str]:
         "LETHE_POSTGRES_DBNAME": pg_schema_env["POSTGRES_DBNAME"],
         "LETHE_POSTGRES_SCHEMA": pg_schema_env["POSTGRES_SCHEMA"],
         "LETHE_PSEUDONYM_KEY": "22" * 32,
+        "LETHE_KEK": "33" * 32,
         "LETHE_SWEEP_INTERVAL_S": "60",
     }
 

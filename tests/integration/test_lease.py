@@ -16,6 +16,8 @@ def _settings(pg_env: dict[str, str], schema: str = "") -> Settings:
             "LETHE_STORE": "postgres",
             "LETHE_POSTGRES_DBNAME": pg_env["POSTGRES_DBNAME"],
             "LETHE_POSTGRES_SCHEMA": schema,
+            "LETHE_PSEUDONYM_KEY": "22" * 32,
+            "LETHE_KEK": "33" * 32,
         }
     )
 

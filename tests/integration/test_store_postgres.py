@@ -66,5 +66,5 @@ SCHEDULED = "SELECT count(*) FROM lethe_schedule WHERE item_ref = ?"
 KEY_TABLES = (
     "SELECT count(*) FROM information_schema.tables WHERE table_schema = ?"
     " AND table_name IN ('lethe_schedule', 'lethe_subjects', 'lethe_requests',"
-    " 'lethe_subject_keys', 'lethe_secrets')"
+    " 'lethe_wrapped_keys', 'lethe_key_state')"
 )

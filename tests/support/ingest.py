@@ -38,6 +38,9 @@ def lethe_env(
             "LETHE_POSTGRES_PORT": store_env["POSTGRES_PORT"],
             "LETHE_POSTGRES_USER": store_env["POSTGRES_USER"],
             "LETHE_POSTGRES_SCHEMA": store_env.get("POSTGRES_SCHEMA", ""),
+            # PostgreSQL takes both keys from outside its database (docs/keys.md).
+            "LETHE_PSEUDONYM_KEY": "22" * 32,
+            "LETHE_KEK": "33" * 32,
         }
     else:
         env = {"LETHE_STORE": "sqlite", "LETHE_SQLITE_PATH": store_env["SQLITE_DBNAME"]}

@@ -19,6 +19,7 @@ from lethe.ops.runtime.bootstrap import build_app, shipped_policies
 from lethe.ops.settings import Settings
 
 PSEUDONYM_KEY = "5e" * 32  # a fixed bench key: pseudonyms agree across processes
+KEK = "6f" * 32  # the bench's key-encryption key, likewise
 MAX_POLL_RECORDS = 2000  # per poll: the batch the consume loop saves per partition
 
 
@@ -90,6 +91,7 @@ class BenchContext:
             "LETHE_POSTGRES_PASSWORD": settings.postgres_password,
             "LETHE_POSTGRES_DBNAME": settings.postgres_dbname,
             "LETHE_PSEUDONYM_KEY": PSEUDONYM_KEY,
+            "LETHE_KEK": KEK,
             "LETHE_KAFKA_BOOTSTRAP": self.bootstrap,
             "LETHE_KAFKA_MAX_POLL_RECORDS": str(MAX_POLL_RECORDS),
             "LETHE_TOPIC_PREFIX": topics.prefix,
@@ -101,7 +103,11 @@ class BenchContext:
 def base_settings() -> Settings:
     """PostgreSQL on LETHE_POSTGRES_* (default 127.0.0.1:5432, user postgres)."""
     env = {k: v for k, v in os.environ.items() if k.startswith("LETHE_POSTGRES_")}
-    env |= {"LETHE_STORE": "postgres", "LETHE_PSEUDONYM_KEY": PSEUDONYM_KEY}
+    env |= {
+        "LETHE_STORE": "postgres",
+        "LETHE_PSEUDONYM_KEY": PSEUDONYM_KEY,
+        "LETHE_KEK": KEK,
+    }
     return Settings.from_env(env)
 
 

@@ -20,7 +20,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from lethe.consumers.batch import tracking_name
 from lethe.domain.application import Lethe
-from lethe.ops.bench.infra import fresh_database
+from lethe.ops.bench.infra import KEK, PSEUDONYM_KEY, fresh_database
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.produce import LetheProducer, Metadata
 from lethe.ops.kafka.settings import KafkaClientSettings
@@ -125,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         admin = KafkaAdminClient(**kafka.admin_config())
         ensure(admin, topics, shipped_policies().values())
         admin.close()
-        settings = Settings.from_env({**os.environ, "LETHE_STORE": "postgres"})
+        bench_keys = {"LETHE_PSEUDONYM_KEY": PSEUDONYM_KEY, "LETHE_KEK": KEK}
+        settings = Settings.from_env(
+            {**bench_keys, **os.environ, "LETHE_STORE": "postgres"}
+        )
         settings = stack.enter_context(fresh_database(settings, args.keep))
         config = RunConfig(settings, kafka, topics)
         sent = publish(kafka, topics, args.items)

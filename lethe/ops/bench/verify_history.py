@@ -50,6 +50,7 @@ def _settings(dbname: str) -> Settings:
             "LETHE_STORE": "postgres",
             "LETHE_POSTGRES_DBNAME": dbname,
             "LETHE_PSEUDONYM_KEY": "22" * 32,
+            "LETHE_KEK": "33" * 32,
         }
     )
 
