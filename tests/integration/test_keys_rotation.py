@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,31 @@ def test_a_store_with_keys_in_clear_is_migrated_on_first_start(tmp_path: Path) -
     db = settings.sqlite_path
     for copy in (db, db.with_name(db.name + "-wal")):
         assert raw_key not in copy.read_bytes()  # secure_delete, checkpointed
+
+
+def test_status_says_when_the_kek_was_rotated_and_whether_it_is_overdue(
+    tmp_path: Path,
+) -> None:
+    keys = key_env(tmp_path)
+    settings = sqlite_settings(tmp_path, keys)
+    views = build_app(settings).vault.views
+    now = datetime.now(UTC)
+    fresh = kek_status(views, 30, now)
+    assert fresh is not None and "never rotated" in fresh.line()
+    assert not fresh.overdue and kek_status(views, 30, now + timedelta(days=31)).overdue
+    env = {"LETHE_SQLITE_PATH": str(settings.sqlite_path), **keys}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LETHE_")}
+    rotated = subprocess.run(
+        [str(LETHE), "keys", "rotate"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    shown = subprocess.run(
+        [str(LETHE), "status"], env={**clean, **env}, capture_output=True, text=True
+    )
+    (line,) = [x for x in shown.stdout.splitlines() if x.startswith("KEK ")]
+    assert "last rotated" in line and line.endswith("not due"), line
+    later = kek_status(views, 30, now + timedelta(days=31))
+    assert later is not None and "overdue" in later.line()

@@ -98,7 +98,8 @@ class KekStatus:
 
     def line(self) -> str:
         last = (
-            f"last rotated {self.rotated:%Y-%m-%d %H:%M} UTC"
+            f"last rotated {self.rotated:%Y-%m-%d %H:%M} UTC (shreds before "
+            f"{self.since:%Y-%m-%d %H:%M} UTC can no longer be re-linked)"
             if self.rotated
             else f"never rotated (in use since {self.since:%Y-%m-%d %H:%M} UTC)"
         )
