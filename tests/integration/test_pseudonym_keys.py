@@ -196,7 +196,8 @@ def test_rotating_the_pseudonym_key_loses_no_subject(tmp_path: Path) -> None:
 
 
 def test_rotate_pseudonym_on_the_command_line(tmp_path: Path) -> None:
-    keys = key_env(tmp_path)
+    # The embedded default: the old key was generated into the database.
+    keys = {"LETHE_KEK_FILE": key_env(tmp_path)["LETHE_KEK_FILE"]}
     env = sqlite_env(tmp_path, keys)
     assert run_lethe(["--create", "status"], env, tmp_path).returncode == 0
     new_key = tmp_path / "new.key"
@@ -210,4 +211,7 @@ def test_rotate_pseudonym_on_the_command_line(tmp_path: Path) -> None:
     after = {**sqlite_env(tmp_path, {"LETHE_KEK_FILE": keys["LETHE_KEK_FILE"]}),
              "LETHE_PSEUDONYM_KEY_FILE": str(new_key)}  # fmt: skip
     assert run_lethe(["status"], after, tmp_path).returncode == 0
-    assert_one_line(run_lethe(["status"], env, tmp_path), ["does not match"])
+    # The old key is gone from the database: a process without the new is refused.
+    assert_one_line(run_lethe(["status"], env, tmp_path), ["was not given"])
+    old_key = {**env, "LETHE_PSEUDONYM_KEY": new_key.read_text()[::-1]}
+    assert_one_line(run_lethe(["status"], old_key, tmp_path), ["does not match"])

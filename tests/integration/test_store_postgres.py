@@ -8,7 +8,7 @@ from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
 from tests.contract.store_contract import StoreContract
 from tests.support import T0, ingest_record
-from tests.support.postgres import create_schema
+from tests.support.postgres import OUTSIDE_KEYS, create_schema
 
 pytestmark = pytest.mark.integration
 
@@ -23,6 +23,7 @@ class TestPostgresStore(StoreContract):
         return Settings.from_env(
             {
                 "LETHE_STORE": "postgres",
+                **OUTSIDE_KEYS,
                 "LETHE_POSTGRES_HOST": self.pg_env["POSTGRES_HOST"],
                 "LETHE_POSTGRES_PORT": self.pg_env["POSTGRES_PORT"],
                 "LETHE_POSTGRES_USER": self.pg_env["POSTGRES_USER"],
@@ -36,6 +37,7 @@ def schema_settings(pg_env: dict[str, str]) -> Settings:
     return Settings.from_env(
         {
             "LETHE_STORE": "postgres",
+            **OUTSIDE_KEYS,
             "LETHE_POSTGRES_DBNAME": env["POSTGRES_DBNAME"],
             "LETHE_POSTGRES_SCHEMA": env["POSTGRES_SCHEMA"],
         }

@@ -21,6 +21,7 @@ from lethe.ops.runtime.bootstrap import build_app, shipped_policies
 from lethe.ops.runtime.run import RunConfig, build_loop
 from lethe.ops.settings import Settings
 from lethe.projections.store import SqlViews
+from tests.support.postgres import OUTSIDE_KEYS
 
 INGESTED = get_topic(Item.Ingested)
 SHA = "ab" * 32
@@ -38,9 +39,7 @@ def lethe_env(
             "LETHE_POSTGRES_PORT": store_env["POSTGRES_PORT"],
             "LETHE_POSTGRES_USER": store_env["POSTGRES_USER"],
             "LETHE_POSTGRES_SCHEMA": store_env.get("POSTGRES_SCHEMA", ""),
-            # PostgreSQL takes both keys from outside its database (docs/keys.md).
-            "LETHE_PSEUDONYM_KEY": "22" * 32,
-            "LETHE_KEK": "33" * 32,
+            **OUTSIDE_KEYS,
         }
     else:
         env = {"LETHE_STORE": "sqlite", "LETHE_SQLITE_PATH": store_env["SQLITE_DBNAME"]}

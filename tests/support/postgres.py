@@ -14,6 +14,10 @@ PORT = "5432"
 USER = "postgres"
 
 
+# Lethe on PostgreSQL takes both keys from outside the database (docs/keys.md).
+OUTSIDE_KEYS = {"LETHE_PSEUDONYM_KEY": "22" * 32, "LETHE_KEK": "33" * 32}
+
+
 class PostgresUnavailable(RuntimeError):
     """The test PostgreSQL server does not answer."""
 

@@ -190,12 +190,17 @@ class EnvKek(_HeldKeys):
 
 
 def read_key_file(path: Path) -> bytes:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KekError(
-            f"{path} can be read by others (mode {stat.filemode(mode)}); chmod 600 it"
-        )
-    return parse_key(path.read_text(), str(path))
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KekError(
+                f"{path} can be read by others (mode {stat.filemode(mode)}); "
+                "chmod 600 it"
+            )
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise KekError(f"the KEK file {path} cannot be read: {error}") from None
+    return parse_key(text, str(path))
 
 
 def write_key_file(path: Path, key: bytes) -> None:
@@ -226,7 +231,10 @@ def destroy_file(path: Path) -> None:
 
 def _destroyed(path: Path) -> bool:
     # A crash between overwriting and unlinking leaves zeros: a key no more.
-    return path.read_bytes().strip(b"\0") == b""
+    try:
+        return path.read_bytes().strip(b"\0") == b""
+    except OSError:
+        return False  # read_key_file names the problem
 
 
 def _sync_directory(directory: Path) -> None:

@@ -23,7 +23,7 @@ from lethe.ops.runtime.kek import (
     KekProvider,
     write_key_file,
 )
-from lethe.ops.runtime.keystore import KEK, LEGACY_TABLE, read_state
+from lethe.ops.runtime.keystore import KEK, LEGACY_TABLE, PSEUDONYM_CHECK, read_state
 from lethe.ops.runtime.pseudonyms import PseudonymKeyError, Pseudonyms, check_key
 from lethe.ops.settings import Settings
 from lethe.projections.store import SqlViews
@@ -67,6 +67,11 @@ def pseudonym_key(settings: Settings, views: SqlViews, warn: Warn) -> bytes:
         raise PseudonymKeyError(
             "on PostgreSQL the pseudonym key must not be kept in Lethe's own "
             f"database; {PSEUDONYM_HINT}"
+        )
+    if given is None and stored is None and read_state(views, PSEUDONYM_CHECK):
+        raise PseudonymKeyError(
+            "this store's pseudonym key is not kept in it and was not given: pass "
+            "it in LETHE_PSEUDONYM_KEY_FILE (or LETHE_PSEUDONYM_KEY)"
         )
     if given is None:
         return stored or _generate_secret(views, warn)
@@ -135,6 +140,11 @@ def kek_provider(settings: Settings, views: SqlViews, warn: Warn) -> KekProvider
             "up apart from the store's backups (docs/keys.md)"
         )
     if not path.exists():
+        if read_state(views, KEK) is not None:
+            raise KekError(
+                f"the KEK file {path} does not exist, and this store's keys are "
+                "wrapped by it: restore it from its backup"
+            )
         raise KekError(f"the KEK file {path} does not exist; {KEK_HINT}")
     return FileKek(path)
 

@@ -69,6 +69,8 @@ def rotate_pseudonym(
         for ref, (controller, subject_id) in names.items()
     ]
     statements.append(upsert_state(PSEUDONYM_CHECK, check_value(new_key)))
+    # An embedded store's old key dies with the rotation: it is the new key's now.
+    statements.append(("DELETE FROM lethe_secrets WHERE name = 'pseudonym-key'", ()))
     views.execute(statements)
     return Rekeyed(subjects=len(names), forgotten=len(live) - len(names))
 
