@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from lethe.ops.runtime.bootstrap import build_app
+from lethe.ops.runtime.keystore import has_table
 from lethe.ops.runtime.rotation import kek_status, rotate_kek
 from lethe.ops.settings import Settings
 from tests.support import T0
@@ -160,6 +161,7 @@ def make_legacy_store(app: Any) -> tuple[str, str, bytes, bytes]:
 
 
 def test_a_store_with_keys_in_clear_is_migrated_on_first_start(tmp_path: Path) -> None:
+    """SQLite, the embedded default: a KEK is made beside the store for it."""
     keys = key_env(tmp_path)
     settings = sqlite_settings(tmp_path, keys)
     ref, shredded_ref, seal, raw_key = make_legacy_store(build_app(settings))
@@ -180,10 +182,10 @@ def test_a_store_with_keys_in_clear_is_migrated_on_first_start(tmp_path: Path) -
         "SELECT kek_id, wrapped_key FROM lethe_wrapped_keys"
     )
     assert kek_id == app.vault.current_kek() and bytes(wrapped) != raw_key
-    app.close()
-    db = settings.sqlite_path
+    db = settings.sqlite_path  # while the store is open, its WAL is there too
     for copy in (db, db.with_name(db.name + "-wal")):
         assert raw_key not in copy.read_bytes()  # secure_delete, checkpointed
+    app.close()
 
 
 def test_status_says_when_the_kek_was_rotated_and_whether_it_is_overdue(
@@ -212,3 +214,28 @@ def test_status_says_when_the_kek_was_rotated_and_whether_it_is_overdue(
     assert "last rotated" in line and line.endswith("not due"), line
     later = kek_status(views, 30, now + timedelta(days=31))
     assert later is not None and "overdue" in later.line()
+
+
+def test_a_postgres_store_with_keys_in_clear_is_migrated_with_its_kek(
+    tmp_path: Path, pg_schema_env: dict[str, str]
+) -> None:
+    keys = key_env(tmp_path)
+    settings = Settings.from_env(
+        {
+            "LETHE_STORE": "postgres",
+            "LETHE_POSTGRES_DBNAME": pg_schema_env["POSTGRES_DBNAME"],
+            "LETHE_POSTGRES_SCHEMA": pg_schema_env["POSTGRES_SCHEMA"],
+            **keys,
+        }
+    )
+    ref, shredded_ref, seal, raw_key = make_legacy_store(build_app(settings))
+    app = build_app(settings)
+    assert app.vault.unseal(ref, seal) == "legacy-subject"
+    assert app.vault.is_shredded(shredded_ref)
+    views = app.vault.views
+    assert not has_table(views, "lethe_subject_keys")
+    rows = views.query("SELECT kek_id, wrapped_key FROM lethe_wrapped_keys")
+    assert [(r[0], bytes(r[1]) != raw_key) for r in rows] == [
+        (app.vault.current_kek(), True)
+    ]
+    app.close()
