@@ -42,9 +42,8 @@ def test_postgres_refuses_a_pseudonym_key_kept_in_its_own_database(
     keys = key_env(tmp_path)
     env = {**pg_lethe_env(pg_schema_env), "LETHE_KEK_FILE": keys["LETHE_KEK_FILE"]}
     result = run_lethe(["--create", "status"], env, tmp_path)
-    assert_one_line(
-        result, ["pseudonym key must not be kept", "LETHE_PSEUDONYM_KEY_FILE"]
-    )
+    names = ["must not be kept", "--pseudonym-key-file", "LETHE_PSEUDONYM_KEY_FILE"]
+    assert_one_line(result, names)
 
 
 def test_postgres_refuses_to_start_without_a_kek(
@@ -215,3 +214,24 @@ def test_rotate_pseudonym_on_the_command_line(tmp_path: Path) -> None:
     assert_one_line(run_lethe(["status"], env, tmp_path), ["was not given"])
     old_key = {**env, "LETHE_PSEUDONYM_KEY": new_key.read_text()[::-1]}
     assert_one_line(run_lethe(["status"], old_key, tmp_path), ["does not match"])
+
+
+def test_keys_init_makes_private_key_files_and_never_overwrites(tmp_path: Path) -> None:
+    kek, pseudonym = tmp_path / "keys" / "kek", tmp_path / "keys" / "pseudonym.key"
+    args = [
+        "keys",
+        "init",
+        "--kek-file",
+        str(kek),
+        "--pseudonym-key-file",
+        str(pseudonym),
+    ]
+    made = run_lethe(args, {}, tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert {kek.stat().st_mode & 0o777, pseudonym.stat().st_mode & 0o777} == {0o600}
+    before = kek.read_text()
+    assert_one_line(run_lethe(args, {}, tmp_path), ["exists", "never overwritten"])
+    assert kek.read_text() == before
+    env = {"LETHE_KEK_FILE": str(kek), "LETHE_PSEUDONYM_KEY_FILE": str(pseudonym)}
+    started = run_lethe(["--create", "status"], env, tmp_path)
+    assert started.returncode == 0 and "warning" not in started.stderr, started.stderr

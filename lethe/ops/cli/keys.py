@@ -28,18 +28,32 @@ def keys() -> None:
 @click.option(
     "--kek-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
+    default=None,
     help="Where to create the key-encryption key (mode 0600; never beside the DB).",
 )
-def init(kek_file: Path) -> None:
-    """Create a new key-encryption key file; refuses to overwrite one."""
-    if kek_file.exists():
-        raise UserError(f"{kek_file} exists; a KEK file is never overwritten")
-    key = os.urandom(KEK_BYTES)
-    write_key_file(kek_file, key)
-    click.echo(
-        f"created KEK {kek_id(key)} in {kek_file}; set LETHE_KEK_FILE={kek_file}"
-    )
+@click.option(
+    "--pseudonym-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to create a pseudonym key for a new store (mode 0600).",
+)
+def init(kek_file: Path | None, pseudonym_key_file: Path | None) -> None:
+    """Create new key files (0600 from the first byte); never overwrites one."""
+    if kek_file is None and pseudonym_key_file is None:
+        raise UserError("name --kek-file PATH, --pseudonym-key-file PATH, or both")
+    for path in (kek_file, pseudonym_key_file):
+        if path is not None and path.exists():
+            raise UserError(f"{path} exists; a key file is never overwritten")
+    if kek_file is not None:
+        key = os.urandom(KEK_BYTES)
+        write_key_file(kek_file, key)
+        click.echo(f"created KEK {kek_id(key)} in {kek_file}; set LETHE_KEK_FILE")
+    if pseudonym_key_file is not None:
+        write_key_file(pseudonym_key_file, os.urandom(32))
+        click.echo(
+            f"created a pseudonym key in {pseudonym_key_file}; set "
+            "LETHE_PSEUDONYM_KEY_FILE"
+        )
 
 
 @keys.command("status")

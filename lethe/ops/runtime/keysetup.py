@@ -30,9 +30,8 @@ from lethe.projections.store import SqlViews
 
 SECRET_NAME = "pseudonym-key"
 PSEUDONYM_HINT = (
-    "create one with `openssl rand -hex 32 > /etc/lethe/pseudonym.key; chmod 600 "
-    "/etc/lethe/pseudonym.key` and pass LETHE_PSEUDONYM_KEY_FILE (or the hex in "
-    "LETHE_PSEUDONYM_KEY)"
+    "create one with `lethe keys init --pseudonym-key-file PATH` and set "
+    "LETHE_PSEUDONYM_KEY_FILE=PATH (or the hex in LETHE_PSEUDONYM_KEY)"
 )
 KEK_HINT = (
     "create it with `lethe keys init --kek-file PATH` and set LETHE_KEK_FILE=PATH "
