@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +81,23 @@ def heap_pages(conn: psycopg.Connection[Any], schema: str) -> bytes:
     return b"".join(pages)
 
 
+@contextmanager
+def wal_kept(conn: psycopg.Connection[Any], name: str) -> Iterator[str]:
+    """Keep every WAL segment from now, as an archive would: a replication slot
+    stops the shared server's checkpoints from recycling them. Yields the first."""
+    row = conn.execute(
+        "SELECT pg_walfile_name(lsn)"
+        " FROM pg_create_physical_replication_slot(%s, true)",
+        (name,),
+    ).fetchone()
+    assert row is not None
+    try:
+        yield str(row[0])
+    finally:
+        conn.execute("SELECT pg_drop_replication_slot(%s)", (name,))
+
+
 def wal_since(conn: psycopg.Connection[Any], first_segment: str) -> list[bytes]:
-    conn.execute("CHECKPOINT")
     row = conn.execute(
         "SELECT current_setting('data_directory'),"
         " pg_walfile_name(pg_current_wal_lsn())"
@@ -110,52 +127,61 @@ def table_file(conn: psycopg.Connection[Any], schema: str) -> bytes:
 
 
 def pg_dump(dbname: str, schema: str) -> bytes:
-    return subprocess.run(
+    dumped = subprocess.run(
         ["pg_dump", "-h", postgres.HOST, "-p", postgres.PORT, "-U", postgres.USER,
          "-n", schema, dbname],
-        capture_output=True, check=True, timeout=120,
-    ).stdout  # fmt: skip
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert dumped.returncode == 0, dumped.stderr
+    return dumped.stdout
 
 
 def test_postgres_copies_give_up_no_shredded_subject_after_a_rotation(
     pg_schema_env: dict[str, str], tmp_path: Path
 ) -> None:
     keys = key_env(tmp_path)
-    kek_file = Path(keys["LETHE_KEK_FILE"])
     dbname, schema = pg_schema_env["POSTGRES_DBNAME"], pg_schema_env["POSTGRES_SCHEMA"]
     with postgres.connect(dbname) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
-        first = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()
-        assert first is not None
-        app = build_app(pg_settings(pg_schema_env, keys))
-        refs = register(app, [*SHREDDED, LIVE])
-        seals = seals_of(app, refs)
-        dump_before = pg_dump(dbname, schema)
-        heap_before = heap_pages(conn, schema)
-        file_before = table_file(conn, schema)
-        shred(app, refs, SHREDDED)
-        wal = wal_since(conn, first[0])
-        copies = [dump_before, heap_before, file_before, heap_pages(conn, schema), *wal]
+        with wal_kept(conn, f"lethe_{schema}") as first_segment:
+            check_copies(conn, pg_schema_env, keys, first_segment)
 
-        # Each kind of copy holds the shredded keys, and the KEK of the day opens
-        # them: the dump, the heap as it was, and the WAL alone.
-        for kind in ([dump_before], [heap_before], [file_before], wal):
-            assert set(SHREDDED) <= recover_subject_ids(
-                kind, seals, kek_files(kek_file)
-            )
 
-        rotate_kek(app.vault.views, app.vault.kek, batch_size=1)
-        copies += [heap_pages(conn, schema), table_file(conn, schema)]
-        copies.append(pg_dump(dbname, schema))
-        copies += wal_since(conn, first[0])
-        remaining = kek_files(kek_file)
-        assert len(remaining) == 1  # the old KEK is gone, no .old/.next is left
+def check_copies(
+    conn: psycopg.Connection[Any],
+    pg_schema_env: dict[str, str],
+    keys: dict[str, str],
+    first_segment: str,
+) -> None:
+    kek_file = Path(keys["LETHE_KEK_FILE"])
+    dbname, schema = pg_schema_env["POSTGRES_DBNAME"], pg_schema_env["POSTGRES_SCHEMA"]
+    app = build_app(pg_settings(pg_schema_env, keys))
+    refs = register(app, [*SHREDDED, LIVE])
+    seals = seals_of(app, refs)
+    dump_before = pg_dump(dbname, schema)
+    heap_before = heap_pages(conn, schema)
+    file_before = table_file(conn, schema)
+    shred(app, refs, SHREDDED)
+    wal = wal_since(conn, first_segment)
+    copies = [dump_before, heap_before, file_before, heap_pages(conn, schema), *wal]
 
-        recovered = recover_subject_ids(copies, seals, remaining)
-        assert recovered.isdisjoint(SHREDDED)
-        assert LIVE in recovered  # the attack works: a live subject still opens
-        assert app.vault.unseal(_ref_of(refs, LIVE), seals[_ref_of(refs, LIVE)]) == LIVE
-        app.close()
+    # Each kind of copy holds the shredded keys, and the KEK of the day opens
+    # them: the dump, the heap as it was, and the WAL alone.
+    for kind in ([dump_before], [heap_before], [file_before], wal):
+        assert set(SHREDDED) <= recover_subject_ids(kind, seals, kek_files(kek_file))
+
+    rotate_kek(app.vault.views, app.vault.kek, batch_size=1)
+    copies += [heap_pages(conn, schema), table_file(conn, schema)]
+    copies.append(pg_dump(dbname, schema))
+    copies += wal_since(conn, first_segment)
+    remaining = kek_files(kek_file)
+    assert len(remaining) == 1  # the old KEK is gone, no .old/.next is left
+
+    recovered = recover_subject_ids(copies, seals, remaining)
+    assert recovered.isdisjoint(SHREDDED)
+    assert LIVE in recovered  # the attack works: a live subject still opens
+    assert app.vault.unseal(_ref_of(refs, LIVE), seals[_ref_of(refs, LIVE)]) == LIVE
+    app.close()
 
 
 def _ref_of(refs: dict[str, str], subject_id: str) -> str:

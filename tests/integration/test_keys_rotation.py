@@ -228,7 +228,9 @@ def test_a_postgres_store_with_keys_in_clear_is_migrated_with_its_kek(
             **keys,
         }
     )
-    ref, shredded_ref, seal, raw_key = make_legacy_store(build_app(settings))
+    first = build_app(settings)
+    ref, shredded_ref, seal, raw_key = make_legacy_store(first)
+    first.close()
     app = build_app(settings)
     assert app.vault.unseal(ref, seal) == "legacy-subject"
     assert app.vault.is_shredded(shredded_ref)
@@ -239,3 +241,28 @@ def test_a_postgres_store_with_keys_in_clear_is_migrated_with_its_kek(
         (app.vault.current_kek(), True)
     ]
     app.close()
+
+
+def test_a_kek_from_the_environment_rotates_to_lethe_kek_next(tmp_path: Path) -> None:
+    old, new = os.urandom(32).hex(), os.urandom(32).hex()
+    base = {
+        "LETHE_SQLITE_PATH": str(tmp_path / "lethe.db"),
+        "LETHE_PSEUDONYM_KEY": "22" * 32,
+    }
+    app = build_app(Settings.from_env({**base, "LETHE_KEK": old}))
+    sealed = sealed_subjects(app, 3)
+    with pytest.raises(Exception, match="LETHE_KEK_NEXT"):
+        rotate_kek(app.vault.views, app.vault.kek)  # no next key given: nothing moves
+    rotating = build_app(
+        Settings.from_env({**base, "LETHE_KEK": old, "LETHE_KEK_NEXT": new})
+    )
+    done = rotate_kek(rotating.vault.views, rotating.vault.kek)
+    assert done.rewrapped == 3 and "delete the old value" in done.destroyed
+    assert all_open(build_app(Settings.from_env({**base, "LETHE_KEK": new})), sealed)
+    with pytest.raises(Exception, match="wrapped by KEK"):
+        build_app(Settings.from_env({**base, "LETHE_KEK": old}))
+    with pytest.raises(Exception, match="not both"):
+        kek_file = key_env(tmp_path)["LETHE_KEK_FILE"]
+        build_app(
+            Settings.from_env({**base, "LETHE_KEK_FILE": kek_file, "LETHE_KEK": new})
+        )

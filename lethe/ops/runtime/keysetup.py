@@ -124,7 +124,9 @@ def kek_path(settings: Settings) -> Path | None:
 
 
 def kek_provider(settings: Settings, views: SqlViews, warn: Warn) -> KekProvider:
-    if settings.kek_in_env and settings.kek_file is None:
+    if settings.kek_in_env and settings.kek_file is not None:
+        raise KekError("set LETHE_KEK_FILE or LETHE_KEK, not both")
+    if settings.kek_in_env:
         return EnvKek(settings.env or {})
     path = kek_path(settings)
     if path is None:
