@@ -82,3 +82,16 @@ def test_a_wrapped_key_does_not_open_under_another_kek(tmp_path: Path) -> None:
     with pytest.raises(KekError, match="not available"):
         kek.unwrap("feedfacefeedface", wrapped)
     assert kek.unwrap(old, wrapped) == DATA_KEY
+
+
+def test_a_key_file_made_twice_keeps_the_first_and_leaves_no_copy(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "lethe.kek"
+    first = os.urandom(32)
+    write_key_file(path, first)
+    with pytest.raises(FileExistsError):
+        write_key_file(path, os.urandom(32))
+    assert bytes.fromhex(path.read_text()) == first
+    assert [p.name for p in tmp_path.iterdir()] == ["lethe.kek"]
+    assert path.stat().st_mode & 0o777 == 0o600

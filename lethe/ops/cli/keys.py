@@ -46,14 +46,23 @@ def init(kek_file: Path | None, pseudonym_key_file: Path | None) -> None:
             raise UserError(f"{path} exists; a key file is never overwritten")
     if kek_file is not None:
         key = os.urandom(KEK_BYTES)
-        write_key_file(kek_file, key)
+        _create(kek_file, key)
         click.echo(f"created KEK {kek_id(key)} in {kek_file}; set LETHE_KEK_FILE")
     if pseudonym_key_file is not None:
-        write_key_file(pseudonym_key_file, os.urandom(32))
+        _create(pseudonym_key_file, os.urandom(32))
         click.echo(
             f"created a pseudonym key in {pseudonym_key_file}; set "
             "LETHE_PSEUDONYM_KEY_FILE"
         )
+
+
+def _create(path: Path, key: bytes) -> None:
+    try:
+        write_key_file(path, key)
+    except FileExistsError:
+        raise UserError(f"{path} exists; a key file is never overwritten") from None
+    except OSError as error:
+        raise UserError(f"cannot create {path}: {error.strerror}") from None
 
 
 @keys.command("status")

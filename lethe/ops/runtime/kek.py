@@ -13,6 +13,7 @@ keys themselves: a file (`LETHE_KEK_FILE`) and the environment (`LETHE_KEK`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -137,7 +138,8 @@ class FileKek(_HeldKeys):
 
     def begin_rotation(self) -> str:
         if not self.next_path.exists():
-            write_key_file(self.next_path, os.urandom(KEK_BYTES))
+            with contextlib.suppress(FileExistsError):  # a rotation beside this one
+                write_key_file(self.next_path, os.urandom(KEK_BYTES))
         self.reload()
         return kek_id(read_key_file(self.next_path))
 
@@ -204,14 +206,25 @@ def read_key_file(path: Path) -> bytes:
 
 
 def write_key_file(path: Path, key: bytes) -> None:
-    """A new key file, 0600 from its first byte, on disk before this returns."""
+    """A new key file, 0600 from its first byte, on disk before this returns.
+
+    Written aside and linked into place, so no reader sees half a key; raises
+    FileExistsError if another process made `path` first.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, (key.hex() + "\n").encode())
         os.fsync(fd)
     finally:
         os.close(fd)
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        destroy_file(aside)  # never linked: the key in it is no one's
+        raise
+    aside.unlink()  # the same inode as `path` now: unlink, never overwrite
     _sync_directory(path.parent)
 
 

@@ -135,11 +135,14 @@ def kek_provider(settings: Settings, views: SqlViews, warn: Warn) -> KekProvider
             + KEK_HINT
         )
     if settings.kek_file is None and not path.exists() and _new_to_keys(views):
-        write_key_file(path, os.urandom(KEK_BYTES))
-        warn(
-            f"generated the key-encryption key {path} beside the store: back it "
-            "up apart from the store's backups (docs/keys.md)"
-        )
+        try:
+            write_key_file(path, os.urandom(KEK_BYTES))
+            warn(
+                f"generated the key-encryption key {path} beside the store: back "
+                "it up apart from the store's backups (docs/keys.md)"
+            )
+        except FileExistsError:
+            pass  # a process starting beside this one made it: use that one
     if not path.exists():
         if read_state(views, KEK) is not None:
             raise KekError(
