@@ -21,10 +21,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from lethe.ops.runtime.bootstrap import build_app
+from lethe.ops.runtime.bootstrap import build_app, build_runtime
 from lethe.ops.runtime.rotation import rotate_kek
 from lethe.ops.settings import Settings
-from tests.support import T0, postgres
+from tests.support import T0, ingest_record, postgres
 from tests.support.keys import kek_files, key_env, recover_subject_ids
 
 CONTROLLER = "sector-alarm"
@@ -244,4 +244,32 @@ def test_sqlite_file_and_wal_give_up_no_shredded_subject_after_a_rotation(
     ]
     recovered = recover_subject_ids(copies, seals, remaining)
     assert recovered == {LIVE}
+    app.close()
+
+
+def test_an_erasure_carried_out_shreds_and_scrubs_the_sqlite_file_and_wal(
+    tmp_path: Path,
+) -> None:
+    """The schedule's own path, not the vault called by hand: once the subject's
+    erasure is carried out, its wrapped key is in neither the file nor the WAL."""
+    db = tmp_path / "store" / "lethe.db"
+    env = {"LETHE_SQLITE_PATH": str(db), **key_env(tmp_path)}
+    runtime = build_runtime(Settings.from_env(env))
+    app = runtime.app
+    app.ingest([ingest_record("img-1", "verification-image", SHREDDED[0])], T0)
+    refs = register(app, [SHREDDED[0]])
+    runtime.catch_up()
+    (ref,) = refs
+    ((wrapped,),) = app.vault.views.query(
+        "SELECT wrapped_key FROM lethe_wrapped_keys WHERE subject_ref = ?", (ref,)
+    )
+    assert (
+        bytes(wrapped) in db.read_bytes() + db.with_name(db.name + "-wal").read_bytes()
+    )
+    answer = runtime.desk.erase_subject(
+        CONTROLLER, SHREDDED[0], "cmd-1", "asked", "support", None, T0
+    )
+    assert answer.key_destroyed and app.vault.is_shredded(ref)
+    assert db.with_name(db.name + "-wal").read_bytes() == b""
+    assert bytes(wrapped) not in db.read_bytes()
     app.close()
