@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -81,47 +80,61 @@ def test_an_interrupted_rotation_leaves_every_key_open_and_a_rerun_finishes(
     assert status is not None and not status.unfinished
 
 
-def test_kill_9_mid_rotation_leaves_every_key_open(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """LETHE_* settings of a store of each kind, with its keys."""
     keys = key_env(tmp_path)
-    settings = sqlite_settings(tmp_path, keys)
+    if request.param == "sqlite":
+        return {"LETHE_SQLITE_PATH": str(tmp_path / "store" / "lethe.db"), **keys}
+    pg = request.getfixturevalue("pg_schema_env")
+    return {
+        "LETHE_STORE": "postgres",
+        "LETHE_POSTGRES_DBNAME": pg["POSTGRES_DBNAME"],
+        "LETHE_POSTGRES_SCHEMA": pg["POSTGRES_SCHEMA"],
+        **keys,
+    }
+
+
+def test_kill_9_mid_rotation_leaves_every_key_open(store_env: dict[str, str]) -> None:
+    settings = Settings.from_env(store_env)
     app = build_app(settings)
     sealed = sealed_subjects(app, 400)
     old = app.vault.current_kek()
-    env = {**os.environ, "LETHE_SQLITE_PATH": str(settings.sqlite_path), **keys}
+    env = {**os.environ, **store_env}
     rotating = subprocess.Popen(
         [str(LETHE), "keys", "rotate", "--batch-size", "1"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    moved = wait_for_rewrapped(settings.sqlite_path, old)
+    moved = wait_for_rewrapped(app, old)
     os.kill(rotating.pid, signal.SIGKILL)
     rotating.wait()
-    left = count_under(settings.sqlite_path, old)
+    left = count_under(app, old)
     assert moved > 0 and left > 0, "the rotation was not caught mid-way"
-    assert all_open(build_app(settings), sealed)
+    assert all_open_anew(settings, sealed)
     finished = subprocess.run(
         [str(LETHE), "keys", "rotate"], env=env, capture_output=True, text=True
     )
     assert finished.returncode == 0, finished.stderr
-    assert count_under(settings.sqlite_path, old) == 0
-    assert all_open(build_app(settings), sealed)
-    assert len(kek_files(Path(keys["LETHE_KEK_FILE"]))) == 1
+    assert count_under(app, old) == 0
+    assert all_open_anew(settings, sealed)
+    assert len(kek_files(Path(store_env["LETHE_KEK_FILE"]))) == 1
+    app.close()
 
 
-def count_under(db: Path, kek_id: str) -> int:
-    with sqlite3.connect(db, timeout=30) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM lethe_wrapped_keys WHERE kek_id = ?", (kek_id,)
-        ).fetchone()
-    return int(row[0])
+def count_under(app: Any, kek_id: str) -> int:
+    rows = app.vault.views.query(
+        "SELECT count(*) FROM lethe_wrapped_keys WHERE kek_id = ?", (kek_id,)
+    )
+    return int(rows[0][0])
 
 
-def wait_for_rewrapped(db: Path, old: str, timeout_s: float = 60) -> int:
+def wait_for_rewrapped(app: Any, old: str, timeout_s: float = 60) -> int:
     deadline = time.monotonic() + timeout_s
-    total = count_under(db, old)
+    total = count_under(app, old)
     while time.monotonic() < deadline:
-        moved = total - count_under(db, old)
+        moved = total - count_under(app, old)
         if moved > 0:
             return moved
         time.sleep(0.005)
