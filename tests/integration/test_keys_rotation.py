@@ -48,6 +48,15 @@ def all_open(app: Any, sealed: dict[str, tuple[str, bytes]]) -> bool:
     )
 
 
+def all_open_anew(settings: Settings, sealed: dict[str, tuple[str, bytes]]) -> bool:
+    """As a new process would find them (its own connections, its KEK files)."""
+    app = build_app(settings)
+    try:
+        return all_open(app, sealed)
+    finally:
+        app.close()
+
+
 class Interrupted(Exception):
     """Stands for the process dying between two batches."""
 
