@@ -125,11 +125,13 @@ class Issuer:
         self.server.server_close()
 
 
-def ingest_one(app: Lethe, item_ref: str, subject_id: str, category: str) -> None:
+def ingest_one(
+    app: Lethe, item_ref: str, subject_id: str, category: str, kind: str = "event"
+) -> None:
     captured = datetime.now(UTC) - timedelta(minutes=5)
     record = IngestRecord(
         item_ref=item_ref,
-        kind="event",
+        kind=kind,
         source_topic="alarm.events",
         source_partition=0,
         source_offset=abs(hash(item_ref)) % 10**9,

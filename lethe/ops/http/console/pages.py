@@ -1,0 +1,99 @@
+"""Sign in and out, the home page, the language switch, four-eyes approvals."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from lethe.ops.access.roles import Action, RoleRequiredError
+from lethe.ops.http import subjects
+from lethe.ops.http.console.forms import ANYONE, CSRF, CTX, FIELD
+from lethe.ops.http.console.messages import LANGUAGES, translator
+from lethe.ops.http.console.render import language_of, render
+from lethe.ops.http.console.session import (
+    LANGUAGE_COOKIE,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    new_login_nonce,
+    set_cookie,
+)
+
+router = APIRouter(include_in_schema=False)
+SIGN_IN_NOTES = {"signin": "login.signin", "out": "login.out"}
+
+
+@router.get("/login")
+def login_page(request: Request, m: str = "") -> HTMLResponse:
+    nonce = new_login_nonce()
+    t = translator(language_of(request))
+    note = t(SIGN_IN_NOTES[m]) if m in SIGN_IN_NOTES else None
+    page = render(request, "login.html", None, title="login.title", notice=note,
+                  csrf=nonce)  # fmt: skip
+    set_cookie(request, page, LOGIN_COOKIE, nonce)
+    return page
+
+
+@router.post("/login")
+def login(
+    request: Request, ctx: CTX, token: Annotated[str, Form()], _: CSRF
+) -> Response:
+    """Authenticated exactly as an API call with this bearer token would be."""
+    token = token.strip()
+    ctx.authenticator.authenticate(f"Bearer {token}", ctx.clock())
+    done = RedirectResponse("/", status_code=303)
+    set_cookie(request, done, SESSION_COOKIE, token)
+    done.delete_cookie(LOGIN_COOKIE, path="/")
+    return done
+
+
+@router.post("/logout")
+def logout(request: Request, _: CSRF) -> Response:
+    done = RedirectResponse("/login?m=out", status_code=303)
+    done.delete_cookie(SESSION_COOKIE, path="/")
+    return done
+
+
+@router.get("/")
+def home(request: Request, who: ANYONE) -> HTMLResponse:
+    return render(request, "home.html", who, title="home.title")
+
+
+@router.get("/language/{language}")
+def switch_language(request: Request, language: str, back: str = "/") -> Response:
+    # Only a path on this site: an open redirect would lend the console's name.
+    target = back if back.startswith("/") and not back.startswith("//") else "/"
+    done = RedirectResponse(target, status_code=303)
+    if language in LANGUAGES:
+        set_cookie(request, done, LANGUAGE_COOKIE, language)
+    return done
+
+
+@router.get("/approvals")
+def approvals_page(request: Request, who: ANYONE) -> HTMLResponse:
+    _may_approve(who)
+    return render(request, "approvals.html", who, title="approvals.title")
+
+
+@router.post("/approvals")
+def approve(
+    request: Request,
+    ctx: CTX,
+    who: ANYONE,
+    _: CSRF,
+    approval_id: FIELD,
+    subject_id: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """The API's approval: the role the pending change needs, a second person."""
+    _may_approve(who)
+    body = subjects.Approval(subject_id=subject_id.strip() or None)
+    subjects.approve(approval_id.strip(), body, ctx, who)
+    t = translator(language_of(request))
+    return render(request, "approvals.html", who, title="approvals.title",
+                  notice=t("approved.done"))  # fmt: skip
+
+
+def _may_approve(who: ANYONE) -> None:
+    if not (who.may(Action.ERASE_SUBJECT) or who.may(Action.HOLD)):
+        raise RoleRequiredError(who, Action.ERASE_SUBJECT)

@@ -1,0 +1,78 @@
+"""A console over a real uvicorn and a real SQLite store, with a token per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
+
+from lethe.ops.access.roles import Role
+from lethe.ops.access.settings import AccessSettings
+from lethe.ops.access.tokens import TokenStore
+from lethe.ops.http.app import build_app
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
+from lethe.ops.settings import Settings
+from tests.support.http import ingest_one, live_server
+from tests.support.ingest import lethe_env
+
+SUBJECT = "cust-console-1"
+ITEM = "evt-console-1"
+HELD = "evt-console-held"
+INVOICE = "inv-console-1"
+IMAGE = "img-console-1"
+
+
+@dataclass(frozen=True)
+class Console:
+    base: str
+    tokens: dict[Role, str]
+    runtime: Runtime
+
+
+@pytest.fixture
+def console(sqlite_env: dict[str, str]) -> Iterator[Console]:
+    """A customer with an alarm event, a held one, an invoice and an image."""
+    env = lethe_env(sqlite_env, "127.0.0.1:1", "t", "g")
+    runtime = build_runtime(Settings.from_env(env))
+    ingest_one(runtime.app, ITEM, SUBJECT, "alarm-event")
+    ingest_one(runtime.app, HELD, SUBJECT, "alarm-event")
+    ingest_one(runtime.app, INVOICE, SUBJECT, "invoice")
+    ingest_one(runtime.app, IMAGE, SUBJECT, "verification-image",
+               kind="verification-image")  # fmt: skip
+    runtime.catch_up()
+    runtime.app.place_hold(HELD, "POL-7", "police case", "token:legal",
+                           datetime.now(UTC))  # fmt: skip
+    runtime.catch_up()
+    tokens = TokenStore(runtime.views)
+    now = datetime.now(UTC)
+    by_role = {
+        role: tokens.create(role.value, frozenset({role}), "test", now, None)
+        for role in Role
+    }
+    with live_server(build_app(runtime, AccessSettings.from_env(env))) as base:
+        yield Console(base, by_role, runtime)
+
+
+def sign_in(browser: WebDriver, console: Console, role: Role) -> None:
+    browser.get(console.base + "/login")
+    browser.find_element(By.ID, "token").send_keys(console.tokens[role])
+    submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "What would you like to do?"
+
+
+def submit(browser: WebDriver, by: str, value: str) -> None:
+    """Click a button that loads a new page, and wait until the old one is gone."""
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(by, value).click()
+    WebDriverWait(browser, 30).until(staleness_of(old))
+
+
+def rows_of(browser: WebDriver, table: str) -> list[list[str]]:
+    body = browser.find_elements(By.CSS_SELECTOR, f"{table} tbody tr")
+    return [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in body]
