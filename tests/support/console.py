@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 from lethe.ops.access.roles import Role
@@ -62,7 +62,7 @@ def console(sqlite_env: dict[str, str]) -> Iterator[Console]:
 def sign_in(browser: WebDriver, console: Console, role: Role) -> None:
     browser.get(console.base + "/login")
     browser.find_element(By.ID, "token").send_keys(console.tokens[role])
-    submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
+    submit(browser, By.CSS_SELECTOR, "main form button[type=submit]")
     assert browser.find_element(By.TAG_NAME, "h1").text == "What would you like to do?"
 
 
@@ -70,7 +70,15 @@ def submit(browser: WebDriver, by: str, value: str) -> None:
     """Click a button that loads a new page, and wait until the old one is gone."""
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(by, value).click()
-    WebDriverWait(browser, 30).until(staleness_of(old))
+
+    def replaced(_: WebDriver) -> bool:
+        try:
+            old.is_enabled()
+        except WebDriverException:  # stale, or "does not belong to the document"
+            return browser.execute_script("return document.readyState") == "complete"
+        return False
+
+    WebDriverWait(browser, 30).until(replaced)
 
 
 def rows_of(browser: WebDriver, table: str) -> list[list[str]]:

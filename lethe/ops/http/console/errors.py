@@ -16,7 +16,12 @@ from lethe.domain.policy import PolicyError
 from lethe.ops.access.roles import AccessError, NotAuthenticatedError, Principal
 from lethe.ops.http.console.messages import translator
 from lethe.ops.http.console.render import language_of, render
-from lethe.ops.http.console.session import CsrfError, page_caller, session_token
+from lethe.ops.http.console.session import (
+    SESSION_COOKIE,
+    CsrfError,
+    page_caller,
+    session_token,
+)
 from lethe.ops.http.context import context
 from lethe.ops.http.problems import status_of, validation_message
 
@@ -25,9 +30,10 @@ def install(console: FastAPI) -> None:
     async def not_signed_in(request: Request, error: Exception) -> Response:
         if session_token(request) is None:
             return RedirectResponse("/login?m=signin", status_code=303)
-        # An expired or revoked token: say so on the sign-in page.
-        return render(request, "login.html", None, 401, title="login.title",
-                      error=str(error))  # fmt: skip
+        # An expired or revoked session token: say so, and sign in again.
+        page = RedirectResponse("/login?m=ended", status_code=303)
+        page.delete_cookie(SESSION_COOKIE, path="/")
+        return page
 
     async def refused(request: Request, error: Exception) -> Response:
         t = translator(language_of(request))

@@ -41,6 +41,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "login.submit": ("Sign in", "Logg inn"),
     "login.signin": ("Sign in to use the console.", "Logg inn for å bruke konsollet."),
     "login.out": ("You are signed out.", "Du er logget ut."),
+    "login.ended": ("Your token no longer signs you in (expired or revoked);"
+                    " sign in with a new one.",
+                    "Nøkkelen din gjelder ikke lenger (utløpt eller tilbakekalt);"
+                    " logg inn med en ny."),
     # home
     "home.title": ("What would you like to do?", "Hva vil du gjøre?"),
     "home.none": (
@@ -90,8 +94,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "col.what": ("What", "Hva"),
     "col.action": ("Action", "Handling"),
     "not.due": ("not scheduled yet", "ikke planlagt ennå"),
-    "kept.until.rule": ("the rule's full period; its clock has not started",
-                        "hele fristen i regelen; den har ikke begynt å løpe"),
+    "kept.until.rule": (
+        "the rule's full period; its clock has not started",
+        "hele fristen i regelen; den har ikke begynt å løpe",
+    ),
     "order": ("order", "bestilling"),
     "erase.start": ("Erase this customer…", "Slett denne kunden…"),
     "restrict.title": (

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lethe.ops.access.roles import Action, RoleRequiredError
+from lethe.ops.access.roles import Action, NotAuthenticatedError, RoleRequiredError
 from lethe.ops.http import subjects
 from lethe.ops.http.console.forms import ANYONE, CSRF, CTX, FIELD
 from lethe.ops.http.console.messages import LANGUAGES, translator
@@ -16,36 +16,51 @@ from lethe.ops.http.console.session import (
     LANGUAGE_COOKIE,
     LOGIN_COOKIE,
     SESSION_COOKIE,
+    check_csrf,
     new_login_nonce,
     set_cookie,
 )
 
 router = APIRouter(include_in_schema=False)
-SIGN_IN_NOTES = {"signin": "login.signin", "out": "login.out"}
+SIGN_IN_NOTES = {"signin": "login.signin", "out": "login.out", "ended": "login.ended"}
 
 
 @router.get("/login")
 def login_page(request: Request, m: str = "") -> HTMLResponse:
-    nonce = new_login_nonce()
     t = translator(language_of(request))
-    note = t(SIGN_IN_NOTES[m]) if m in SIGN_IN_NOTES else None
-    page = render(request, "login.html", None, title="login.title", notice=note,
-                  csrf=nonce)  # fmt: skip
-    set_cookie(request, page, LOGIN_COOKIE, nonce)
-    return page
+    return _login_page(
+        request, notice=t(SIGN_IN_NOTES[m]) if m in SIGN_IN_NOTES else None
+    )
 
 
 @router.post("/login")
 def login(
-    request: Request, ctx: CTX, token: Annotated[str, Form()], _: CSRF
+    request: Request, ctx: CTX, token: FIELD, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     """Authenticated exactly as an API call with this bearer token would be."""
+    check_csrf(request, csrf, signing_in=True)
     token = token.strip()
-    ctx.authenticator.authenticate(f"Bearer {token}", ctx.clock())
+    try:
+        ctx.authenticator.authenticate(f"Bearer {token}", ctx.clock())
+    except NotAuthenticatedError as error:
+        return _login_page(request, error=str(error), status=401)
     done = RedirectResponse("/", status_code=303)
     set_cookie(request, done, SESSION_COOKIE, token)
     done.delete_cookie(LOGIN_COOKIE, path="/")
     return done
+
+
+def _login_page(
+    request: Request,
+    notice: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    nonce = new_login_nonce()  # the form carries it; so does a cookie (double submit)
+    page = render(request, "login.html", None, status, title="login.title",
+                  notice=notice, error=error, csrf=nonce)  # fmt: skip
+    set_cookie(request, page, LOGIN_COOKIE, nonce)
+    return page
 
 
 @router.post("/logout")

@@ -45,8 +45,11 @@ def csrf_for(request: Request) -> str:
     return request.cookies.get(LOGIN_COOKIE) or ""
 
 
-def check_csrf(request: Request, sent: str) -> None:
-    expected = csrf_for(request)
+def check_csrf(request: Request, sent: str, signing_in: bool = False) -> None:
+    """Signing in is checked against the sign-in cookie, even over a session."""
+    expected = (
+        request.cookies.get(LOGIN_COOKIE, "") if signing_in else csrf_for(request)
+    )
     if not expected or not hmac.compare_digest(expected, sent):
         raise CsrfError("error.csrf")
 
