@@ -11,11 +11,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from lethe.ops.access.roles import Role
 from tests.support import ingest_record
-from tests.support.browser import Shoot, browser, chromium, screenshot  # noqa: F401
-from tests.support.console import (  # noqa: F401
+from tests.support.browser import Shoot
+from tests.support.console import (
     SUBJECT,
     Console,
-    console,
     rows_of,
     sign_in,
     submit,

@@ -9,14 +9,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from lethe.ops.access.roles import Role
-from tests.support.browser import Shoot, browser, chromium, screenshot  # noqa: F401
-from tests.support.console import (  # noqa: F401
+from tests.support.browser import Shoot
+from tests.support.console import (
     HELD,
     INVOICE,
     ITEM,
     SUBJECT,
     Console,
-    console,
     rows_of,
     sign_in,
     submit,

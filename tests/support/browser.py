@@ -22,6 +22,13 @@ ARTEFACTS = Path(os.environ.get("LETHE_TEST_ARTEFACTS", "var/test-artefacts"))
 WIDTH, HEIGHT = 1280, 900
 
 Shoot = Callable[[str], Path]
+AUDIT_JS = Path(__file__).with_name("a11y_audit.js").read_text(encoding="utf-8")
+
+
+def audit_page(browser: WebDriver) -> list[str]:
+    """Language, one h1, heading levels, landmarks, labels, names, AA contrast."""
+    found: list[str] = browser.execute_script(AUDIT_JS)
+    return found
 
 
 def chromium_paths() -> tuple[str, str]:
