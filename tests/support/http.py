@@ -53,14 +53,23 @@ class Answer:
     def __init__(self, status: int, headers: Any, body: bytes) -> None:
         self.status = status
         self.content_type = headers.get("Content-Type", "")
-        self.json: Any = json.loads(body) if body else None
+        is_json = "json" in self.content_type
+        self.json: Any = json.loads(body) if body and is_json else None
+        self.text = body.decode("utf-8", "replace")
 
 
 def call(
-    base: str, method: str, path: str, token: str | None = None, body: Any = None
+    base: str,
+    method: str,
+    path: str,
+    token: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> Answer:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
+    request = urllib.request.Request(
+        base + path, data=data, method=method, headers=headers or {}
+    )
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     if data is not None:
