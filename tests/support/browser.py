@@ -70,7 +70,9 @@ def browser(chromium: WebDriver) -> Iterator[WebDriver]:
 @pytest.fixture
 def screenshot(browser: WebDriver, request: pytest.FixtureRequest) -> Shoot:
     """shoot("receipt") saves the whole page as <test>/<n>-receipt.png."""
-    folder = ARTEFACTS / "screenshots" / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder = (
+        ARTEFACTS / "screenshots" / re.sub(r"[^\w.-]+", "_", request.node.name)[:80]
+    )
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     taken: list[Path] = []

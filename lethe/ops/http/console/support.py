@@ -79,7 +79,7 @@ def erase(
     sections = [(title, [f for f in fates if f["fate"] in kinds])
                 for title, kinds in RECEIPT]  # fmt: skip
     return render(request, "receipt.html", who, title="receipt.title", done=done,
-                  sections=sections)  # fmt: skip
+                  sections=sections, controller=query.controller)  # fmt: skip
 
 
 @router.post("/support/restrict")
