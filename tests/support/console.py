@@ -18,7 +18,7 @@ from lethe.ops.access.tokens import TokenStore
 from lethe.ops.http.app import build_app
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.settings import Settings
-from tests.support.http import ingest_one, live_server
+from tests.support.http import Issuer, ingest_one, live_server
 from tests.support.ingest import lethe_env
 
 SUBJECT = "cust-console-1"
@@ -35,10 +35,32 @@ class Console:
     runtime: Runtime
 
 
+@pytest.fixture(scope="session")
+def console_issuer() -> Iterator[Issuer]:
+    running = Issuer()
+    yield running
+    running.close()
+
+
 @pytest.fixture
-def console(sqlite_env: dict[str, str]) -> Iterator[Console]:
+def four_eyes() -> str:
+    """LETHE_FOUR_EYES for the console; a test parametrizes it to need approval."""
+    return ""
+
+
+@pytest.fixture
+def console(
+    sqlite_env: dict[str, str], console_issuer: Issuer, four_eyes: str
+) -> Iterator[Console]:
     """A customer with an alarm event, a held one, an invoice and an image."""
-    env = lethe_env(sqlite_env, "127.0.0.1:1", "t", "g")
+    env = {
+        **lethe_env(sqlite_env, "127.0.0.1:1", "t", "g"),
+        "LETHE_FOUR_EYES": four_eyes,
+        "LETHE_OIDC_ISSUER": console_issuer.issuer,
+        "LETHE_OIDC_AUDIENCE": "lethe",
+        "LETHE_OIDC_JWKS_URL": console_issuer.jwks_url,
+        "LETHE_OIDC_ROLE_MAP": "arc-legal=legal",
+    }
     runtime = build_runtime(Settings.from_env(env))
     ingest_one(runtime.app, ITEM, SUBJECT, "alarm-event")
     ingest_one(runtime.app, HELD, SUBJECT, "alarm-event")
@@ -59,9 +81,11 @@ def console(sqlite_env: dict[str, str]) -> Iterator[Console]:
         yield Console(base, by_role, runtime)
 
 
-def sign_in(browser: WebDriver, console: Console, role: Role) -> None:
+def sign_in(
+    browser: WebDriver, console: Console, role: Role, token: str | None = None
+) -> None:
     browser.get(console.base + "/login")
-    browser.find_element(By.ID, "token").send_keys(console.tokens[role])
+    browser.find_element(By.ID, "token").send_keys(token or console.tokens[role])
     submit(browser, By.CSS_SELECTOR, "main form button[type=submit]")
     assert browser.find_element(By.TAG_NAME, "h1").text == "What would you like to do?"
 
