@@ -50,10 +50,7 @@ def server(
     env = {
         "LETHE_FOUR_EYES": four_eyes,
         **lethe_env(store_env, "127.0.0.1:1", "t", "g"),
-        "LETHE_OIDC_ISSUER": issuer.issuer,
-        "LETHE_OIDC_AUDIENCE": "lethe",
-        "LETHE_OIDC_JWKS_URL": issuer.jwks_url,
-        "LETHE_OIDC_ROLE_MAP": "arc-legal=legal,arc-dpo=auditor+legal",
+        **issuer.env("arc-legal=legal,arc-dpo=auditor+legal"),
     }
     runtime = build_runtime(Settings.from_env(env))
     ingest_one(runtime.app, ITEM, SUBJECT, "alarm-event")
@@ -387,9 +384,7 @@ def test_an_unreachable_jwks_is_a_503_problem_not_a_500(
     stopped.close()  # the real local JWKS server, stopped
     env = {
         **lethe_env(sqlite_env, "127.0.0.1:1", "t", "g"),
-        "LETHE_OIDC_ISSUER": stopped.issuer,
-        "LETHE_OIDC_AUDIENCE": "lethe",
-        "LETHE_OIDC_JWKS_URL": stopped.jwks_url,
+        **stopped.env(""),
     }
     runtime = build_runtime(Settings.from_env(env))
     with live_server(build_app(runtime, AccessSettings.from_env(env))) as base:

@@ -56,10 +56,7 @@ def console(
     env = {
         **lethe_env(sqlite_env, "127.0.0.1:1", "t", "g"),
         "LETHE_FOUR_EYES": four_eyes,
-        "LETHE_OIDC_ISSUER": console_issuer.issuer,
-        "LETHE_OIDC_AUDIENCE": "lethe",
-        "LETHE_OIDC_JWKS_URL": console_issuer.jwks_url,
-        "LETHE_OIDC_ROLE_MAP": "arc-legal=legal",
+        **console_issuer.env("arc-legal=legal"),
     }
     runtime = build_runtime(Settings.from_env(env))
     ingest_one(runtime.app, ITEM, SUBJECT, "alarm-event")

@@ -100,6 +100,15 @@ class Issuer:
     def jwks_url(self) -> str:
         return self.url + "/jwks.json"
 
+    def env(self, role_map: str) -> dict[str, str]:
+        """The LETHE_OIDC_* settings that trust this issuer, audience `lethe`."""
+        return {
+            "LETHE_OIDC_ISSUER": self.issuer,
+            "LETHE_OIDC_AUDIENCE": "lethe",
+            "LETHE_OIDC_JWKS_URL": self.jwks_url,
+            "LETHE_OIDC_ROLE_MAP": role_map,
+        }
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         jwks = self.jwks
 

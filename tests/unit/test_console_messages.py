@@ -13,6 +13,7 @@ from lethe.ops.http.console.messages import LANGUAGES, MESSAGES, choose_language
 
 TEMPLATES = sorted(render.TEMPLATES.glob("*.html"))
 KEY_IN_TEMPLATE = re.compile(r"""\bt\(\s*["']([^"']+)["']""")
+KEY_OF_FIELD = re.compile(r'\bfield\("[^"]+", "[^"]+", "([^"]+)"')
 TITLE_IN_CODE = re.compile(r"""title=["']([a-z.]+)["']""")
 
 
@@ -23,7 +24,9 @@ def test_every_message_has_a_text_in_each_language() -> None:
 
 
 def test_every_key_a_template_or_page_asks_for_is_in_the_catalogue() -> None:
-    asked = {k for path in TEMPLATES for k in KEY_IN_TEMPLATE.findall(path.read_text())}
+    texts = [path.read_text() for path in TEMPLATES]
+    asked = {k for text in texts for k in KEY_IN_TEMPLATE.findall(text)}
+    asked |= {k for text in texts for k in KEY_OF_FIELD.findall(text)}
     code = Path(render.__file__).parent.glob("*.py")
     asked |= {k for path in code for k in TITLE_IN_CODE.findall(path.read_text())}
     asked |= {label for _, label, _ in render.MENU}
@@ -37,7 +40,7 @@ def test_every_key_a_template_or_page_asks_for_is_in_the_catalogue() -> None:
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
 def test_no_template_holds_words_of_its_own(path: Path) -> None:
-    text = re.sub(r"{{.*?}}|{%.*?%}|<[^>]*>", " ", path.read_text(), flags=re.S)
+    text = re.sub(r"{{.*?}}|{%.*?%}|{#.*?#}|<[^>]*>", " ", path.read_text(), flags=re.S)
     assert re.sub(r"[\s:()–,.]", "", text) == ""
 
 

@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 LANGUAGES = ("en", "nb")
 DEFAULT = "en"
 
-# key: (English, bokmål)
+# key: (English, bokmål); laid out by hand, the two side by side.
+# fmt: off
 MESSAGES: Mapping[str, tuple[str, str]] = {
     "lethe": ("Lethe", "Lethe"),
     "console": ("Lethe console", "Lethe-konsoll"),
@@ -248,6 +249,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "not.found": ("There is no such page.", "Den siden finnes ikke."),
 }
+# fmt: on
 
 
 def choose_language(asked: str | None, accept_language: str | None) -> str:
