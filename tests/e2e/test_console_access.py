@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import urllib.error
 import urllib.parse
@@ -24,6 +25,7 @@ from tests.support.console import (
     sign_in,
     submit,
 )
+from tests.support.http import call
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -203,3 +205,43 @@ def test_a_revoked_token_ends_the_session_with_a_reason(
         in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
     )
     assert browser.get_cookie("lethe_session") is None
+
+
+def test_pages_are_never_framed_nor_cached_and_redirect_only_within_the_console(
+    console: Console,
+) -> None:
+    cookie = {"Cookie": f"lethe_session={console.tokens[Role.SUPPORT]}"}
+    page = call(console.base, "GET", "/support", headers=cookie)
+    assert page.status == 200
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Cache-Control"] == "no-store"
+    for back, where in (("//evil.example/x", "/"), ("https://evil.example", "/"),
+                        ("/dpo", "/dpo")):  # fmt: skip
+        status, location = _redirect(console, f"/language/nb?back={back}")
+        assert (status, location) == (303, where), back
+
+
+def _redirect(console: Console, path: str) -> tuple[int, str]:
+    host, port = console.base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request("GET", path)
+    answer = connection.getresponse()
+    connection.close()
+    return answer.status, answer.headers.get("Location", "")
+
+
+def test_what_people_typed_is_shown_as_text_never_run(
+    browser: WebDriver, console: Console, screenshot: Shoot
+) -> None:
+    sign_in(browser, console, Role.LEGAL)
+    browser.get(console.base + "/legal")
+    browser.find_element(By.ID, "h-ref").send_keys(ITEM)
+    browser.find_element(By.ID, "h-case").send_keys("<img src=x onerror=alert(1)>")
+    browser.find_element(By.ID, "h-reason").send_keys("<script>alert(2)</script>")
+    submit(browser, By.XPATH, "//button[text()='Place the hold']")
+    table = browser.find_element(By.ID, "holds-in-force").text
+    assert "<img src=x onerror=alert(1)>" in table
+    assert "<script>alert(2)</script>" in table
+    assert browser.find_elements(By.CSS_SELECTOR, "#holds-in-force img") == []
+    screenshot("escaped")

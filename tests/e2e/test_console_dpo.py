@@ -11,7 +11,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from lethe.ops.access.roles import Role
 from tests.support import ingest_record
-from tests.support.browser import Shoot
+from tests.support.browser import Shoot, csp_refusals
 from tests.support.console import (
     SUBJECT,
     Console,
@@ -79,6 +79,7 @@ def test_the_dpo_sees_days_left_an_overdue_request_in_red_and_overdue_items(
     month = datetime.now(UTC).astimezone().strftime("%Y-%m")
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Disposal report")
     assert month[:4] in browser.title
+    assert csp_refusals(browser) == []  # the report's own style is allowed
     screenshot("report")
 
 

@@ -9,7 +9,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from lethe.ops.access.roles import Role
-from tests.support.browser import Shoot
+from tests.support.browser import Shoot, csp_refusals
 from tests.support.console import (
     HELD,
     INVOICE,
@@ -69,6 +69,7 @@ def test_support_finds_previews_erases_and_gets_a_receipt(
     assert app.get_item(HELD).order is None
     assert app.get_item(INVOICE).kept_for_legal_obligation
     screenshot("receipt")
+    assert csp_refusals(browser) == []  # the print script was allowed, not refused
     _prints_without_the_console_around_it(browser, screenshot)
 
 

@@ -53,6 +53,7 @@ def chromium() -> Iterator[WebDriver]:
                      "--disable-dev-shm-usage", f"--window-size={WIDTH},{HEIGHT}",
                      "--lang=en-GB"):  # fmt: skip
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports
     # The driver's own path: Selenium Manager would otherwise try to download one.
     running = webdriver.Chrome(options=options, service=Service(driver))
     yield running
@@ -63,6 +64,7 @@ def chromium() -> Iterator[WebDriver]:
 def browser(chromium: WebDriver) -> Iterator[WebDriver]:
     chromium.delete_all_cookies()
     chromium.set_window_size(WIDTH, HEIGHT)
+    chromium.get_log("browser")  # drained: what earlier tests logged is theirs
     yield chromium
     chromium.delete_all_cookies()
 
@@ -91,3 +93,14 @@ def screenshot(browser: WebDriver, request: pytest.FixtureRequest) -> Shoot:
         return path
 
     return shoot
+
+
+def csp_refusals(browser: WebDriver) -> list[str]:
+    """What the Content-Security-Policy refused (a script, a style) since the last
+    call, as the browser's console said it."""
+    entries = browser.get_log("browser")
+    return [
+        str(e["message"])
+        for e in entries
+        if "Content Security Policy" in str(e["message"])
+    ]

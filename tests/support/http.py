@@ -52,6 +52,7 @@ def live_server(app: FastAPI) -> Iterator[str]:
 class Answer:
     def __init__(self, status: int, headers: Any, body: bytes) -> None:
         self.status = status
+        self.headers = headers
         self.content_type = headers.get("Content-Type", "")
         is_json = "json" in self.content_type
         self.json: Any = json.loads(body) if body and is_json else None
