@@ -217,6 +217,7 @@ def test_pages_are_never_framed_nor_cached_and_redirect_only_within_the_console(
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["Cache-Control"] == "no-store"
     for back, where in (("//evil.example/x", "/"), ("https://evil.example", "/"),
+                        ("/%5Cevil.example", "/"),
                         ("/dpo", "/dpo")):  # fmt: skip
         status, location = _redirect(console, f"/language/nb?back={back}")
         assert (status, location) == (303, where), back

@@ -11,7 +11,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from lethe.ops.access.roles import Role
 from lethe.ops.access.tokens import TokenStore
 from tests.support.browser import Shoot
-from tests.support.console import ITEM, SUBJECT, Console, sign_in, submit
+from tests.support.console import ITEM, SUBJECT, Console, rows_of, sign_in, submit
 from tests.support.http import Issuer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -50,7 +50,13 @@ def test_an_erasure_waits_for_a_second_person_who_approves_it(
         "ola", frozenset({Role.SUPPORT}), "test", datetime.now(UTC), None
     )
     sign_in(browser, console, Role.SUPPORT, ola)
+    browser.get(console.base + "/approvals")
+    (waiting,) = rows_of(browser, "#waiting")
+    assert waiting[:2] == [approval, "erase a customer"]
+    assert waiting[4] == "token:support"
+    screenshot("waiting")
     assert _approve(browser, console, approval) == "Approved and carried out."
+    assert rows_of(browser, "#waiting") == []
     screenshot("approved")
     assert app.get_item(ITEM).order is not None
     requests = app.get_subject("sector-alarm", SUBJECT).requests

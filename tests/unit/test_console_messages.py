@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lethe.domain.erasure_preview import Fate
+from lethe.ops.access.settings import FOUR_EYES_ACTIONS
 from lethe.ops.http.console import legal, pages, render, support
 from lethe.ops.http.console.messages import LANGUAGES, MESSAGES, choose_language
 
@@ -34,6 +35,8 @@ def test_every_key_a_template_or_page_asks_for_is_in_the_catalogue() -> None:
     asked |= {title for title, _ in support.RECEIPT}
     asked.discard("fate.")  # t("fate." ~ f.fate): one key for each fate
     asked |= {f"fate.{fate.value}" for fate in Fate}
+    asked.discard("approvals.action.")  # and one for each four-eyes action
+    asked |= {f"approvals.action.{action}" for action in FOUR_EYES_ACTIONS}
     assert len(asked) > 50
     assert sorted(asked - set(MESSAGES)) == []
 

@@ -37,6 +37,7 @@ def build_console(context: Context) -> FastAPI:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)  # a page may set its own
         return response
+
     console.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (pages, support, legal, dpo):
         console.include_router(module.router)

@@ -177,6 +177,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "approvals.submit": ("Approve", "Godkjenn"),
     "approved.done": ("Approved and carried out.", "Godkjent og utført."),
+    "approvals.waiting": ("Waiting for a second person",
+                          "Venter på en person til"),
+    "approvals.action.erase-subject": ("erase a customer", "slette en kunde"),
+    "approvals.action.release-hold": ("release a legal hold",
+                                      "oppheve et rettslig pålegg"),
     # legal
     "legal.title": ("Legal holds", "Rettslige pålegg"),
     "legal.in.force": ("Holds in force", "Pålegg som gjelder"),

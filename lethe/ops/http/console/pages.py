@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lethe.ops.access.roles import Action, NotAuthenticatedError, RoleRequiredError
+from lethe.ops.access.roles import (
+    Action,
+    NotAuthenticatedError,
+    Principal,
+    RoleRequiredError,
+)
 from lethe.ops.http import subjects
 from lethe.ops.http.console.forms import ANYONE, CSRF, CTX, FIELD
 from lethe.ops.http.console.messages import LANGUAGES, translator
@@ -20,6 +25,7 @@ from lethe.ops.http.console.session import (
     new_login_nonce,
     set_cookie,
 )
+from lethe.ops.http.context import Context
 
 router = APIRouter(include_in_schema=False)
 SIGN_IN_NOTES = {"signin": "login.signin", "out": "login.out", "ended": "login.ended"}
@@ -78,7 +84,9 @@ def home(request: Request, who: ANYONE) -> HTMLResponse:
 @router.get("/language/{language}")
 def switch_language(request: Request, language: str, back: str = "/") -> Response:
     # Only a path on this site: an open redirect would lend the console's name.
-    target = back if back.startswith("/") and not back.startswith("//") else "/"
+    # Browsers read "/\\host" as "//host": a backslash is refused as well.
+    local = back.startswith("/") and not back.startswith("//") and "\\" not in back
+    target = back if local else "/"
     done = RedirectResponse(target, status_code=303)
     if language in LANGUAGES:
         set_cookie(request, done, LANGUAGE_COOKIE, language)
@@ -86,9 +94,9 @@ def switch_language(request: Request, language: str, back: str = "/") -> Respons
 
 
 @router.get("/approvals")
-def approvals_page(request: Request, who: ANYONE) -> HTMLResponse:
+def approvals_page(request: Request, ctx: CTX, who: ANYONE) -> HTMLResponse:
     _may_approve(who)
-    return render(request, "approvals.html", who, title="approvals.title")
+    return _approvals(request, ctx, who)
 
 
 @router.post("/approvals")
@@ -104,9 +112,18 @@ def approve(
     _may_approve(who)
     body = subjects.Approval(subject_id=subject_id.strip() or None)
     subjects.approve(approval_id.strip(), body, ctx, who)
+    return _approvals(request, ctx, who, "approved.done")
+
+
+def _approvals(
+    request: Request, ctx: Context, who: Principal, notice: str | None = None
+) -> HTMLResponse:
+    """The form, and the changes waiting that this person's roles may approve."""
+    waiting = [p for p in ctx.approvals.pending()
+               if who.may(subjects.NEEDS[p.action])]  # fmt: skip
     t = translator(language_of(request))
     return render(request, "approvals.html", who, title="approvals.title",
-                  notice=t("approved.done"))  # fmt: skip
+                  waiting=waiting, notice=t(notice) if notice else None)  # fmt: skip
 
 
 def _may_approve(who: ANYONE) -> None:
