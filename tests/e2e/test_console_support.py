@@ -30,8 +30,9 @@ def find_customer(browser: WebDriver, subject: str) -> None:
     submit(browser, By.CSS_SELECTOR, "main form button")
 
 
+@pytest.mark.parametrize("console_store", ["sqlite", "postgres"])
 def test_support_finds_previews_erases_and_gets_a_receipt(
-    browser: WebDriver, console: Console, screenshot: Shoot
+    browser: WebDriver, console: Console, screenshot: Shoot, console_store: str
 ) -> None:
     sign_in(browser, console, Role.SUPPORT)
     find_customer(browser, SUBJECT)

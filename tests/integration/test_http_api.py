@@ -65,6 +65,7 @@ def server(
     }
     with live_server(build_app(runtime, AccessSettings.from_env(env))) as base:
         yield base, by_role, runtime
+    runtime.app.close()  # its connections back: PostgreSQL is shared by many tests
 
 
 # Every endpoint, and the one role that may call it (the table of the issue).

@@ -49,12 +49,23 @@ def four_eyes() -> str:
 
 
 @pytest.fixture
+def console_store() -> str:
+    """The console's store: SQLite, the embedded default; a test may ask "postgres"."""
+    return "sqlite"
+
+
+@pytest.fixture
 def console(
-    sqlite_env: dict[str, str], console_issuer: Issuer, four_eyes: str
+    request: pytest.FixtureRequest,
+    console_store: str,
+    console_issuer: Issuer,
+    four_eyes: str,
 ) -> Iterator[Console]:
     """A customer with an alarm event, a held one, an invoice and an image."""
+    name = "pg_schema_env" if console_store == "postgres" else "sqlite_env"
+    store_env: dict[str, str] = request.getfixturevalue(name)
     env = {
-        **lethe_env(sqlite_env, "127.0.0.1:1", "t", "g"),
+        **lethe_env(store_env, "127.0.0.1:1", "t", "g"),
         "LETHE_FOUR_EYES": four_eyes,
         **console_issuer.env("arc-legal=legal"),
     }
@@ -76,6 +87,7 @@ def console(
     }
     with live_server(build_app(runtime, AccessSettings.from_env(env))) as base:
         yield Console(base, by_role, runtime)
+    runtime.app.close()
 
 
 def sign_in(
