@@ -15,7 +15,13 @@ from lethe.ops.access.tokens import TokenStore
 from lethe.ops.http.app import build_app
 from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
-from tests.support.http import Issuer, call, ingest_one, live_server
+from tests.support.http import (
+    Issuer,
+    call,
+    ingest_one,
+    live_server,
+    token_per_role,
+)
 from tests.support.ingest import lethe_env
 
 pytestmark = pytest.mark.integration
@@ -57,12 +63,7 @@ def server(
     ingest_one(runtime.app, ITEM + "-held", SUBJECT, "alarm-event")
     ingest_one(runtime.app, ITEM + "-invoice", SUBJECT, "invoice")
     runtime.catch_up()
-    tokens = TokenStore(runtime.views)
-    now = datetime.now(UTC)
-    by_role = {
-        role: tokens.create(role.value, frozenset({role}), "test", now, None)
-        for role in Role
-    }
+    by_role = token_per_role(runtime.views)
     with live_server(build_app(runtime, AccessSettings.from_env(env))) as base:
         yield base, by_role, runtime
     runtime.app.close()  # its connections back: PostgreSQL is shared by many tests

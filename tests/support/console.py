@@ -14,11 +14,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from lethe.ops.access.roles import Role
 from lethe.ops.access.settings import AccessSettings
-from lethe.ops.access.tokens import TokenStore
 from lethe.ops.http.app import build_app
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.settings import Settings
-from tests.support.http import Issuer, ingest_one, live_server
+from tests.support.http import Issuer, ingest_one, live_server, token_per_role
 from tests.support.ingest import lethe_env
 
 SUBJECT = "cust-console-1"
@@ -79,12 +78,7 @@ def console(
     runtime.app.place_hold(HELD, "POL-7", "police case", "token:legal",
                            datetime.now(UTC))  # fmt: skip
     runtime.catch_up()
-    tokens = TokenStore(runtime.views)
-    now = datetime.now(UTC)
-    by_role = {
-        role: tokens.create(role.value, frozenset({role}), "test", now, None)
-        for role in Role
-    }
+    by_role = token_per_role(runtime.views)
     with live_server(build_app(runtime, AccessSettings.from_env(env))) as base:
         yield Console(base, by_role, runtime)
     runtime.app.close()

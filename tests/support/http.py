@@ -21,6 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
 from lethe.domain.application import IngestRecord, Lethe
+from lethe.ops.access.roles import Role
+from lethe.ops.access.tokens import TokenStore
+from lethe.projections.store import SqlViews
 
 
 def free_port() -> int:
@@ -161,3 +164,13 @@ def ingest_one(
         content=item_ref.encode(),
     )
     app.ingest([record], datetime.now(UTC))
+
+
+def token_per_role(views: SqlViews) -> dict[Role, str]:
+    """One API token for each role, named after it (`token:support`, ...)."""
+    tokens = TokenStore(views)
+    now = datetime.now(UTC)
+    return {
+        role: tokens.create(role.value, frozenset({role}), "test", now, None)
+        for role in Role
+    }
