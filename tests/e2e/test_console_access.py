@@ -246,3 +246,12 @@ def test_what_people_typed_is_shown_as_text_never_run(
     assert "<script>alert(2)</script>" in table
     assert browser.find_elements(By.CSS_SELECTOR, "#holds-in-force img") == []
     screenshot("escaped")
+
+
+def test_the_browsers_language_is_the_default(console: Console) -> None:
+    asked = {"Accept-Language": "nb-NO,nb;q=0.9,en;q=0.5"}
+    page = call(console.base, "GET", "/login", headers=asked)
+    assert '<html lang="nb">' in page.text
+    assert "<h1>Logg inn</h1>" in page.text
+    english = call(console.base, "GET", "/login", headers={"Accept-Language": "en"})
+    assert '<html lang="en">' in english.text and "<h1>Sign in</h1>" in english.text

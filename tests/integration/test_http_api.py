@@ -138,6 +138,8 @@ def test_a_domain_refusal_is_a_problem_with_the_clis_message(
         answer.json["detail"] == f"item {ITEM} has no hold with case reference 'NOPE'"
     )
     assert answer.json["type"] == "urn:lethe:problem:no-such-hold"
+    nowhere = call(base, "GET", "/api/no-such-endpoint", by_role[Role.SUPPORT])
+    assert (nowhere.status, nowhere.content_type) == (404, "application/problem+json")
     unknown = call(base, "GET", "/api/items/nothing-such", by_role[Role.SUPPORT])
     assert unknown.status == 404
     assert unknown.json["detail"] == "no item 'nothing-such' is known to Lethe"

@@ -23,7 +23,7 @@ from lethe.ops.http.console.session import (
     session_token,
 )
 from lethe.ops.http.context import context
-from lethe.ops.http.problems import status_of, validation_message
+from lethe.ops.http.problems import problem, status_of, validation_message
 
 
 def install(console: FastAPI) -> None:
@@ -47,6 +47,9 @@ def install(console: FastAPI) -> None:
 
     async def http(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
+        if request.url.path.startswith("/api/"):  # an API client's mistyped path
+            detail = f"no endpoint {request.url.path}"
+            return problem(error.status_code, "http", detail, request.url.path)
         t = translator(language_of(request))
         text = t("not.found") if error.status_code == 404 else str(error.detail)
         return _message(request, "error.title", text, error.status_code)
