@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 
 from lethe.domain.erasure_preview import Fate
+from lethe.domain.item import ItemState
 from lethe.ops.access.settings import FOUR_EYES_ACTIONS
 from lethe.ops.http.console import legal, pages, render, support
-from lethe.ops.http.console.messages import LANGUAGES, MESSAGES, choose_language
+from lethe.ops.http.console.messages import (
+    LANGUAGES,
+    MESSAGES,
+    choose_language,
+    state_label,
+    translator,
+)
 
 TEMPLATES = sorted(render.TEMPLATES.glob("*.html"))
 KEY_IN_TEMPLATE = re.compile(r"""\bt\(\s*["']([^"']+)["']""")
@@ -35,6 +42,7 @@ def test_every_key_a_template_or_page_asks_for_is_in_the_catalogue() -> None:
     asked |= {title for title, _ in support.RECEIPT}
     asked.discard("fate.")  # t("fate." ~ f.fate): one key for each fate
     asked |= {f"fate.{fate.value}" for fate in Fate}
+    asked |= {f"state.{state.value}" for state in ItemState}  # state(i.state)
     asked.discard("approvals.action.")  # and one for each four-eyes action
     asked |= {f"approvals.action.{action}" for action in FOUR_EYES_ACTIONS}
     assert len(asked) > 50
@@ -66,3 +74,9 @@ def test_the_language_is_the_switchs_else_the_browsers_first_known(
     cookie: str | None, accept: str | None, chosen: str
 ) -> None:
     assert choose_language(cookie, accept) == chosen
+
+
+def test_a_state_newer_than_the_catalogue_is_shown_as_it_is() -> None:
+    t = translator("nb")
+    assert state_label(t, "scheduled") == "planlagt"
+    assert state_label(t, "recalled") == "recalled"

@@ -95,6 +95,12 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "col.what": ("What", "Hva"),
     "col.action": ("Action", "Handling"),
     "not.due": ("not scheduled yet", "ikke planlagt ennå"),
+    "state.waiting": ("waiting (its clock has not started)",
+                      "venter (fristen har ikke begynt)"),
+    "state.scheduled": ("scheduled", "planlagt"),
+    "state.erasure-ordered": ("erasure ordered", "sletting bestilt"),
+    "state.erasure-failed": ("erasure failed", "sletting feilet"),
+    "state.erased": ("erased", "slettet"),
     "kept.until.rule": (
         "the rule's full period; its clock has not started",
         "hele fristen i regelen; den har ikke begynt å løpe",
@@ -279,3 +285,8 @@ def translator(language: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+def state_label(t: Callable[..., str], state: str) -> str:
+    """An item's state in words; a state newer than the catalogue as it is."""
+    return t(f"state.{state}") if f"state.{state}" in MESSAGES else state

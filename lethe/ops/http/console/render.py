@@ -11,7 +11,11 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from lethe.ops.access.roles import Action, Principal
-from lethe.ops.http.console.messages import choose_language, translator
+from lethe.ops.http.console.messages import (
+    choose_language,
+    state_label,
+    translator,
+)
 from lethe.ops.http.console.session import LANGUAGE_COOKIE, csrf_for
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -62,13 +66,15 @@ def render(
     **values: Any,
 ) -> HTMLResponse:
     language = language_of(request)
+    t = translator(language)
     menu = [(path, label) for path, label, action in MENU if who and who.may(action)]
     if who and (who.may(Action.ERASE_SUBJECT) or who.may(Action.HOLD)):
         menu.append(("/approvals", "nav.approvals"))
     page = ENVIRONMENT.get_template(template).render(
         lang=language,
         other_lang="nb" if language == "en" else "en",
-        t=translator(language),
+        t=t,
+        state=lambda value: state_label(t, value),
         csrf=values.pop("csrf", None) or csrf_for(request),
         who=who,
         menu=menu,
