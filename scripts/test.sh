@@ -9,6 +9,7 @@ venv=.venv
 bash scripts/install.sh '[test]'
 
 bash scripts/ensure-postgres.sh
+bash scripts/ensure-chromium.sh
 
 # Types first: a type error fails the run before the slower tests start.
 # Settings and the files checked are in pyproject.toml [tool.mypy].

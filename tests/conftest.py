@@ -24,6 +24,9 @@ from tests.support.postgres import (
     temporary_database,
 )
 
+# The headless Chromium and the console server, for tests/e2e/test_console_*.py.
+pytest_plugins = ["tests.support.browser", "tests.support.console"]
+
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:

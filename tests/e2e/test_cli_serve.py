@@ -56,13 +56,15 @@ def test_serve_prints_a_first_admin_token_once_and_never_again(tmp_path: Path) -
     printed = process.stdout.read()
     token = next(w for w in printed.split() if w.startswith("lethe_"))
     assert "shown this once" in printed
+    assert f"console: {base}/ (sign in with an API token)" in printed.splitlines()
     with serving(tmp_path) as (base, process):
         assert call(base, "GET", "/api/whoami", token).json == {
             "principal": "token:admin",
             "roles": ["admin"],
         }
     assert process.stdout is not None
-    assert "lethe_" not in process.stdout.read()
+    again = process.stdout.read()
+    assert "lethe_" not in again and f"console: {base}/" in again
 
 
 def test_token_create_list_revoke(tmp_path: Path) -> None:

@@ -67,3 +67,14 @@ def test_the_demo_history_is_in_order_and_in_the_past(
     for stream in erased:
         kinds = [kind for kind, _ in stream]
         assert kinds.index("ErasureOrdered") < kinds.index("Erased"), stream
+
+
+def test_the_demo_says_how_to_open_the_console(
+    demo_store: tuple[dict[str, str], str],
+) -> None:
+    env, output = demo_store
+    (line,) = [x for x in output.splitlines() if x.startswith("console:")]
+    assert line == (
+        f"console: LETHE_SQLITE_PATH={env['LETHE_SQLITE_PATH']} .venv/bin/lethe serve,"
+        " then open http://127.0.0.1:8080/"
+    )

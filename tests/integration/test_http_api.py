@@ -15,7 +15,13 @@ from lethe.ops.access.tokens import TokenStore
 from lethe.ops.http.app import build_app
 from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
-from tests.support.http import Issuer, call, ingest_one, live_server
+from tests.support.http import (
+    Issuer,
+    call,
+    ingest_one,
+    live_server,
+    token_per_role,
+)
 from tests.support.ingest import lethe_env
 
 pytestmark = pytest.mark.integration
@@ -50,24 +56,17 @@ def server(
     env = {
         "LETHE_FOUR_EYES": four_eyes,
         **lethe_env(store_env, "127.0.0.1:1", "t", "g"),
-        "LETHE_OIDC_ISSUER": issuer.issuer,
-        "LETHE_OIDC_AUDIENCE": "lethe",
-        "LETHE_OIDC_JWKS_URL": issuer.jwks_url,
-        "LETHE_OIDC_ROLE_MAP": "arc-legal=legal,arc-dpo=auditor+legal",
+        **issuer.env("arc-legal=legal,arc-dpo=auditor+legal"),
     }
     runtime = build_runtime(Settings.from_env(env))
     ingest_one(runtime.app, ITEM, SUBJECT, "alarm-event")
     ingest_one(runtime.app, ITEM + "-held", SUBJECT, "alarm-event")
     ingest_one(runtime.app, ITEM + "-invoice", SUBJECT, "invoice")
     runtime.catch_up()
-    tokens = TokenStore(runtime.views)
-    now = datetime.now(UTC)
-    by_role = {
-        role: tokens.create(role.value, frozenset({role}), "test", now, None)
-        for role in Role
-    }
+    by_role = token_per_role(runtime.views)
     with live_server(build_app(runtime, AccessSettings.from_env(env))) as base:
         yield base, by_role, runtime
+    runtime.app.close()  # its connections back: PostgreSQL is shared by many tests
 
 
 # Every endpoint, and the one role that may call it (the table of the issue).
@@ -91,6 +90,9 @@ ENDPOINTS: list[tuple[str, str, Any, set[Role]]] = [
     ("POST", "/api/subjects/lookup", WHO, {Role.SUPPORT, Role.LEGAL}),
     ("POST", "/api/subjects/erasure-preview", WHO, {Role.SUPPORT}),
     ("POST", "/api/subjects/erasure", {**WHO, "reason": "asked"}, {Role.SUPPORT}),
+    ("POST", "/api/audit/subjects", WHO, {Role.AUDITOR}),
+    ("GET", "/api/audit/report?month=2026-01", None, {Role.AUDITOR}),
+    ("POST", "/api/sweep", None, {Role.OPERATOR}),
 ]
 
 
@@ -136,6 +138,8 @@ def test_a_domain_refusal_is_a_problem_with_the_clis_message(
         answer.json["detail"] == f"item {ITEM} has no hold with case reference 'NOPE'"
     )
     assert answer.json["type"] == "urn:lethe:problem:no-such-hold"
+    nowhere = call(base, "GET", "/api/no-such-endpoint", by_role[Role.SUPPORT])
+    assert (nowhere.status, nowhere.content_type) == (404, "application/problem+json")
     unknown = call(base, "GET", "/api/items/nothing-such", by_role[Role.SUPPORT])
     assert unknown.status == 404
     assert unknown.json["detail"] == "no item 'nothing-such' is known to Lethe"
@@ -334,3 +338,67 @@ def test_the_auditor_reads_an_items_history_and_verifies_the_store(
     assert "token:legal" in str(history.json)
     verified = call(base, "GET", "/api/audit/verify", auditor).json
     assert verified["ok"] is True and verified["items"] == 3
+
+
+def test_the_auditor_reads_a_subjects_history_and_the_monthly_report(
+    server: tuple[str, dict[Role, str], Any],
+) -> None:
+    base, by_role, _ = server
+    auditor = by_role[Role.AUDITOR]
+    asked = {**WHO, "reason": "customer asked"}
+    assert call(base, "POST", "/api/subjects/erasure", by_role[Role.SUPPORT],
+                asked).status == 200  # fmt: skip
+    history = call(base, "POST", "/api/audit/subjects", auditor, WHO)
+    assert history.status == 200, history.json
+    # Erased: the subject's key is shredded, so not even the auditor reads the id.
+    assert history.json["subject"] == "erased (key destroyed)"
+    assert SUBJECT not in str(history.json)
+    assert {i["item"] for i in history.json["items"]} >= {ITEM, ITEM + "-invoice"}
+    assert "token:support" in str(history.json["timeline"])
+    nobody = call(base, "POST", "/api/audit/subjects", auditor, {"subject_id": "x"})
+    assert nobody.status == 404
+    month = datetime.now(UTC).strftime("%Y-%m")
+    report = call(base, "GET", f"/api/audit/report?month={month}", auditor)
+    assert report.status == 200 and report.json["month"] == month
+    html = call(base, "GET", f"/api/audit/report?month={month}&format=html", auditor)
+    assert html.status == 200 and html.content_type.startswith("text/html")
+    assert f"<h1>Disposal report, {month}</h1>" in html.text
+    bad = call(base, "GET", "/api/audit/report?month=2026-13", auditor)
+    assert (bad.status, bad.json["detail"]) == (
+        400, "'2026-13' is not a month; write e.g. 2026-03",
+    )  # fmt: skip
+
+
+def test_the_operator_sweeps_and_is_told_the_orders_await_the_relay(
+    server: tuple[str, dict[Role, str], Any],
+) -> None:
+    base, by_role, runtime = server
+    answer = call(base, "POST", "/api/sweep", by_role[Role.OPERATOR])
+    assert answer.status == 200, answer.json
+    assert answer.json["ordered"] == 0  # nothing is due yet: nothing was ordered
+    assert answer.json["relayed_by"] == "lethe run"
+    assert runtime.app.get_item(ITEM).order is None
+
+
+def test_an_unreachable_jwks_is_a_503_problem_not_a_500(
+    sqlite_env: dict[str, str],
+) -> None:
+    stopped = Issuer()
+    token = stopped.token(preferred_username="lise", groups=["arc-legal"])
+    stopped.close()  # the real local JWKS server, stopped
+    env = {
+        **lethe_env(sqlite_env, "127.0.0.1:1", "t", "g"),
+        **stopped.env(""),
+    }
+    runtime = build_runtime(Settings.from_env(env))
+    with live_server(build_app(runtime, AccessSettings.from_env(env))) as base:
+        answer = call(base, "GET", "/api/whoami", token)
+        page = call(base, "GET", "/", headers={"Cookie": f"lethe_session={token}"})
+    assert page.status == 503 and "cannot be fetched" in page.text  # the console too
+    assert answer.status == 503
+    assert answer.content_type == "application/problem+json"
+    assert answer.json["type"] == "urn:lethe:problem:issuer-unavailable"
+    assert answer.json["detail"] == (
+        "the OpenID Connect issuer's keys cannot be fetched from"
+        f" {stopped.jwks_url}: sign-in with it is unavailable; try again later"
+    )

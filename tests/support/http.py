@@ -21,6 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
 from lethe.domain.application import IngestRecord, Lethe
+from lethe.ops.access.roles import Role
+from lethe.ops.access.tokens import TokenStore
+from lethe.projections.store import SqlViews
 
 
 def free_port() -> int:
@@ -52,15 +55,25 @@ def live_server(app: FastAPI) -> Iterator[str]:
 class Answer:
     def __init__(self, status: int, headers: Any, body: bytes) -> None:
         self.status = status
+        self.headers = headers
         self.content_type = headers.get("Content-Type", "")
-        self.json: Any = json.loads(body) if body else None
+        is_json = "json" in self.content_type
+        self.json: Any = json.loads(body) if body and is_json else None
+        self.text = body.decode("utf-8", "replace")
 
 
 def call(
-    base: str, method: str, path: str, token: str | None = None, body: Any = None
+    base: str,
+    method: str,
+    path: str,
+    token: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> Answer:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
+    request = urllib.request.Request(
+        base + path, data=data, method=method, headers=headers or {}
+    )
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     if data is not None:
@@ -90,6 +103,15 @@ class Issuer:
     @property
     def jwks_url(self) -> str:
         return self.url + "/jwks.json"
+
+    def env(self, role_map: str) -> dict[str, str]:
+        """The LETHE_OIDC_* settings that trust this issuer, audience `lethe`."""
+        return {
+            "LETHE_OIDC_ISSUER": self.issuer,
+            "LETHE_OIDC_AUDIENCE": "lethe",
+            "LETHE_OIDC_JWKS_URL": self.jwks_url,
+            "LETHE_OIDC_ROLE_MAP": role_map,
+        }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         jwks = self.jwks
@@ -125,11 +147,13 @@ class Issuer:
         self.server.server_close()
 
 
-def ingest_one(app: Lethe, item_ref: str, subject_id: str, category: str) -> None:
+def ingest_one(
+    app: Lethe, item_ref: str, subject_id: str, category: str, kind: str = "event"
+) -> None:
     captured = datetime.now(UTC) - timedelta(minutes=5)
     record = IngestRecord(
         item_ref=item_ref,
-        kind="event",
+        kind=kind,
         source_topic="alarm.events",
         source_partition=0,
         source_offset=abs(hash(item_ref)) % 10**9,
@@ -140,3 +164,13 @@ def ingest_one(app: Lethe, item_ref: str, subject_id: str, category: str) -> Non
         content=item_ref.encode(),
     )
     app.ingest([record], datetime.now(UTC))
+
+
+def token_per_role(views: SqlViews) -> dict[Role, str]:
+    """One API token for each role, named after it (`token:support`, ...)."""
+    tokens = TokenStore(views)
+    now = datetime.now(UTC)
+    return {
+        role: tokens.create(role.value, frozenset({role}), "test", now, None)
+        for role in Role
+    }

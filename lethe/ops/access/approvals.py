@@ -92,6 +92,16 @@ class Approvals:
             ]
         )
 
+    def pending(self, limit: int = 100) -> list[Pending]:
+        """The changes still waiting for a second person, the oldest first."""
+        rows = self.views.query(
+            "SELECT approval_id, action, params, requested_by, requested_at"
+            " FROM lethe_approvals WHERE approved_by IS NULL"
+            " ORDER BY requested_at, approval_id LIMIT ?",
+            (limit,),
+        )
+        return [_pending(row) for row in rows]
+
     def get(self, approval_id: str) -> Pending:
         return self._row(approval_id)[0]
 
@@ -104,15 +114,18 @@ class Approvals:
         )
         if not rows:
             raise BadCommandError(f"no pending approval {approval_id!r}")
-        aid, action, params, requested_by, requested_at, approved_by = rows[0]
-        pending = Pending(
-            str(aid),
-            str(action),
-            json.loads(str(params)),
-            str(requested_by),
-            datetime.fromtimestamp(int(str(requested_at)) / 1000, UTC),
-        )
-        return pending, approved_by
+        return _pending(rows[0][:5]), rows[0][5]
+
+
+def _pending(row: tuple[object, ...]) -> Pending:
+    approval_id, action, params, requested_by, requested_at = row
+    return Pending(
+        str(approval_id),
+        str(action),
+        json.loads(str(params)),
+        str(requested_by),
+        datetime.fromtimestamp(int(str(requested_at)) / 1000, UTC),
+    )
 
 
 def _ms(instant: datetime) -> int:

@@ -6,12 +6,17 @@ from typing import Any
 
 import jwt
 
+from lethe.domain.errors import LetheError
 from lethe.ops.access.roles import NotAuthenticatedError, Principal, Role
 from lethe.ops.access.settings import OidcSettings
 
 # Asymmetric only: an HS256 token would be "signed" with a key the client chose,
 # and "none" is no signature at all.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
+
+
+class IssuerUnavailableError(LetheError):
+    """The issuer's keys cannot be fetched: Lethe's failure, not the caller's (503)."""
 
 
 class OidcVerifier:
@@ -42,7 +47,11 @@ class OidcVerifier:
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
         except jwt.PyJWKClientConnectionError:
-            raise  # the issuer is unreachable: Lethe's failure, not the caller's
+            raise IssuerUnavailableError(
+                "the OpenID Connect issuer's keys cannot be fetched from"
+                f" {self.settings.jwks_url}: sign-in with it is unavailable; try"
+                " again later"
+            ) from None
         except jwt.PyJWTError as error:
             raise NotAuthenticatedError(
                 f"the OpenID Connect token is not valid ({error})"

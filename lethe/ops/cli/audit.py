@@ -13,8 +13,7 @@ from typing import Any, cast
 import click
 
 from lethe.domain import identity
-from lethe.domain.application import Lethe
-from lethe.domain.errors import ItemNotFoundError, SubjectNotFoundError
+from lethe.domain.errors import ItemNotFoundError
 from lethe.domain.item import Item
 from lethe.ops.cli.requests import CONTROLLER
 from lethe.ops.cli.store import open_runtime, opened_settings
@@ -27,8 +26,8 @@ from lethe.ops.cli.support import (
 from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.runtime.verify_parallel import default_workers, verify_store
 from lethe.ops.settings import Settings
+from lethe.projections.audit_subject import subject_history
 from lethe.projections.audit_timeline import (
-    SUBJECT_ERASED,
     Row,
     item_document,
     rows_of,
@@ -36,10 +35,6 @@ from lethe.projections.audit_timeline import (
 )
 from lethe.projections.audit_verify import DEFAULT_SLACK, VerifyLimits, VerifyResult
 
-ITEMS_OF_SUBJECT = (
-    "SELECT item_ref FROM lethe_schedule WHERE subject_ref = ?"
-    " ORDER BY ingested_at, item_ref"
-)
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="One JSON document.")
 
 
@@ -74,34 +69,20 @@ def audit_subject(subject_id: str, controller: str, as_json: bool) -> None:
     """The history of SUBJECT_ID and of every item Lethe held of them."""
     runtime = open_runtime()
     runtime.catch_up()  # the subject's items are found through the schedule's index
-    app = runtime.app
-    subject_ref = app.subject_ref(controller, subject_id)
-    subject_events = list(app.events.get(identity.subject_id(subject_ref)))
-    item_refs = [r[0] for r in runtime.views.query(ITEMS_OF_SUBJECT, (subject_ref,))]
-    if not subject_events and not item_refs:
-        raise SubjectNotFoundError(controller)
-    shown_as = _shown_as(app, subject_ref, subject_events)
-    item_events = [list(app.events.get(identity.item_id(ref))) for ref in item_refs]
+    history = subject_history(runtime.app, runtime.views, controller, subject_id)
     if as_json:
-        docs = [item_document(events) for events in item_events if events]
-        _echo_json(subject_document(subject_events, shown_as, docs))
+        docs = [item_document(events) for events in history.item_events if events]
+        _echo_json(subject_document(history.subject_events, history.shown_as, docs))
         return
-    click.echo(f"subject   {shown_as}")
-    click.echo(f"pseudonym {subject_ref} ({controller}); {len(item_refs)} items")
-    rows = rows_of(subject_events)
-    for ref, events in zip(item_refs, item_events, strict=True):
+    click.echo(f"subject   {history.shown_as}")
+    click.echo(
+        f"pseudonym {history.subject_ref} ({controller});"
+        f" {len(history.item_refs)} items"
+    )
+    rows = rows_of(history.subject_events)
+    for ref, events in zip(history.item_refs, history.item_events, strict=True):
         rows += rows_of(events, item=ref)
     _echo_rows(sorted(rows, key=lambda r: r.at), with_item=True)
-
-
-def _shown_as(app: Lethe, subject_ref: str, events: list[Any]) -> str:
-    """The subject id only as the vault unseals it; a destroyed key says so."""
-    if not events:
-        return (
-            SUBJECT_ERASED if app.vault.is_shredded(subject_ref) else "not registered"
-        )
-    seal = getattr(events[0], "subject_seal", b"")
-    return app.vault.unseal(subject_ref, seal) or SUBJECT_ERASED
 
 
 def _echo_rows(rows: list[Row], with_item: bool) -> None:

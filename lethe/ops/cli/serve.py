@@ -25,15 +25,30 @@ def serve(host: str | None, port: int | None) -> None:
     access = AccessSettings.from_env(runtime.settings.env or {})
     if runtime.settings.store == "sqlite":
         _first_admin_token(TokenStore(runtime.views))
+    host = host or access.http_host
+    port = access.http_port if port is None else port
+    click.echo(f"console: {console_address(host, port)} (sign in with an API token)")
     uvicorn.run(
         APP_FACTORY,
         factory=True,
-        host=host or access.http_host,
-        port=access.http_port if port is None else port,
+        host=host,
+        port=port,
         # Paths carry item ids, never subject ids; still, the log is JSON elsewhere
         # and uvicorn's access lines would be the only free-form ones.
         access_log=False,
     )
+
+
+def console_address(host: str, port: int) -> str:
+    """The console's address, as a browser on this machine opens it."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}/"
+
+
+def default_console_address(env: dict[str, str]) -> str:
+    access = AccessSettings.from_env(env)
+    return console_address(access.http_host, access.http_port)
 
 
 def _first_admin_token(tokens: TokenStore) -> None:

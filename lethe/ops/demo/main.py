@@ -12,6 +12,7 @@ could have happened and passes `lethe audit verify`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ from rich.table import Table
 
 from lethe.consumers.codec import Catalogue
 from lethe.ops import logging as lethe_logging
+from lethe.ops.cli.serve import default_console_address
 from lethe.ops.cli.support import echo_table, format_instant
 from lethe.ops.demo.story import Story, sweep_through
 from lethe.ops.demo.workload import DayShape, synthetic_day
@@ -108,6 +110,10 @@ def demo(customers: int, workdir: Path) -> None:
         click.echo(
             f"audit: LETHE_SQLITE_PATH={workdir / 'lethe.db'}"
             " .venv/bin/lethe audit verify"
+        )
+        click.echo(
+            f"console: LETHE_SQLITE_PATH={workdir / 'lethe.db'} .venv/bin/lethe serve,"
+            f" then open {default_console_address(dict(os.environ))}"
         )
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from lethe.ops.access.roles import Action, Principal, parse_roles
 from lethe.ops.access.tokens import DEFAULT_LIFETIME, TokenInfo, parse_lifetime
 from lethe.ops.http.context import Context, allowed, caller, context
-from lethe.projections.status import read_status
+from lethe.projections.status import Status, read_status
 
 router = APIRouter(prefix="/api", tags=["access and status"])
 CTX = Annotated[Context, Depends(context)]
@@ -34,15 +34,34 @@ def status(
     ctx: CTX, _: Annotated[Principal, Depends(allowed(Action.STATUS))]
 ) -> dict[str, Any]:
     """Items by state; overdue, unconfirmed and failed erasures; request deadlines."""
+    return asdict(status_report(ctx, ctx.runtime.settings.answer_warning_days))
+
+
+def status_report(ctx: Context, warning_days: int) -> Status:
+    """The status; open requests are listed from `warning_days` before their end."""
     now, s = ctx.clock(), ctx.runtime.settings
-    report = ctx.read(
+    return ctx.read(
         lambda rt: read_status(
-            rt.views, now, s.sweep_interval_s, s.confirm_timeout_s,
-            s.answer_warning_days,
+            rt.views, now, s.sweep_interval_s, s.confirm_timeout_s, warning_days,
             {controller: p.zone for controller, p in rt.app.policies.items()},
         )
     )  # fmt: skip
-    return asdict(report)
+
+
+@router.post("/sweep")
+def sweep(
+    ctx: CTX, _: Annotated[Principal, Depends(allowed(Action.SWEEP))]
+) -> dict[str, Any]:
+    """Order the erasure of everything due now (`lethe sweep`, without the relay)."""
+    now = ctx.clock()
+
+    def one_pass(rt: Any) -> dict[str, Any]:
+        rt.catch_up()
+        return asdict(rt.sweeper.sweep(now))
+
+    done = ctx.change(one_pass)
+    # True to what happened: the orders are in the outbox, not yet on Kafka.
+    return {**done, "swept_as_of": now, "relayed_by": "lethe run"}
 
 
 @router.get("/tokens")

@@ -10,6 +10,7 @@ from lethe.ops.access.oidc import OidcVerifier
 from lethe.ops.access.settings import AccessSettings
 from lethe.ops.access.tokens import TokenStore
 from lethe.ops.http import admin, audit, holds, items, problems, subjects
+from lethe.ops.http.console.app import build_console
 from lethe.ops.http.context import Context
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 
@@ -23,12 +24,14 @@ def build_app(runtime: Runtime, access: AccessSettings) -> FastAPI:
         version="1",
         openapi_url="/openapi.json",
     )
-    api.state.context = Context(
+    context = Context(
         runtime, tokens, Authenticator(tokens, oidc), access, Approvals(runtime.views)
     )
+    api.state.context = context
     problems.install(api)
     for module in (admin, items, holds, subjects, audit):
         api.include_router(module.router)
+    api.mount("/", build_console(context))  # last: the paths the API leaves
     return api
 
 

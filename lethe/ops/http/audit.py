@@ -1,22 +1,37 @@
-"""Auditor endpoints: an item's whole history, and the store's invariants verified."""
+"""Auditor endpoints: an item's or a subject's history, verification, the report."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 
 from lethe.domain import identity
-from lethe.domain.errors import ItemNotFoundError
+from lethe.domain.errors import BadCommandError, ItemNotFoundError
 from lethe.ops.access.roles import Action, Principal
 from lethe.ops.http.context import Context, allowed, context
 from lethe.ops.runtime.verify_parallel import verify_store
-from lethe.projections.audit_timeline import item_document
+from lethe.projections.audit_report import build_report
+from lethe.projections.audit_report_html import render_html
+from lethe.projections.audit_report_seal import seal
+from lethe.projections.audit_subject import subject_history
+from lethe.projections.audit_timeline import item_document, subject_document
 from lethe.projections.audit_verify import VerifyLimits
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 CTX = Annotated[Context, Depends(context)]
+AUDITOR = Annotated[Principal, Depends(allowed(Action.AUDIT))]
+MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+ZONE = "Europe/Oslo"  # the calendar whose month is reported, as the CLI's default
+
+
+class SubjectAsked(BaseModel):
+    subject_id: str  # in the body, never in the URL: URLs end up in logs
+    controller: str = "sector-alarm"
 
 
 @router.get("/items/{item_id}")
@@ -55,3 +70,45 @@ def verify(
             for v in result.violations
         ],
     }
+
+
+@router.post("/subjects")
+def audit_subject(body: SubjectAsked, ctx: CTX, _: AUDITOR) -> dict[str, Any]:
+    """The subject's history and every item's; the id only as the vault unseals it."""
+    history = ctx.read(
+        lambda rt: subject_history(rt.app, rt.views, body.controller, body.subject_id)
+    )
+    items = [item_document(events) for events in history.item_events if events]
+    document: dict[str, Any] = subject_document(
+        history.subject_events, history.shown_as, items
+    )
+    return document
+
+
+@router.get("/report", response_model=None)
+def monthly_report(
+    ctx: CTX,
+    _: AUDITOR,
+    month: str,
+    zone: str = ZONE,
+    format: str = "json",  # noqa: A002 (the query parameter's name)
+) -> dict[str, Any] | HTMLResponse:
+    """The month's disposal report (`lethe audit report`); HTML sealed with SHA-256."""
+    # Checked here, not by FastAPI alone: the console calls this function too.
+    if not re.match(MONTH, month):
+        raise BadCommandError(f"{month!r} is not a month; write e.g. 2026-03")
+    if format not in ("json", "html"):
+        raise BadCommandError(f"format {format!r}: choose json or html")
+    settings = ctx.runtime.settings
+    report = ctx.read(
+        lambda rt: build_report(
+            rt.app, month, zone, ctx.clock(),
+            timedelta(seconds=settings.sweep_interval_s),
+            timedelta(seconds=settings.confirm_timeout_s),
+        )
+    )  # fmt: skip
+    document: dict[str, Any] = report.document()
+    if format == "json":
+        return document
+    sealed, _digest = seal(render_html(document) + "\n")
+    return HTMLResponse(sealed)

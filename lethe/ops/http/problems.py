@@ -11,12 +11,14 @@ from starlette.exceptions import HTTPException
 
 from lethe.domain import errors
 from lethe.domain.policy import PolicyError
+from lethe.ops.access.oidc import IssuerUnavailableError
 from lethe.ops.access.roles import AccessError, NotAuthenticatedError
 
 MEDIA_TYPE = "application/problem+json"
 
 # The most specific class first; any other LetheError is a refused change (409).
 STATUS: list[tuple[type[Exception], int]] = [
+    (IssuerUnavailableError, 503),  # the issuer's JWKS unreachable: try later
     (NotAuthenticatedError, 401),
     (AccessError, 403),  # a role missing, four-eyes by the same person
     (errors.ItemNotFoundError, 404),
@@ -27,6 +29,10 @@ STATUS: list[tuple[type[Exception], int]] = [
     (PolicyError, 400),
     (errors.LetheError, 409),
 ]
+
+
+def status_of(error: Exception) -> int:
+    return next(code for kind, code in STATUS if isinstance(error, kind))
 
 
 def problem(status: int, kind: str, detail: str, instance: str) -> JSONResponse:
@@ -50,12 +56,11 @@ def install(app: FastAPI) -> None:
     """Every refusal, from the domain, the policy, access or FastAPI, as a problem."""
 
     async def refused(request: Request, error: Exception) -> JSONResponse:
-        status = next(code for kind, code in STATUS if isinstance(error, kind))
-        return problem(status, _kind(error), str(error), request.url.path)
+        return problem(status_of(error), _kind(error), str(error), request.url.path)
 
     async def invalid(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
-        return problem(400, "bad-request", _validation(error), request.url.path)
+        return problem(400, "bad-request", validation_message(error), request.url.path)
 
     async def http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HTTPException)
@@ -67,7 +72,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http)
 
 
-def _validation(error: RequestValidationError) -> str:
+def validation_message(error: RequestValidationError) -> str:
     # "body.case_ref: Field required; body.reason: ..." - one line, names the field.
     parts = []
     for e in error.errors():
