@@ -12,7 +12,8 @@ from lethe.domain.errors import BadCommandError
 from lethe.ops.cli.audit import json_default
 from lethe.ops.cli.store import open_runtime
 from lethe.ops.cli.support import INSTANT, ZONE
-from lethe.projections.audit_report import build_report
+from lethe.ops.kafka.relay import TRACKING_NAME as RELAY_TRACKING
+from lethe.projections.audit_report import ReportClock, build_report
 from lethe.projections.audit_report_html import render_html
 from lethe.projections.audit_report_seal import NotSealedError, check, seal
 
@@ -56,6 +57,13 @@ def _month(
     show_default=True,
     help="The time zone whose calendar month is reported.",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "no"]),
+    default="en",
+    show_default=True,
+    help="The HTML's labels: English or Norwegian.",
+)
 @click.option("--now", type=INSTANT, default=None, help="Judge as of [default: now].")
 @click.option(
     "--output",
@@ -69,6 +77,7 @@ def audit_report(
     check_file: str | None,
     fmt: str,
     zone: str,
+    lang: str,
     now: datetime | None,
     output: str | None,
 ) -> None:
@@ -81,17 +90,16 @@ def audit_report(
     assert month is not None
     runtime = open_runtime()
     settings = runtime.settings
-    report = build_report(
-        runtime.app,
-        month,
-        zone,
+    clock = ReportClock(
         now or datetime.now(UTC),
         timedelta(seconds=settings.sweep_interval_s),
         timedelta(seconds=settings.confirm_timeout_s),
     )
+    relayed = runtime.app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0
+    report = build_report(runtime.app, month, zone, clock, relayed)
     doc = report.document()
     text = (
-        render_html(doc)
+        render_html(doc, lang)
         if fmt == "html"
         else json.dumps(doc, default=json_default, indent=2)
     )
