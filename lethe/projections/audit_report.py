@@ -16,11 +16,10 @@ from zoneinfo import ZoneInfo
 
 from lethe.domain.application import Lethe
 from lethe.domain.errors import BadCommandError
-from lethe.domain.item import ErasureCause, Item
+from lethe.domain.item import Item
 from lethe.domain.reconcile import SUBJECT_HOLD_PREFIX
 from lethe.domain.subject import Subject
 from lethe.projections.audit_replay import RELEVANT, replay_positioned
-from lethe.projections.audit_report_durations import Durations
 from lethe.projections.audit_report_items import ItemTally
 from lethe.projections.audit_report_requests import RequestTally
 from lethe.projections.audit_report_seal import mark as seal_mark
@@ -65,7 +64,6 @@ class Report:
     categories: tuple[str, ...] = ()
     policies: tuple[str, ...] = ()  # id@version of each policy in force
     controllers: tuple[tuple[str, str, str], ...] = ()  # (id, name, policy ref)
-    due_to_erased: Durations = field(default_factory=Durations)
     holds: Counter[str] = field(default_factory=Counter)
     open_at_end: Counter[str] = field(default_factory=Counter)
     violations_in_month: Counter[str] = field(default_factory=Counter)
@@ -99,7 +97,7 @@ class Report:
                 {"category": c, "store": st, "outcome": o, "items": n}
                 for (c, st, o), n in sorted(self.by_store.items())
             ],
-            "due_to_confirmed_erasure": self.due_to_erased.summary(),
+            "due_to_confirmed_erasure": items.due_to_erased.summary(),
             "delays_by_category": items.delays(self.categories),
             "late_after_s": items.late_after.total_seconds(),
             "clocks_disagree": items.clocks_disagree,
@@ -190,12 +188,6 @@ class ReportBuilder:
             return
         self.report.erased[(t.category, t.cause or "NO_ORDER")] += 1
         self.report.by_store[(t.category, e.store, e.outcome)] += 1
-        if t.cause != ErasureCause.SUBJECT_ERASURE and t.due is not None:
-            took = (e.at - t.due).total_seconds()
-            if took < 0:  # two clocks disagree: counted, never shown as 0 min
-                self.report.items.clocks_disagree += 1
-            else:
-                self.report.due_to_erased.add(took)
 
     def finish(self) -> Report:
         self.report.events = self.verifier.finish().events

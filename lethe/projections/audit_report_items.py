@@ -52,6 +52,7 @@ class ItemTally:
     notes: dict[UUID, Note] = field(default_factory=dict)
     due_to_order: dict[str, Durations] = field(default_factory=dict)
     order_to_erased: dict[str, Durations] = field(default_factory=dict)
+    due_to_erased: Durations = field(default_factory=Durations)
     late_reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
     tombstones: int = 0
     # A confirmation stamped before its own order or due time: two clocks
@@ -79,11 +80,25 @@ class ItemTally:
         )
 
     def _scheduled(self, e: Any, _position: int) -> None:
+        note = self.notes.get(e.originator_id)
+        if note is None:
+            return
+        if (
+            note.due is not None
+            and e.due_at is not None
+            and note.due < e.due_at <= e.at
+        ):
+            # A release restarting the clock (due at max(due, release)): the
+            # rule's due time stands, so the hold shows as the delay it caused.
+            return
+        note.due = e.due_at
+
+    def _policy_applied(self, e: Any, _position: int) -> None:
         if (note := self.notes.get(e.originator_id)) is not None:
             note.due = e.due_at
 
     def _rescheduled(self, e: Any, _position: int) -> None:
-        self._scheduled(e, _position)
+        self._policy_applied(e, _position)
         if self.in_month(e.at):
             self.policy_changes[e.policy] += 1
 
@@ -156,6 +171,9 @@ class ItemTally:
             self.clocks_disagree += 1
         else:
             _durations(self.order_to_erased, note.category).add(took)
+        if note.cause != ErasureCause.SUBJECT_ERASURE and note.due is not None:
+            # From the rule's due time to the store's word, whatever held it up.
+            self.due_to_erased.add(max((e.at - note.due).total_seconds(), 0.0))
 
     # -- output --------------------------------------------------------------------
 
