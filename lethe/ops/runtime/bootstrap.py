@@ -34,6 +34,7 @@ def build_app(
     )
     # The vault shares the event store's database but not its tables.
     app.vault = SqlSubjectVault(SqlViews(app.process_recorder), settings.pseudonym_key)
+    app.load_adopted_policies()  # `lethe policy apply`'s versions, kept in the store
     return app
 
 
