@@ -20,14 +20,12 @@ import pytest
 from lethe.domain.item import Outcome
 from lethe.projections.audit_report import ReportClock, build_report
 from lethe.projections.audit_verify import DEFAULT_SLACK
-from tests.integration.test_audit import (  # noqa: F401  (fixtures)
-    CONTROLLER,
-    T0,
-    Store,
-    pg_dbname,
-    record,
-    store,
-)
+from tests.integration import test_audit
+from tests.integration.test_audit import CONTROLLER, T0, Store, record
+
+# The audit tests' store, one per backend (SQLite, and a PostgreSQL database).
+store = test_audit.store
+pg_dbname = test_audit.pg_dbname
 
 pytestmark = pytest.mark.integration
 
@@ -147,7 +145,7 @@ def seconds(delta: timedelta) -> float:
     return round(delta.total_seconds(), 1)
 
 
-def test_each_figure_of_a_month_with_every_kind_of_event(store: Store) -> None:  # noqa: F811
+def test_each_figure_of_a_month_with_every_kind_of_event(store: Store) -> None:
     x = build_month(store)
     doc = report_of(store, relayed_up_to=10**9)
     late_after = timedelta(seconds=60) + DEFAULT_SLACK
@@ -239,7 +237,7 @@ def test_each_figure_of_a_month_with_every_kind_of_event(store: Store) -> None: 
     assert controllers[CONTROLLER]["requests"] == 3
 
 
-def test_the_html_report_renders_in_chromium(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_the_html_report_renders_in_chromium(store: Store, tmp_path: Path) -> None:
     build_month(store)
     out = tmp_path / "disposal-2026-01.html"
     code, _ = store.cli(
