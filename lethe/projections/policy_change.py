@@ -57,7 +57,8 @@ def plan(
     refuse_dropped_categories(policy, live_categories(views, policy.id))
     rows = views.query(LIVE_ROWS, (policy.id,))
     subjects = _subjects(app, views, policy, rows)
-    return what_if((_live(app, policy, row, subjects) for row in rows), policy, now)
+    police = _PoliceRules(app, policy.id)
+    return what_if((_live(police, row, subjects) for row in rows), policy, now)
 
 
 def _needs_subject(policy: Policy, category: str) -> bool:
@@ -69,19 +70,20 @@ def _needs_subject(policy: Policy, category: str) -> bool:
 def _subjects(
     app: Lethe, views: SqlViews, policy: Policy, rows: list[tuple[Any, ...]]
 ) -> dict[str, Subject]:
-    refs = {r[1] for r in rows if _needs_subject(policy, r[2])}
+    needs = {c: _needs_subject(policy, c) for c in {r[2] for r in rows}}
+    refs = {r[1] for r in rows if needs[r[2]]}
     found = load_aggregates(app, views, [identity.subject_id(ref) for ref in refs])
     return {s.subject_ref: s for s in found.values()}
 
 
 def _live(
-    app: Lethe, policy: Policy, row: tuple[Any, ...], subjects: dict[str, Subject]
+    police: _PoliceRules, row: tuple[Any, ...], subjects: dict[str, Subject]
 ) -> LiveItem:
     item_ref, subject_ref, category, captured, due, rule, holds, restricted = row
     subject = subjects.get(subject_ref)
     facts = ItemFacts(
         captured_at=_instant(captured),
-        police_relevant=_police(app, policy.id, category, rule),
+        police_relevant=police.named_by(category, rule),
         relationship_ended_at=subject.relationship_ended_at if subject else None,
         last_contact_at=subject.last_contact_at if subject else None,
         contract_ended_at=subject.contract_ended_at if subject else None,
@@ -92,13 +94,21 @@ def _live(
     )
 
 
-def _police(app: Lethe, controller: str, category: str, rule: str | None) -> bool:
-    """The view keeps the rule's text: the police variant's names the extension."""
-    for version in app.policy_versions.values():
-        found = version.rules.get(category) if version.id == controller else None
-        if found and found.police_terms and rule == found.expression(True):
-            return True
-    return False
+class _PoliceRules:
+    """The view keeps each item's rule text: a police variant's names the
+    extension. The texts of every version of the controller's policy, once."""
+
+    def __init__(self, app: Lethe, controller: str) -> None:
+        self.texts = {
+            (category, rule.expression(True))
+            for version in app.policy_versions.values()
+            if version.id == controller
+            for category, rule in version.rules.items()
+            if rule.police_terms
+        }
+
+    def named_by(self, category: str, rule: str | None) -> bool:
+        return (category, rule) in self.texts
 
 
 def _instant(value: int | None) -> Any:
@@ -142,7 +152,7 @@ def _apply_chunk(
     """(moved, same due) of one chunk, saved in one transaction."""
     for _attempt in range(RETRIES):
         items = load_items(app, views, refs)
-        subjects = _subjects_of(app, views, items)
+        subjects = _subjects_of(app, views, policy, items)
         before = {item.id: item.due_at for item in items}
         changed = [
             item
@@ -160,8 +170,12 @@ def _apply_chunk(
     )
 
 
-def _subjects_of(app: Lethe, views: SqlViews, items: list[Item]) -> dict[str, Any]:
-    ids = {identity.subject_id(item.subject_ref) for item in items}
+def _subjects_of(
+    app: Lethe, views: SqlViews, policy: Policy, items: list[Item]
+) -> dict[str, Any]:
+    """The subjects of those items whose new rule counts from their lifecycle."""
+    needs = {c: _needs_subject(policy, c) for c in {item.category for item in items}}
+    ids = {identity.subject_id(i.subject_ref) for i in items if needs[i.category]}
     return {s.subject_ref: s for s in load_aggregates(app, views, ids).values()}
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lethe.domain.item import ErasureCause, Item
+from lethe.domain.item import ErasureCause, Item, Outcome
 from lethe.policies import load_shipped
 from lethe.projections.audit_replay import replay
 from tests.integration import test_audit
@@ -32,6 +32,7 @@ pytestmark = pytest.mark.e2e
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 CAPTURED = NOW - timedelta(days=3)
+AT = NOW.isoformat()  # when apply runs
 IMAGES, ARMING = 4000, 4000
 SHIPPED = (
     Path(__file__).resolve().parents[2] / "lethe" / "policies" / "sector-alarm.toml"
@@ -63,7 +64,8 @@ def fill(s: Store) -> None:
     app = s.runtime.app
     app.ingest(records, CAPTURED)
     app.place_hold("arm-0", "POL-1", "police case", "ola", CAPTURED)
-    app.order_erasure("img-0", ErasureCause.SUBJECT_ERASURE, CAPTURED)
+    order = app.order_erasure("img-0", ErasureCause.SUBJECT_ERASURE, CAPTURED)
+    app.confirm_erasure("img-0", order, "images", Outcome.DELETED, None, CAPTURED)
     s.runtime.catch_up()
 
 
@@ -97,7 +99,7 @@ def test_what_if_then_apply_killed_and_run_again(store: Store, tmp_path: Path) -
 
     killed = _apply_and_kill(store, path)
     assert 0 < sum(killed.values()) < IMAGES + ARMING - 1  # cut short, midway
-    code, out = store.cli("policy", "apply", str(path), "--by", "dpo")
+    code, out = store.cli("policy", "apply", str(path), "--by", "dpo", "--now", AT)
     assert code == 0, out
     assert "in force already: finishing what a run before left" in out
     moves = rescheduled(store)
@@ -115,11 +117,31 @@ def test_what_if_then_apply_killed_and_run_again(store: Store, tmp_path: Path) -
     assert "Rescheduled" in out and "sector-alarm@2026-12-01.1" in out
 
 
+def test_after_apply_the_sweep_orders_what_became_due_and_audit_verify_passes(
+    store: Store, tmp_path: Path
+) -> None:
+    fill(store)
+    path = new_version(tmp_path)
+    assert store.cli("policy", "apply", str(path), "--by", "dpo", "--now", AT)[0] == 0
+    swept = store.cli("sweep", "--now", (NOW + timedelta(seconds=30)).isoformat())
+    assert f"ordered   {ARMING - 1}" in swept[1]  # every arming log but the held one
+    code, out = store.cli(
+        "audit", "verify", "--now", (NOW + timedelta(minutes=2)).isoformat()
+    )
+    assert code == 0 and "all invariants hold" in out, out
+    code, out = store.cli(
+        "audit", "report", "--month", "2026-12", "--now",
+        (NOW + timedelta(hours=1)).isoformat(),
+    )  # fmt: skip
+    changes = json.loads(out)["policy_changes_applied"]
+    assert changes == {"sector-alarm@2026-12-01.1": IMAGES + ARMING - 1}
+
+
 def _apply_and_kill(s: Store, path: Path) -> Counter[str]:
     env = {**os.environ, **s.env}
     process = subprocess.Popen(
         [sys.executable, "-m", "lethe.ops.cli.main", "policy", "apply", str(path),
-         "--by", "dpo"],
+         "--by", "dpo", "--now", AT],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert process.stderr is not None
