@@ -250,6 +250,13 @@ def test_the_html_report_renders_in_chromium(store: Store, tmp_path: Path) -> No
                      "Sector Alarm AS", "end of 2026-02-12", "POL-S"):  # fmt: skip
         assert readable in html, readable
     assert "RETENTION_EXPIRED" not in html and "waiting_on_holds" not in html
+    norsk = tmp_path / "rapport.html"
+    code, _ = store.cli(
+        "audit", "report", "--month", "2026-01", "--format", "html", "--lang", "no",
+        "--now", NOW.isoformat(), "-o", str(norsk),
+    )  # fmt: skip
+    assert code == 0 and "under rettslig hold ved forfall" in norsk.read_text()
+    assert store.cli("audit", "report", "--check", str(norsk))[0] == 0
     browser = shutil.which("chromium")
     if browser is None:
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")
