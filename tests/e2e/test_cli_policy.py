@@ -162,3 +162,21 @@ def test_apply_refuses_a_malformed_file_and_records_nothing(
     code, out = store.cli("policy", "apply", str(bad), "--by", "dpo")
     assert code == 2 and out.count("\n") == 1
     assert out.startswith("lethe: bad.toml: ")
+
+
+def test_apply_refuses_a_version_that_drops_a_category_in_use(
+    store: Store, tmp_path: Path
+) -> None:
+    fill(store)
+    text = new_version(tmp_path).read_text(encoding="utf-8")
+    start = text.index("[rules.arming-log]")
+    dropped = tmp_path / "dropped.toml"
+    dropped.write_text(text[:start] + text[text.index("[rules.", start + 1) :])
+    events_before = len(store.all_event_bytes())
+    code, out = store.cli("policy", "apply", str(dropped), "--by", "dpo")
+    assert (code, out) == (
+        2,
+        "lethe: sector-alarm@2026-12-01.1 has no rule for arming-log, which live"
+        " items have; a new version must keep every category in use\n",
+    )
+    assert len(store.all_event_bytes()) == events_before  # not even adopted

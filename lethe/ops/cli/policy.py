@@ -12,10 +12,19 @@ import click
 from lethe.domain.application import Lethe
 from lethe.domain.errors import BadCommandError
 from lethe.domain.policy import Policy, PolicyFileError, parse_policy
-from lethe.domain.policy_change import CategoryMoves, read_new_version
+from lethe.domain.policy_change import (
+    CategoryMoves,
+    read_new_version,
+    refuse_dropped_categories,
+)
 from lethe.ops.cli.store import name_store, open_runtime
 from lethe.ops.cli.support import INSTANT
-from lethe.projections.policy_change import Applied, apply_policy, plan
+from lethe.projections.policy_change import (
+    Applied,
+    apply_policy,
+    live_categories,
+    plan,
+)
 
 POLICY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -103,6 +112,9 @@ def apply(file: Path, by: str, now: datetime | None) -> None:
     policy = _resumable(app, text, file.name) or read_new_version(
         text, file.name, current
     )
+    # Before anything is recorded: a version in force that cannot schedule a
+    # live item would refuse that category's arrivals and strand the item.
+    refuse_dropped_categories(policy, live_categories(runtime.views, policy.id))
     recorded = app.adopt_policy(policy, text, by, at)
     name_store(runtime.settings)
     click.echo(
