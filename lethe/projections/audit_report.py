@@ -70,7 +70,10 @@ class Report:
     overdue_items: list[dict[str, Any]] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
-        each = self.requests.each(min(self.end, self.generated_at))
+        # Requests as of when the report is made: an answer after the month's
+        # end still answers a request received in it, and one still open is
+        # judged overdue (or not) now.
+        each = self.requests.each(self.generated_at)
         answered = [r for r in each if r["answered"] is not None]
         items = self.items
         return {

@@ -121,8 +121,9 @@ def _erasures(doc: dict[str, Any], lang: str) -> list[str]:
                 for r in doc["erased_by_store"]
             ],
         ),
-        f"<p>Tombstones sent on the item topics for this month's orders:"
-        f" {doc['tombstones_sent']}.</p>",
+        "<p>Tombstones the relay had sent on the item topics for this month's"
+        f" orders and re-sends when the report was made: {doc['tombstones_sent']}"
+        " (withheld orders not counted).</p>",
     ]
 
 

@@ -212,6 +212,10 @@ def test_each_figure_of_a_month_with_every_kind_of_event(store: Store) -> None:
         "waiting_on_holds", 1, 1
     )  # fmt: skip
     assert bob["items_held"] == 1 and bob["answered"] is None
+    # Still open when the report is made (2 March), past the end of 12 February.
+    bob_deadline = datetime.fromisoformat("2026-02-12T23:00:00+00:00")
+    assert bob["days_late"] == math.ceil((NOW - bob_deadline) / DAY)
+    assert bob["on_time"] is False and doc["requests"]["overdue"] == 1
     assert bob["kept_until"].startswith("2027-01-10")
     assert bob["ticket"] == "TCK-1" and bob["controller"] == CONTROLLER
     assert bob["answer_due"] == "2026-02-12 23:00:00+00:00"  # end of 12 Feb, Oslo
