@@ -32,6 +32,7 @@ from lethe.domain.deadlines import NO_HOLIDAYS, Holidays
 from lethe.domain.errors import ItemNotFoundError, PoliceExtensionNotApplicableError
 from lethe.domain.item import ErasureCause, Item, Outcome
 from lethe.domain.policy import Policy, UnknownPolicyError
+from lethe.domain.policy_versions import PolicyVersions
 from lethe.domain.ports import SubjectVault
 from lethe.domain.reconcile import first_due, reschedule
 from lethe.domain.subject_cases import SubjectCases, not_before, require
@@ -66,7 +67,7 @@ class IngestResult:
     again: list[Item] = field(default_factory=list)
 
 
-class Lethe(SubjectCases, Application[UUID]):
+class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
     name = "Lethe"
 
     def __init__(

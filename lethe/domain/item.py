@@ -76,6 +76,13 @@ class Item(Aggregate):
             basis: str
             at: datetime
 
+        class Rescheduled(Aggregate.Event):
+            policy: str
+            rule: str
+            due_at: datetime | None
+            previous_due_at: datetime | None
+            at: datetime
+
         class PoliceFlagged(Aggregate.Event):
             case_ref: str
             by: str
@@ -243,6 +250,32 @@ class Item(Aggregate):
     @event("Scheduled")
     def _scheduled(
         self, due_at: datetime | None, rule: str, policy: str, basis: str, at: datetime
+    ) -> None:
+        self.due_at, self.rule, self.policy = due_at, rule, policy
+        self.state = ItemState.WAITING if due_at is None else ItemState.SCHEDULED
+
+    def adopt_policy(
+        self, due_at: datetime | None, rule: str, policy: str, at: datetime
+    ) -> bool:
+        """Move to a new version of its policy (`lethe policy apply`); False when
+        already under it or past rescheduling (ordered or erased)."""
+        if self.order is not None or self.policy == policy:
+            return False
+        if due_at is not None and due_at < self.captured_at:
+            raise DueBeforeCapturedError(self.item_ref, due_at, self.captured_at)
+        self._rescheduled(
+            policy=policy, rule=rule, due_at=due_at, previous_due_at=self.due_at, at=at
+        )
+        return True
+
+    @event("Rescheduled")
+    def _rescheduled(
+        self,
+        policy: str,
+        rule: str,
+        due_at: datetime | None,
+        previous_due_at: datetime | None,
+        at: datetime,
     ) -> None:
         self.due_at, self.rule, self.policy = due_at, rule, policy
         self.state = ItemState.WAITING if due_at is None else ItemState.SCHEDULED

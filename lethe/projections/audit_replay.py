@@ -26,6 +26,7 @@ from lethe.projections.decode import fast_decoder
 RELEVANT: tuple[type, ...] = (
     Item.Ingested,
     Item.Scheduled,
+    Item.Rescheduled,
     Item.HoldPlaced,
     Item.HoldReleased,
     Item.Restricted,

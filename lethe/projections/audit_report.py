@@ -1,13 +1,13 @@
 """The monthly disposal report: what was erased, how late, holds, requests, overdue.
 
 One streaming replay, like verification (which it runs alongside for the
-overdue figures). Every figure is a count, a duration or a category: no
-subject identifier, pseudonym or blob URI ever reaches the report.
+overdue figures). Every figure is a count, a duration, a category or a
+reference a DPO needs (item ref, case, ticket, request id): no subject
+identifier, pseudonym or blob URI ever reaches the report.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,13 +16,17 @@ from zoneinfo import ZoneInfo
 
 from lethe.domain.application import Lethe
 from lethe.domain.errors import BadCommandError
-from lethe.domain.item import ErasureCause, Item
+from lethe.domain.item import Item
 from lethe.domain.reconcile import SUBJECT_HOLD_PREFIX
 from lethe.domain.subject import Subject
-from lethe.projections.audit_replay import replay_positioned
+from lethe.projections.audit_replay import RELEVANT, replay_positioned
+from lethe.projections.audit_report_items import ItemTally
+from lethe.projections.audit_report_requests import RequestTally
 from lethe.projections.audit_report_seal import mark as seal_mark
 from lethe.projections.audit_verify import (
+    DEFAULT_SLACK,
     ORDER_UNCONFIRMED,
+    ORDERED_LATE,
     OVERDUE_WITHOUT_ORDER,
     REQUEST_UNANSWERED,
     Track,
@@ -32,47 +36,15 @@ from lethe.projections.audit_verify import (
 )
 
 OPEN_AT_END = (OVERDUE_WITHOUT_ORDER, ORDER_UNCONFIRMED, REQUEST_UNANSWERED)
-# Durations are kept as a log-scale histogram, not a list: a national ARC erases
-# ~150 M items a month. Buckets are 0.5 % wide, so p50/p95 are within 0.5 %.
-BUCKETS_PER_E = 200
-
-
-class Durations:
-    """Percentiles of many durations in constant memory; the maximum is exact."""
-
-    def __init__(self) -> None:
-        self.buckets: Counter[int] = Counter()
-        self.count = 0
-        self.max = 0.0
-
-    def add(self, seconds: float) -> None:
-        seconds = max(seconds, 0.0)
-        self.buckets[round(math.log1p(seconds) * BUCKETS_PER_E)] += 1
-        self.count += 1
-        self.max = max(self.max, seconds)
-
-    def percentile(self, p: float) -> float | None:
-        """Nearest rank: the smallest bucket holding at least p % of the values."""
-        if not self.count:
-            return None
-        rank, seen = math.ceil(p / 100 * self.count), 0
-        for bucket in sorted(self.buckets):
-            seen += self.buckets[bucket]
-            if seen >= rank:
-                return min(math.expm1(bucket / BUCKETS_PER_E), self.max)
-        return self.max
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "items": self.count,
-            "p50_s": _round(self.percentile(50)),
-            "p95_s": _round(self.percentile(95)),
-            "max_s": _round(self.max if self.count else None),
-        }
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+# Beyond what verification reads: who a request's subject is (by pseudonym,
+# kept inside the replay), what law keeps, and withheld re-sends.
+REPORT_EVENTS: tuple[type, ...] = (
+    *RELEVANT,
+    Subject.Registered,
+    Subject.RequestExtended,
+    Item.KeptForLegalObligation,
+    Item.ReissueWithheld,
+)
 
 
 @dataclass
@@ -82,6 +54,8 @@ class Report:
     start: datetime
     end: datetime
     generated_at: datetime
+    items: ItemTally
+    requests: RequestTally
     events: int = 0
     erased: Counter[tuple[str, str]] = field(default_factory=Counter)
     # (category, store, outcome): DELETED and NOT_FOUND apart, per store.
@@ -89,15 +63,19 @@ class Report:
     # Every category of the policies in force, so a category with none shows 0.
     categories: tuple[str, ...] = ()
     policies: tuple[str, ...] = ()  # id@version of each policy in force
-    due_to_erased: Durations = field(default_factory=Durations)
+    controllers: tuple[tuple[str, str, str], ...] = ()  # (id, name, policy ref)
     holds: Counter[str] = field(default_factory=Counter)
-    requests: list[dict[str, Any]] = field(default_factory=list)
     open_at_end: Counter[str] = field(default_factory=Counter)
     violations_in_month: Counter[str] = field(default_factory=Counter)
     overdue_items: list[dict[str, Any]] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
-        answered = [r for r in self.requests if r["answered"] is not None]
+        # Requests as of when the report is made: an answer after the month's
+        # end still answers a request received in it, and one still open is
+        # judged overdue (or not) now.
+        each = self.requests.each(self.generated_at)
+        answered = [r for r in each if r["answered"] is not None]
+        items = self.items
         return {
             "month": self.month,
             "zone": self.zone,
@@ -109,31 +87,56 @@ class Report:
             "events_replayed": self.events,
             # Filled with the SHA-256 of the written report (audit_report_seal.py).
             "integrity": seal_mark(),
+            "controllers": self._controllers(),
             "erased": [
                 {"category": c, "cause": k, "items": n}
                 for (c, k), n in sorted(self.erased.items())
             ],
             "erased_total": sum(self.erased.values()),
             "policies": list(self.policies),
+            "policy_changes_applied": dict(sorted(items.policy_changes.items())),
             "erased_by_category": self._by_category(),
             "erased_by_store": [
                 {"category": c, "store": st, "outcome": o, "items": n}
                 for (c, st, o), n in sorted(self.by_store.items())
             ],
-            "due_to_confirmed_erasure": self.due_to_erased.summary(),
+            "due_to_confirmed_erasure": items.due_to_erased.summary(),
+            "delays_by_category": items.delays(self.categories),
+            "late_after_s": items.late_after.total_seconds(),
+            "clocks_disagree": items.clocks_disagree,
+            "tombstones_sent": items.tombstones,
             "holds": dict(sorted(self.holds.items())),
+            **self.requests.holds_document(),
             "requests": {
-                "received": len(self.requests),
+                "received": len(each),
                 "answered": len(answered),
                 "answered_on_time": sum(1 for r in answered if r["on_time"]),
                 "answered_late": sum(1 for r in answered if not r["on_time"]),
-                "open": len(self.requests) - len(answered),
-                "each": self.requests,
+                "open": len(each) - len(answered),
+                "overdue": sum(
+                    1 for r in each if r["answered"] is None and r["days_late"]
+                ),
+                "each": each,
             },
             "open_at_month_end": dict(sorted(self.open_at_end.items())),
             "violations_in_month": dict(sorted(self.violations_in_month.items())),
             "overdue_items": self.overdue_items,
         }
+
+    def _controllers(self) -> list[dict[str, Any]]:
+        erased = self.items.by_controller
+        requests = Counter(r.controller for r in self.requests.requests)
+        return [
+            {
+                "controller": controller,
+                "name": name,
+                "policy": ref,
+                "deleted": erased[(controller, "DELETED")],
+                "not_found": erased[(controller, "NOT_FOUND")],
+                "requests": requests[controller],
+            }
+            for controller, name, ref in self.controllers
+        ]
 
     def _by_category(self) -> list[dict[str, Any]]:
         outcomes: dict[str, Counter[str]] = {c: Counter() for c in self.categories}
@@ -166,59 +169,37 @@ class ReportBuilder:
         self.verifier = Verifier(limits)
         self.verifier.on_erased = self._erased
         self.verifier.on_violation = self._violation
-        self.requests: dict[str, dict[str, Any]] = {}
 
     def in_month(self, at: datetime) -> bool:
         return self.report.start <= at < self.report.end
 
     def apply(self, e: Any, position: int = 0) -> None:
-        self.verifier.apply(e, position)
+        report = self.report
+        report.items.missed.clear()
+        self.verifier.apply(e, position)  # first: it names an order ORDERED_LATE
+        report.requests.apply(e)  # before the items: it reads their notes
+        report.items.apply(e, position)
         kind = type(e)
         if kind in (Item.HoldPlaced, Item.HoldReleased) and self.in_month(e.at):
             if not e.case_ref.startswith(SUBJECT_HOLD_PREFIX):  # mirrors: counted once
-                self.report.holds[f"item_{_verb(kind)}"] += 1
+                report.holds[f"item_{_verb(kind)}"] += 1
         elif kind in (Subject.HoldPlaced, Subject.HoldReleased) and self.in_month(e.at):
-            self.report.holds[f"subject_{_verb(kind)}"] += 1
-        elif kind is Subject.ErasureRequested and self.in_month(e.requested_at):
-            self.requests[e.request_id] = {
-                "request_id": e.request_id,
-                "ticket": e.ticket,
-                "received": e.requested_at,
-                "answer_due": e.answer_due_at,
-                "extended_to": None,
-                "answered": None,
-                "days_to_answer": None,
-                "on_time": None,
-            }
-        elif kind is Subject.RequestExtended and e.request_id in self.requests:
-            self.requests[e.request_id]["extended_to"] = e.extended_due_at
-        elif kind is Subject.ErasureCarriedOut and e.request_id in self.requests:
-            request = self.requests[e.request_id]
-            request["answered"] = e.at
-            request["days_to_answer"] = round(
-                (e.at - request["received"]).total_seconds() / 86400, 2
-            )
-            # A deadline is the instant its last day ends: in time strictly before.
-            request["on_time"] = e.at < (
-                request["extended_to"] or request["answer_due"]
-            )
+            report.holds[f"subject_{_verb(kind)}"] += 1
 
     def _erased(self, t: Track, e: Any) -> None:
         if not self.in_month(e.at):
             return
         self.report.erased[(t.category, t.cause or "NO_ORDER")] += 1
         self.report.by_store[(t.category, e.store, e.outcome)] += 1
-        if t.cause != ErasureCause.SUBJECT_ERASURE and t.due is not None:
-            self.report.due_to_erased.add((e.at - t.due).total_seconds())
 
     def finish(self) -> Report:
-        report = self.report
-        report.events = self.verifier.finish().events
-        report.requests = sorted(self.requests.values(), key=lambda r: r["received"])
-        return report
+        self.report.events = self.verifier.finish().events
+        return self.report
 
     def _violation(self, v: Violation) -> None:
         report = self.report
+        if v.name == ORDERED_LATE:
+            report.items.missed.add(v.item)
         if v.name in OPEN_AT_END:
             report.open_at_end[v.name] += 1
             if v.name == OVERDUE_WITHOUT_ORDER and len(report.overdue_items) < 50:
@@ -233,16 +214,33 @@ def _verb(kind: type) -> str:
     return "placed" if kind.__name__ == "HoldPlaced" else "released"
 
 
+def controller_name(source: str) -> str:
+    """The controller's name as its policy's source names it ("Sector Alarm AS")."""
+    return source.split(",")[0].strip()
+
+
+@dataclass(frozen=True)
+class ReportClock:
+    now: datetime
+    sweep_interval: timedelta
+    confirm_timeout: timedelta
+    slack: timedelta = DEFAULT_SLACK
+
+
 def build_report(
     app: Lethe,
     month: str,
     zone: str,
-    now: datetime,
-    sweep_interval: timedelta,
-    confirm_timeout: timedelta,
+    clock: ReportClock,
+    relayed_up_to: int,
     page_size: int = 5000,
 ) -> Report:
-    """The disposal report of `month`; open items are judged at its end (or now)."""
+    """The disposal report of `month`; open items are judged at its end (or now).
+
+    `relayed_up_to`: the relay's position, so only orders it sent count as
+    tombstones sent.
+    """
+    now = clock.now
     start, end = month_bounds(month, zone)
     if start > now:
         raise BadCommandError(
@@ -250,19 +248,28 @@ def build_report(
             " that has (the current one is marked partial)"
         )
     limits = VerifyLimits(
-        min(end, now), sweep_interval, confirm_timeout, until=end, keep=0
+        min(end, now),
+        clock.sweep_interval,
+        clock.confirm_timeout,
+        until=end,
+        keep=0,
+        slack=clock.slack,
     )
-    policies = app.policies.values()
+    policies = sorted(app.policies.values(), key=lambda p: p.id)
+    items = ItemTally(start, end, clock.sweep_interval + clock.slack, relayed_up_to)
     report = Report(
         month,
         zone,
         start,
         end,
         now,
+        items=items,
+        requests=RequestTally(start, end, items.notes),
         categories=tuple(sorted({c for p in policies for c in p.rules})),
-        policies=tuple(sorted(p.ref for p in policies)),
+        policies=tuple(p.ref for p in policies),
+        controllers=tuple((p.id, controller_name(p.source), p.ref) for p in policies),
     )
     builder = ReportBuilder(report, limits)
-    for position, event in replay_positioned(app, page_size):
+    for position, event in replay_positioned(app, page_size, classes=REPORT_EVENTS):
         builder.apply(event, position)
     return builder.finish()

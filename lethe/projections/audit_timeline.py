@@ -40,6 +40,10 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
     "Scheduled": lambda e: (
         f"due {_when(e.due_at)}; rule {e.rule} [{e.policy}]; basis {e.basis}"
     ),
+    "Rescheduled": lambda e: (
+        f"policy {e.policy}: due {_when(e.due_at)}"
+        f" (was {_when(e.previous_due_at)}); rule {e.rule}"
+    ),
     "PoliceFlagged": lambda e: f"case {e.case_ref} (by {e.by})",
     "HoldPlaced": lambda e: f"case {e.case_ref}: {e.reason} (by {e.by})",
     "HoldReleased": lambda e: f"case {e.case_ref} (by {e.by})",
@@ -147,6 +151,8 @@ def _schedule(at: datetime, e: Any, basis: str) -> dict[str, Any]:
 def _fold(doc: dict[str, Any], name: str, e: Any) -> None:
     if name == "Scheduled":
         doc["scheduled"].append(_schedule(e.at, e, e.basis))
+    elif name == "Rescheduled":
+        doc["scheduled"].append(_schedule(e.at, e, f"policy {e.policy}"))
     elif name == "PoliceFlagged":
         doc["police_flags"].append({"at": e.at, "case_ref": e.case_ref, "by": e.by})
     elif name in ("HoldPlaced", "Restricted"):

@@ -133,6 +133,7 @@ class Verifier:
         self._handlers: dict[type, Callable[[Any], None]] = {
             Item.Ingested: self._ingested,
             Item.Scheduled: self._scheduled,
+            Item.Rescheduled: self._scheduled,  # a new policy version's due time
             Item.HoldPlaced: self._held,
             Item.HoldReleased: self._released,
             Item.Restricted: self._restricted,

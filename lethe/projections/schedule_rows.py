@@ -166,6 +166,7 @@ def _extended(e: Any) -> list[Statement]:
 _HANDLERS: dict[type, Any] = {
     Item.Ingested: _ingested,
     Item.Scheduled: _scheduled,
+    Item.Rescheduled: _scheduled,  # a new policy version: the same row change
     Item.HoldPlaced: _item_update("holds = holds + 1"),
     Item.HoldReleased: _item_update("holds = holds - 1"),
     Item.Restricted: _item_update("restrictions = restrictions + 1"),

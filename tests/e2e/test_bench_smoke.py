@@ -80,3 +80,19 @@ def test_a_tiny_bench_reports_every_figure_with_positive_numbers(
         figure = figures[key]
         assert figure["median"] > 0 and all(run > 0 for run in figure["runs"]), key
     assert "| figure |" in markdown.read_text()
+
+
+def test_a_tiny_policy_bench_moves_every_item_it_plans_to(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [str(LETHE), "bench", "--runs", "1", "--only", "policy",
+         "--size", "policy_items=2000", "--json", str(out)],
+        env=dict(os.environ), capture_output=True, text=True, timeout=540,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(out.read_text())
+    (run,) = document["details"]["policy"]["runs"]
+    # Every filled item moves: images later, arming logs earlier.
+    assert run["planned_moves"] == run["moved"] == 2000
+    for key in ("policy_what_if_s", "policy_apply_items_per_s"):
+        assert document["figures"][key]["median"] > 0, key

@@ -17,10 +17,11 @@ import pytest
 from eventsourcing.domain import Aggregate, DomainEvent
 
 from lethe.domain.item import Item
+from lethe.domain.policy_change import PolicyRecord
 from lethe.domain.subject import Subject
 from lethe.domain.sweep import Sweep
 
-AGGREGATES = [Item, Subject, Sweep]
+AGGREGATES = [Item, Subject, Sweep, PolicyRecord]
 
 
 def _runtime_events(aggregate: type) -> dict[str, type]:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lethe.ops.bench import erasure, ingest, rss, scaleout, sweep, verify
+from lethe.ops.bench import erasure, ingest, policy, rss, scaleout, sweep, verify
 from lethe.ops.bench.infra import BenchContext, base_settings
 from lethe.ops.bench.machine import describe, load
 from lethe.ops.bench.publish import Encoded, Published, encode_day, send
@@ -18,7 +18,7 @@ from lethe.ops.bench.sizes import Sizes
 from lethe.ops.bench.stats import Figure, Say
 from lethe.ops.kafka.broker import EmbeddedBroker
 
-GROUPS = ("ingest", "sweep", "erasure", "verify", "rss", "scaleout")
+GROUPS = ("ingest", "sweep", "erasure", "verify", "rss", "policy", "scaleout")
 
 
 @dataclass
@@ -147,6 +147,12 @@ class Runner:
             self.runs,
             quick,
             self.say,
+        )
+
+    def _policy(self) -> tuple[list[Figure], dict[str, Any]]:
+        quick = self._quick("policy_items")
+        return policy.measure(
+            self.bench, self.sizes.policy_items, self.runs, quick, self.say
         )
 
     def _scaleout(self) -> tuple[list[Figure], dict[str, Any]]:

@@ -16,6 +16,7 @@ class Sizes:
     rss_items: int = 1_000_000  # live items in the store lethe run starts on
     rss_window_s: float = 60.0
     scaleout_processes: int = 2
+    policy_items: int = 100_000  # live items a new policy version moves
 
     def smaller_than_full(self, name: str) -> bool:
         """Whether a figure's size is below what the full run measures."""
@@ -42,4 +43,5 @@ QUICK = Sizes(
     verify_events=100_000,
     rss_items=50_000,
     rss_window_s=15.0,
+    policy_items=10_000,
 )

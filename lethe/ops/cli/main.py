@@ -36,6 +36,8 @@ COMMANDS = {
     "status": Lazy("lethe.ops.cli.status:status", "Items by state; overdue, unconfirmed and failed erasures; request deadlines."),
     "item": Lazy("lethe.ops.cli.status:item", "When will ITEM_ID be erased, by which rule, and what stands in the way."),
     "audit": Lazy("lethe.ops.cli.audit:audit", "Replay history: timelines, verification, disposal reports."),
+    "policy what-if": Lazy("lethe.ops.cli.policy:what_if", "How a new version of a policy would move the live items; changes nothing."),
+    "policy apply": Lazy("lethe.ops.cli.policy:apply", "Put a new version in force and reschedule every live item under it."),
     "audit report": Lazy("lethe.ops.cli.report:audit_report", "The disposal report of a month: erasures, delays, holds, requests, overdue."),
     "run": Lazy("lethe.ops.cli.kafka:run_command", "Take the inbound topics into the event store, exactly once."),
     "produce": Lazy("lethe.ops.cli.produce:produce_command", "Publish JSON lines to an inbound TOPIC as contract records, checked as the consumer checks them."),

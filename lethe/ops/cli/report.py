@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 
@@ -12,7 +12,7 @@ from lethe.domain.errors import BadCommandError
 from lethe.ops.cli.audit import json_default
 from lethe.ops.cli.store import open_runtime
 from lethe.ops.cli.support import INSTANT, ZONE
-from lethe.projections.audit_report import build_report
+from lethe.ops.runtime.report import disposal_report
 from lethe.projections.audit_report_html import render_html
 from lethe.projections.audit_report_seal import NotSealedError, check, seal
 
@@ -56,6 +56,13 @@ def _month(
     show_default=True,
     help="The time zone whose calendar month is reported.",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "no"]),
+    default="en",
+    show_default=True,
+    help="The HTML's labels: English or Norwegian.",
+)
 @click.option("--now", type=INSTANT, default=None, help="Judge as of [default: now].")
 @click.option(
     "--output",
@@ -69,6 +76,7 @@ def audit_report(
     check_file: str | None,
     fmt: str,
     zone: str,
+    lang: str,
     now: datetime | None,
     output: str | None,
 ) -> None:
@@ -79,19 +87,10 @@ def audit_report(
         _check_report(check_file)
         return
     assert month is not None
-    runtime = open_runtime()
-    settings = runtime.settings
-    report = build_report(
-        runtime.app,
-        month,
-        zone,
-        now or datetime.now(UTC),
-        timedelta(seconds=settings.sweep_interval_s),
-        timedelta(seconds=settings.confirm_timeout_s),
-    )
+    report = disposal_report(open_runtime(), month, zone, now or datetime.now(UTC))
     doc = report.document()
     text = (
-        render_html(doc)
+        render_html(doc, lang)
         if fmt == "html"
         else json.dumps(doc, default=json_default, indent=2)
     )

@@ -14,8 +14,8 @@ from lethe.domain import identity
 from lethe.domain.errors import BadCommandError, ItemNotFoundError
 from lethe.ops.access.roles import Action, Principal
 from lethe.ops.http.context import Context, allowed, context
+from lethe.ops.runtime.report import disposal_report
 from lethe.ops.runtime.verify_parallel import verify_store
-from lethe.projections.audit_report import build_report
 from lethe.projections.audit_report_html import render_html
 from lethe.projections.audit_report_seal import seal
 from lethe.projections.audit_subject import subject_history
@@ -99,14 +99,7 @@ def monthly_report(
         raise BadCommandError(f"{month!r} is not a month; write e.g. 2026-03")
     if format not in ("json", "html"):
         raise BadCommandError(f"format {format!r}: choose json or html")
-    settings = ctx.runtime.settings
-    report = ctx.read(
-        lambda rt: build_report(
-            rt.app, month, zone, ctx.clock(),
-            timedelta(seconds=settings.sweep_interval_s),
-            timedelta(seconds=settings.confirm_timeout_s),
-        )
-    )  # fmt: skip
+    report = ctx.read(lambda rt: disposal_report(rt, month, zone, ctx.clock()))
     document: dict[str, Any] = report.document()
     if format == "json":
         return document

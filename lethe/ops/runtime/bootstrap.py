@@ -38,6 +38,7 @@ def build_app(
     views = SqlViews(app.process_recorder)
     pseudonyms, kek = vault_keys(settings, views)
     app.vault = SqlSubjectVault(views, pseudonyms, kek)
+    app.load_adopted_policies()  # `lethe policy apply`'s versions, kept in the store
     return app
 
 
