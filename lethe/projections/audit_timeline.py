@@ -58,6 +58,12 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
         f"order {e.order_id} attempt {e.attempt} not re-sent:"
         f" {', '.join(e.held_by)} came first"
     ),
+    "ErasureRecalled": lambda e: (
+        f"order {e.order_id} recalled: {', '.join(e.held_by)} came after it"
+    ),
+    "RecallAnswered": lambda e: (
+        f"{e.store}: {e.outcome} {e.detail or ''}; recall of order {e.order_id}"
+    ).replace("  ", " "),
     "ArrivedAgain": lambda e: (
         f"a record of the erased item arrived again: {e.source_topic}"
         f" partition {e.source_partition} offset {e.source_offset}"
@@ -125,6 +131,7 @@ def item_document(events: list[Any]) -> dict[str, Any]:
             "ordered": None,
             "reissued": [],
             "withheld": [],
+            "recalls": [],
             "confirmations": [],
         },
     }
@@ -192,6 +199,17 @@ def _fold(doc: dict[str, Any], name: str, e: Any) -> None:
         doc["erasure"]["ordered"] = None  # never left Lethe
     elif name == "ErasureReissued":
         doc["erasure"]["reissued"].append({"at": e.at, "attempt": e.attempt})
+    elif name == "ErasureRecalled":
+        doc["erasure"]["recalls"].append(
+            {
+                "at": e.at,
+                "order_id": e.order_id,
+                "held_by": list(e.held_by),
+                "answer": None,
+            }
+        )
+    elif name == "RecallAnswered":
+        _answer_recall(doc, e)
     elif name in ("Erased", "ErasureFailed"):
         doc["erasure"]["confirmations"].append(
             {
@@ -201,6 +219,15 @@ def _fold(doc: dict[str, Any], name: str, e: Any) -> None:
                 "detail": getattr(e, "detail", None),
             }
         )
+
+
+def _answer_recall(doc: dict[str, Any], e: Any) -> None:
+    answer = {"at": e.at, "store": e.store, "outcome": e.outcome, "detail": e.detail}
+    for recall in doc["erasure"]["recalls"]:
+        if recall["order_id"] == e.order_id and recall["answer"] is None:
+            recall["answer"] = answer
+    if e.outcome == "RECALLED":
+        doc["erasure"]["ordered"] = None  # kept: the order is void
 
 
 def subject_document(

@@ -146,3 +146,10 @@ def item(item_id: str) -> None:
             f"order     {found.order['order_id']} {found.order['cause']} at "
             f"{format_instant(found.order['at'])}, attempt {found.attempts}"
         )
+    if found.recall:
+        click.echo(
+            f"recall    order {found.recall['order_id']} recalled at"
+            f" {format_instant(found.recall['at'])}; awaiting the store's answer"
+        )
+    for order_id, outcome in found.recall_answers.items():
+        click.echo(f"recalled  order {order_id}: the store answered {outcome}")
