@@ -27,7 +27,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, settings
+from hypothesis import event as seen  # --hypothesis-show-statistics counts them
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -193,7 +194,7 @@ class ItemLives(RuleBasedStateMachine):
         except ItemAlreadyErasedError:
             assert item.state == ItemState.ERASED  # nothing left to hold
         else:
-            event(f"{kind} on an item {item.state.value}")
+            seen(f"{kind} on an item {item.state.value}")
         self.settle(settle)
 
     @precondition(lambda self: self.owner)
@@ -265,7 +266,7 @@ class ItemLives(RuleBasedStateMachine):
         self.app.confirm_erasure(
             item.item_ref, order_id, "blob-store", outcome, None, self.tick()
         )
-        event(f"store answered {outcome.value}")
+        seen(f"store answered {outcome.value}")
         after = self.app.get_item(item.item_ref)
         if outcome == Outcome.TOO_LATE:  # recorded as such, and the bytes are gone
             assert after.recall_answers[order_id] == "TOO_LATE"
