@@ -245,7 +245,10 @@ def test_a_tombstone_kafka_cannot_take_fails_its_page(env: dict[str, str]) -> No
         KafkaClientSettings.from_mapping(env).rdkafka_producer_config()
     )
     try:
-        relay = Relay(app, producer, Catalogue.shipped(), page_size=PAGE)
+        orders = TopicSettings.from_env(env).name(ORDERS_TOPIC)
+        relay = Relay(
+            app, producer, Catalogue.shipped(), page_size=PAGE, orders_topic=orders
+        )
         assert relay.relay_pending() == ITEMS  # the orders go
         sent = position(env)
         confirm_all(env, refs)
