@@ -98,12 +98,17 @@ class World:
         )
 
     def publish_image(
-        self, item_id: str, content: bytes, sha: str, police: bool = False
+        self,
+        item_id: str,
+        content: bytes,
+        sha: str,
+        police: bool = False,
+        captured: datetime | None = None,
     ) -> Path:
         path = self.root / "images" / f"{item_id}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-        captured = datetime.now(UTC) - timedelta(minutes=1)
+        captured = captured or datetime.now(UTC) - timedelta(minutes=1)
         meta = Metadata(
             "sector-alarm",
             "verification-image",
