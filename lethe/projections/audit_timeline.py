@@ -16,6 +16,9 @@ class Row:
     item: str  # the item id; "" for the subject's own events
     event: str
     details: str
+    # When it was really recorded (the event's own timestamp, the clock of the
+    # process that wrote it): a back-dated command (`--at`) keeps both.
+    recorded: datetime | None = None
 
 
 def instant_of(event: Any) -> datetime:
@@ -100,7 +103,8 @@ def rows_of(events: Iterable[Any], item: str = "") -> list[Row]:
     for e in events:
         name = type(e).__name__
         details = _DETAILS.get(name, lambda _e: "")(e)
-        rows.append(Row(instant_of(e), item, name, details))
+        recorded = getattr(e, "timestamp", None)
+        rows.append(Row(instant_of(e), item, name, details, recorded))
     return rows
 
 
@@ -260,4 +264,9 @@ def subject_document(
 
 
 def _row_dict(row: Row) -> dict[str, Any]:
-    return {"at": row.at, "event": row.event, "details": row.details}
+    return {
+        "at": row.at,
+        "recorded": row.recorded,
+        "event": row.event,
+        "details": row.details,
+    }

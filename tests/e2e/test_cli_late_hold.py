@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lethe.domain.item import Outcome
@@ -48,3 +49,23 @@ def test_a_hold_after_the_order_is_recorded_and_recalls_it(
     history = lethe("audit", "item", "img-late").output
     assert "ErasureRecalled" in history and "hold:POL-5 came after it" in history
     assert "RecallAnswered" in history and "media: RECALLED" in history
+
+
+def test_a_back_dated_hold_keeps_when_it_was_really_recorded(
+    store: Path, lethe: Run
+) -> None:
+    _ingest(store, ingest_record("img-old", "verification-image", "cust-o"))
+    at = T0 + timedelta(days=1)
+    placed = lethe(
+        "hold", "place", "--item", "img-old", "--case", "POL-6", "--reason", "case",
+        "--by", "ola", "--at", at.isoformat(),
+    )  # fmt: skip
+    assert placed.exit_code == 0, placed.output
+    doc = json.loads(lethe("audit", "item", "img-old", "--json").output)
+    (row,) = [r for r in doc["timeline"] if r["event"] == "HoldPlaced"]
+    assert datetime.fromisoformat(row["at"]) == at
+    recorded = datetime.fromisoformat(row["recorded"])
+    assert abs(recorded - datetime.now(UTC)) < timedelta(minutes=5)
+    # The table shows both: its instant and, beside it, when it was recorded.
+    table = lethe("audit", "item", "img-old").output
+    assert "RECORDED" in table and recorded.strftime("%Y-%m-%d") in table

@@ -41,6 +41,8 @@ ITEMS_OF_SUBJECT = (
     " ORDER BY ingested_at, item_ref"
 )
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+# Closer than this to its instant, an event counts as recorded when it happened.
+BACKDATED = timedelta(minutes=1)
 
 
 @click.group(short_help="Replay history: timelines, verification, disposal reports.")
@@ -105,11 +107,23 @@ def _shown_as(app: Lethe, subject_ref: str, events: list[Any]) -> str:
 
 
 def _echo_rows(rows: list[Row], with_item: bool) -> None:
-    table = new_table("instant", *(["item"] if with_item else []), "event", "details")
+    table = new_table(
+        "instant", "recorded", *(["item"] if with_item else []), "event", "details"
+    )
     for row in rows:
         item = [row.item or "(subject)"] if with_item else []
-        table.add_row(format_instant(row.at), *item, row.event, row.details)
+        table.add_row(
+            format_instant(row.at), _recorded(row), *item, row.event, row.details
+        )
     echo_table(table)
+
+
+def _recorded(row: Row) -> str:
+    """When the event was really recorded, if not at its instant (back-dated
+    with --at, or a process that took it in later); "" when the same."""
+    if row.recorded is None or abs(row.recorded - row.at) < BACKDATED:
+        return ""
+    return format_instant(row.recorded)
 
 
 def _echo_json(document: Any) -> None:
