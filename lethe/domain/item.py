@@ -485,6 +485,10 @@ class Item(Aggregate):
             *getattr(self, "withheld_versions", set()),
             self.order_version,
         }
+        self._back_on_schedule()
+
+    def _back_on_schedule(self) -> None:
+        """The order is void (withheld, or kept by a store): the clock decides."""
         self.order = None
         self.recall = None
         self.attempts = 0
@@ -678,11 +682,7 @@ class Item(Aggregate):
             # Kept: the order is void, and the item is back on its schedule,
             # where its holds and restrictions keep it.
             self.recalled_orders = {*self.recalled_orders, order_id}
-            self.order = None
-            self.attempts = 0
-            self.state = (
-                ItemState.WAITING if self.due_at is None else ItemState.SCHEDULED
-            )
+            self._back_on_schedule()
 
     def _ensure_not_erased(self) -> None:
         if self.state == ItemState.ERASED:
