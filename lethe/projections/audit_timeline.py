@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 SUBJECT_ERASED = "erased (key destroyed)"
+# Closer than this to its instant, an event counts as recorded when it happened.
+BACKDATED = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,25 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
         f" {e.waiting_on_holds} waiting on holds"
     ),
 }
+
+
+def backdated(recorded: datetime | None, at: datetime) -> bool:
+    """Whether an event was recorded apart from its instant (`--at`, or a
+    process that took it in later)."""
+    return recorded is not None and abs(recorded - at) >= BACKDATED
+
+
+def recorded_marks(events: Iterable[Any]) -> dict[str, datetime]:
+    """When each hold ("hold:<case>") and restriction ("restriction:<ticket>")
+    in the history was really recorded: its last placing's timestamp."""
+    found: dict[str, datetime] = {}
+    for e in events:
+        name = type(e).__name__
+        if name == "HoldPlaced":
+            found[f"hold:{e.case_ref}"] = e.timestamp
+        elif name == "Restricted":
+            found[f"restriction:{e.ticket}"] = e.timestamp
+    return found
 
 
 def rows_of(events: Iterable[Any], item: str = "") -> list[Row]:

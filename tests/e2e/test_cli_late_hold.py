@@ -69,3 +69,5 @@ def test_a_back_dated_hold_keeps_when_it_was_really_recorded(
     # The table shows both: its instant and, beside it, when it was recorded.
     table = lethe("audit", "item", "img-old").output
     assert "RECORDED" in table and recorded.strftime("%Y-%m-%d") in table
+    shown = lethe("item", "img-old").output
+    assert f"; recorded {recorded.strftime('%Y-%m-%d')}" in shown

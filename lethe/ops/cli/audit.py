@@ -30,6 +30,7 @@ from lethe.ops.settings import Settings
 from lethe.projections.audit_timeline import (
     SUBJECT_ERASED,
     Row,
+    backdated,
     item_document,
     rows_of,
     subject_document,
@@ -41,8 +42,6 @@ ITEMS_OF_SUBJECT = (
     " ORDER BY ingested_at, item_ref"
 )
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="One JSON document.")
-# Closer than this to its instant, an event counts as recorded when it happened.
-BACKDATED = timedelta(minutes=1)
 
 
 @click.group(short_help="Replay history: timelines, verification, disposal reports.")
@@ -121,7 +120,7 @@ def _echo_rows(rows: list[Row], with_item: bool) -> None:
 def _recorded(row: Row) -> str:
     """When the event was really recorded, if not at its instant (back-dated
     with --at, or a process that took it in later); "" when the same."""
-    if row.recorded is None or abs(row.recorded - row.at) < BACKDATED:
+    if row.recorded is None or not backdated(row.recorded, row.at):
         return ""
     return format_instant(row.recorded)
 
