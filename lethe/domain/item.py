@@ -481,10 +481,6 @@ class Item(Aggregate):
     def _erasure_withheld(
         self, order_id: str, held_by: list[str], at: datetime
     ) -> None:
-        self.withheld_versions = {
-            *getattr(self, "withheld_versions", set()),
-            self.order_version,
-        }
         self._back_on_schedule()
 
     def _back_on_schedule(self) -> None:
@@ -493,10 +489,6 @@ class Item(Aggregate):
         self.recall = None
         self.attempts = 0
         self.state = ItemState.WAITING if self.due_at is None else ItemState.SCHEDULED
-
-    def withheld(self, ordered_version: int) -> bool:
-        """Whether the order made at `ordered_version` was kept back by the relay."""
-        return ordered_version in getattr(self, "withheld_versions", set())
 
     def withhold_reissue(
         self, order_id: str, attempt: int, held_by: list[str], at: datetime

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from lethe.consumers.codec import Catalogue
 from lethe.domain.item import Outcome
 from lethe.ops.kafka.relay import Relay
@@ -84,8 +86,9 @@ def test_too_late_sends_the_tombstone(runtime: Runtime) -> None:
     assert decoded(producer)[-2:] == [(ORDERS, "ErasureRecall"), (IMAGES, None)]
 
 
+@pytest.mark.parametrize("page", [1000, 1], ids=["same-page", "page-by-page"])
 def test_a_recall_of_an_order_the_gate_withholds_is_never_sent(
-    runtime: Runtime,
+    runtime: Runtime, page: int
 ) -> None:
     app = runtime.app
     app.place_subject_hold(CONTROLLER, "cust-1", "case-9", "police", "officer", DUE)
@@ -93,7 +96,8 @@ def test_a_recall_of_an_order_the_gate_withholds_is_never_sent(
     runtime.schedule.run_until_idle()  # the mirror: a late hold, and a recall
     assert events_of(runtime, "img-0")[-2:] == ["HoldPlaced", "ErasureRecalled"]
     producer = TakingProducer()
-    Relay(app, producer, Catalogue.shipped(), clock=lambda: DUE).relay_pending()
+    relay = Relay(app, producer, Catalogue.shipped(), clock=lambda: DUE, page_size=page)
+    relay.relay_pending()
     assert producer.sent == []  # neither the order nor its recall
     assert events_of(runtime, "img-0")[-1] == "ErasureWithheld"
     assert app.get_item("img-0").recall is None

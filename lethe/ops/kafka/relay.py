@@ -55,6 +55,7 @@ REISSUED = get_topic(Item.ErasureReissued)
 RECALLED = get_topic(Item.ErasureRecalled)
 ERASED = get_topic(Item.Erased)
 RECALL_ANSWERED = get_topic(Item.RecallAnswered)
+WITHHELD = get_topic(Item.ErasureWithheld)
 INGESTED = get_topic(Item.Ingested)
 ORDERS = (Item.ErasureOrdered, Item.ErasureReissued)
 __all__ = ["ATTEMPT_HEADER", "ORDER_ID_HEADER", "Outgoing", "Relay", "Source"]
@@ -184,20 +185,37 @@ class Relay:
         never_sent = {
             (e.originator_id, e.originator_version) for e, _ in withheld.values()
         }
-        to_send = []
-        for n, e in zip(notifications, events, strict=True):
-            if n.id in withheld:
-                continue
-            if isinstance(e, Item.ErasureRecalled) and self._moot(e, never_sent):
-                continue
-            to_send.append(e)
-        return to_send
+        recalls = [e for e in events if isinstance(e, Item.ErasureRecalled)]
+        moot = self._moot(recalls, never_sent)
+        return [
+            e
+            for n, e in zip(notifications, events, strict=True)
+            if n.id not in withheld and id(e) not in moot
+        ]
 
-    def _moot(self, recall: Any, never_sent: set[tuple[UUID, int]]) -> bool:
-        if (recall.originator_id, recall.order_version) in never_sent:
-            return True
-        item = self.app.repository.get(recall.originator_id)  # recalls are rare
-        return bool(item.withheld(recall.order_version))
+    def _moot(self, recalls: list[Any], never_sent: set[tuple[UUID, int]]) -> set[int]:
+        """The recalls (by id()) of orders withheld: in this page, or already
+        recorded. After a recall its order stays live until it is withheld or
+        answered, so the recall is moot if the item's next ErasureWithheld or
+        ErasureOrdered after it is an ErasureWithheld."""
+        if not recalls:
+            return set()
+        ids = sorted({r.originator_id for r in recalls})
+        later = load_events(self.app, self.views, ids, [WITHHELD, ORDERED])
+        moot = set()
+        for recall in recalls:
+            if (recall.originator_id, recall.order_version) in never_sent:
+                moot.add(id(recall))
+                continue
+            after = [
+                e
+                for e in later.get(recall.originator_id, [])
+                if e.originator_version > recall.originator_version
+            ]
+            first = min(after, key=lambda e: e.originator_version, default=None)
+            if isinstance(first, Item.ErasureWithheld):
+                moot.add(id(recall))
+        return moot
 
     def _records(self, to_send: list[Any]) -> list[Outgoing]:
         originals = self._original_orders(to_send)
