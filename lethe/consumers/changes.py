@@ -113,7 +113,7 @@ class Confirmation:
     item_ref: str
     order_id: str
     store: str
-    outcome: str  # DELETED, NOT_FOUND, FAILED
+    outcome: str  # DELETED, NOT_FOUND, FAILED; to a recall RECALLED, TOO_LATE
     detail: str | None
     confirmed_at: datetime
 

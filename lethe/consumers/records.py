@@ -196,6 +196,12 @@ def confirmation(
     checks.nonempty(value["order_id"], "order_id")
     checks.nonempty(value["store"], "store")
     checks.plausible(value["confirmed_at"], "confirmed_at", contract, now)
+    if value["outcome"] == "UNKNOWN":
+        # The enum's default: an outcome newer than this Lethe's schema.
+        raise PoisonRecord(
+            "outcome UNKNOWN: an erasure outcome newer than this Lethe's schema; "
+            "upgrade Lethe, then replay this record from the dead-letter topic"
+        )
     return Confirmation(
         item_ref=item_ref,
         order_id=value["order_id"],

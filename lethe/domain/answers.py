@@ -19,6 +19,8 @@ class Standing(StrEnum):
     """What stands between an item and its erasure, the most decisive first."""
 
     ERASED = "erased"
+    # A hold or restriction came after the order: recalled, the store to answer.
+    RECALL_SENT = "recall sent"
     ORDERED = "erasure ordered"
     HELD = "held"
     RESTRICTED = "restricted"
@@ -53,6 +55,8 @@ def standing_of(item: Item) -> ItemStanding:
 def _standing(item: Item) -> Standing:
     if item.state == ItemState.ERASED:
         return Standing.ERASED
+    if item.recall is not None:
+        return Standing.RECALL_SENT
     if item.order is not None:
         return Standing.ORDERED
     if item.holds:

@@ -373,6 +373,10 @@ class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
     ) -> Item:
         item = self.get_item(item_ref)
         item.confirm_erasure(order_id, store, outcome, detail, at)
+        if outcome == Outcome.RECALLED and item.order is None:
+            # Kept and back on its schedule: what changed while it was ordered
+            # (a police extension, the subject's facts) now counts.
+            self._reschedule_with_subject(item, "recalled", at)
         self.save(item)
         return item
 

@@ -50,6 +50,21 @@ class UnknownOrderError(LetheError):
         super().__init__(f"item {item_ref} has no erasure order {order_id}")
 
 
+class UnknownRecallError(LetheError):
+    def __init__(self, item_ref: str, order_id: str) -> None:
+        super().__init__(
+            f"item {item_ref} has no recall out for order {order_id}: "
+            "RECALLED and TOO_LATE answer a recall"
+        )
+
+
+class OrderRecalledError(LetheError):
+    def __init__(self, item_ref: str, order_id: str) -> None:
+        super().__init__(
+            f"item {item_ref}: order {order_id} was recalled; it is not re-sent"
+        )
+
+
 class NotKnownError(LetheError):
     """What the command names is not known: a typo, or the wrong controller.
 

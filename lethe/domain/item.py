@@ -20,7 +20,9 @@ from lethe.domain.errors import (
     NoSuchHoldError,
     NoSuchRestrictionError,
     NotDueError,
+    OrderRecalledError,
     UnknownOrderError,
+    UnknownRecallError,
 )
 
 
@@ -29,6 +31,9 @@ class ItemState(StrEnum):
     SCHEDULED = "scheduled"
     ERASURE_ORDERED = "erasure-ordered"
     ERASURE_FAILED = "erasure-failed"
+    # A hold or restriction came after the order went out: a recall is on its way
+    # to the stores, and their answer (RECALLED or TOO_LATE) decides.
+    RECALL_SENT = "recall-sent"
     ERASED = "erased"
 
 
@@ -42,6 +47,13 @@ class Outcome(StrEnum):
     DELETED = "DELETED"
     NOT_FOUND = "NOT_FOUND"
     FAILED = "FAILED"
+    # A store's answers to a recall: kept (the order was not carried out), or
+    # the order was carried out already (the bytes are gone).
+    RECALLED = "RECALLED"
+    TOO_LATE = "TOO_LATE"
+
+
+RECALL_ANSWERS = (Outcome.RECALLED, Outcome.TOO_LATE)
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,19 @@ class Item(Aggregate):
             held_by: list[str]
             at: datetime
 
+        class ErasureRecalled(Aggregate.Event):
+            order_id: str
+            order_version: int
+            held_by: list[str]
+            at: datetime
+
+        class RecallAnswered(Aggregate.Event):
+            order_id: str
+            store: str
+            outcome: str
+            detail: str | None
+            at: datetime
+
         class ArrivedAgain(Aggregate.Event):
             source_topic: str
             source_partition: int
@@ -229,6 +254,12 @@ class Item(Aggregate):
         self.attempts = 0
         # When the last hold or restriction went: the clock restarts no earlier.
         self.released_at: datetime | None = None
+        # The recall out for the live order, if any; the answers stores gave to
+        # recalls, by order id; the orders a store kept (RECALLED), counted so
+        # that an order made after a recall gets an id the stores never saw.
+        self.recall: dict[str, Any] | None = None
+        self.recall_answers: dict[str, str] = {}
+        self.recalled_orders: set[str] = set()
 
     # -- schedule ----------------------------------------------------------------
 
@@ -281,8 +312,9 @@ class Item(Aggregate):
         self.state = ItemState.WAITING if due_at is None else ItemState.SCHEDULED
 
     def mark_police_relevant(self, case_ref: str, by: str, at: datetime) -> None:
-        self._ensure_not_ordered()
+        self._ensure_not_erased()
         self._police_flagged(case_ref=case_ref, by=by, at=at)
+        self._recall_if_out(f"police:{case_ref}", at)
 
     @event("PoliceFlagged")
     def _police_flagged(self, case_ref: str, by: str, at: datetime) -> None:
@@ -293,8 +325,9 @@ class Item(Aggregate):
     def place_hold(self, case_ref: str, reason: str, by: str, at: datetime) -> bool:
         if case_ref in self.holds:
             return False
-        self._ensure_not_ordered()
+        self._ensure_not_erased()
         self._hold_placed(case_ref=case_ref, reason=reason, by=by, at=at)
+        self._recall_if_out(f"hold:{case_ref}", at)
         return True
 
     @event("HoldPlaced")
@@ -314,8 +347,9 @@ class Item(Aggregate):
     def restrict(self, ticket: str, reason: str, by: str, at: datetime) -> bool:
         if ticket in self.restrictions:
             return False
-        self._ensure_not_ordered()
+        self._ensure_not_erased()
         self._restricted(ticket=ticket, reason=reason, by=by, at=at)
+        self._recall_if_out(f"restriction:{ticket}", at)
         return True
 
     @event("Restricted")
@@ -377,7 +411,10 @@ class Item(Aggregate):
         early = cause == ErasureCause.SUBJECT_ERASURE and not kept
         if not early and not self.is_due(at):
             raise NotDueError(self.item_ref, self.due_at, at)
-        order_id = identity.order_id(self.item_ref, cause.value)
+        # After a recall the stores know the old id as kept: a new order is new.
+        recalled = len(self.recalled_orders)
+        named = cause.value if not recalled else f"{cause.value}@recall-{recalled}"
+        order_id = identity.order_id(self.item_ref, named)
         self._erasure_ordered(
             order_id=order_id,
             cause=cause.value,
@@ -465,7 +502,10 @@ class Item(Aggregate):
         order = self.order
         if order is None or getattr(self, "order_version", None) != ordered_version:
             return False
-        if order["order_id"] != order_id or self.state != ItemState.ERASURE_ORDERED:
+        if order["order_id"] != order_id or self.state not in (
+            ItemState.ERASURE_ORDERED,
+            ItemState.RECALL_SENT,  # a late mark's recall, now moot: never sent
+        ):
             return False
         self._erasure_withheld(order_id=order_id, held_by=held_by, at=at)
         return True
@@ -474,7 +514,12 @@ class Item(Aggregate):
     def _erasure_withheld(
         self, order_id: str, held_by: list[str], at: datetime
     ) -> None:
+        self._back_on_schedule()
+
+    def _back_on_schedule(self) -> None:
+        """The order is void (withheld, or kept by a store): the clock decides."""
         self.order = None
+        self.recall = None
         self.attempts = 0
         self.state = ItemState.WAITING if self.due_at is None else ItemState.SCHEDULED
 
@@ -553,6 +598,8 @@ class Item(Aggregate):
             raise NotDueError(self.item_ref, self.due_at, at)
         if self.state == ItemState.ERASED:
             raise ItemAlreadyErasedError(self.item_ref)
+        if self.recall is not None:
+            raise OrderRecalledError(self.item_ref, self.order["order_id"])
         self._erasure_reissued(
             order_id=self.order["order_id"], attempt=self.attempts + 1, at=at
         )
@@ -571,7 +618,16 @@ class Item(Aggregate):
         detail: str | None,
         at: datetime,
     ) -> bool:
-        """A store answered; returns False for a duplicate answer after erasure."""
+        """A store answered an order or a recall; False for a duplicate answer."""
+        if outcome in RECALL_ANSWERS:
+            return self._answer_recall(order_id, store, outcome, detail, at)
+        if order_id in self.recalled_orders:
+            # The store kept it (RECALLED), yet says it erased it after all: the
+            # bytes are gone, and the history must say so (audit verify names it).
+            if outcome == Outcome.FAILED or self.state == ItemState.ERASED:
+                return False
+            self._erased(order_id=order_id, store=store, outcome=outcome.value, at=at)
+            return True
         if self.order is None or self.order["order_id"] != order_id:
             raise UnknownOrderError(self.item_ref, order_id)
         if self.state == ItemState.ERASED:
@@ -592,7 +648,70 @@ class Item(Aggregate):
     def _erasure_failed(
         self, order_id: str, store: str, detail: str | None, at: datetime
     ) -> None:
-        self.state = ItemState.ERASURE_FAILED
+        if self.recall is None:  # a recall out waits for its own answer
+            self.state = ItemState.ERASURE_FAILED
+
+    # -- recall: a hold or restriction that came after the order -------------------
+
+    def _recall_if_out(self, mark: str, at: datetime) -> None:
+        """Recall the live order, once: the store may not have carried it out."""
+        if self.order is None or self.recall is not None:
+            return
+        if self.state not in (ItemState.ERASURE_ORDERED, ItemState.ERASURE_FAILED):
+            return
+        self._erasure_recalled(
+            order_id=self.order["order_id"],
+            order_version=self.order_version,
+            held_by=[mark],
+            at=at,
+        )
+
+    @event("ErasureRecalled")
+    def _erasure_recalled(
+        self, order_id: str, order_version: int, held_by: list[str], at: datetime
+    ) -> None:
+        self.recall = {"order_id": order_id, "at": at}
+        self.state = ItemState.RECALL_SENT
+
+    def _answer_recall(
+        self,
+        order_id: str,
+        store: str,
+        outcome: Outcome,
+        detail: str | None,
+        at: datetime,
+    ) -> bool:
+        if self.recall is None or self.recall["order_id"] != order_id:
+            if order_id in self.recall_answers:
+                return False  # a redelivered (or a second store's) answer
+            raise UnknownRecallError(self.item_ref, order_id)
+        erased_before = self.state == ItemState.ERASED
+        self._recall_answered(
+            order_id=order_id, store=store, outcome=outcome.value, detail=detail, at=at
+        )
+        if outcome == Outcome.TOO_LATE and not erased_before:
+            # The store carried the order out before the recall reached it and
+            # says so only now: the bytes are gone.
+            self._erased(
+                order_id=order_id, store=store, outcome=Outcome.DELETED.value, at=at
+            )
+        return True
+
+    @event("RecallAnswered")
+    def _recall_answered(
+        self, order_id: str, store: str, outcome: str, detail: str | None, at: datetime
+    ) -> None:
+        self.recall = None
+        self.recall_answers = {**self.recall_answers, order_id: outcome}
+        if outcome == Outcome.RECALLED and self.state != ItemState.ERASED:
+            # Kept: the order is void, and the item is back on its schedule,
+            # where its holds and restrictions keep it.
+            self.recalled_orders = {*self.recalled_orders, order_id}
+            self._back_on_schedule()
+
+    def _ensure_not_erased(self) -> None:
+        if self.state == ItemState.ERASED:
+            raise ItemAlreadyErasedError(self.item_ref)
 
     def _ensure_not_ordered(self) -> None:
         if self.order is not None:

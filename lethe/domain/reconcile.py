@@ -65,8 +65,14 @@ def apply_subject(
     item: Item, subject: Subject, policy: Policy, basis: str, at: datetime
 ) -> bool:
     """Bring one item in line with its subject; returns whether the item changed."""
-    if item.state in (ItemState.ERASED,) or item.order is not None:
+    if item.state == ItemState.ERASED:
         return False
+    if item.order is not None:
+        # A subject's hold or restriction that came after the order still
+        # reaches the item: it is recorded there and recalls the order
+        # (issue 11, part 2). Nothing else changes an ordered item.
+        changed = _mirror_subject_holds(item, subject, at)
+        return _mirror_subject_restrictions(item, subject, at) or changed
     changed = reschedule(item, subject, policy, basis, at)
     changed |= _mirror_subject_holds(item, subject, at)
     changed |= _mirror_subject_restrictions(item, subject, at)

@@ -8,8 +8,11 @@ they read, beside the parts:
 - ORDERED_WHILE_SUBJECT_HELD / _RESTRICTED: an order that left (was not
   withheld by the relay afterwards) while the item's subject had a hold or a
   restriction on, earlier in the log.
-- ERASED_WHILE_HELD / _RESTRICTED: a store erased the item while it or its
-  subject was held or restricted.
+- ERASED_WHILE_HELD / _RESTRICTED: a store erased the item while a hold or
+  restriction on it or its subject, placed before its order, was still on. A
+  mark placed after the order is a late one: it recalled the order, and the
+  store's answer decides (a TOO_LATE erasure is no violation; one after a
+  RECALLED is audit_verify's ERASED_DESPITE_RECALL).
 - RELEASE_BEFORE_HOLD: a release or lifting dated before the hold or
   restriction it ends.
 - ERASED_AFTER_RESUME: a subject erasure ordered for an item captured after the
@@ -47,6 +50,7 @@ ACROSS: tuple[type, ...] = (
     Item.RestrictionLifted,
     Item.ErasureOrdered,
     Item.ErasureWithheld,
+    Item.RecallAnswered,
     Item.Erased,
     Subject.HoldPlaced,
     Subject.HoldReleased,
@@ -81,6 +85,8 @@ class ItemTrack:
     marks: Marks = field(default_factory=Marks)
     # Violations of an order, kept until we know it left (not withheld after).
     pending: list[Violation] = field(default_factory=list)
+    # The marks on the item and its subject when its live order was made.
+    at_order: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 class AcrossVerifier:
@@ -105,6 +111,7 @@ class AcrossVerifier:
             ),
             Item.ErasureOrdered: self._ordered,
             Item.ErasureWithheld: self._withheld,
+            Item.RecallAnswered: self._recall_answered,
             Item.Erased: self._erased,
             Subject.HoldPlaced: lambda e: self._place(
                 self._subject(e).marks, "holds", e
@@ -152,6 +159,7 @@ class AcrossVerifier:
         if track is None:
             return
         self._flush(track)  # an earlier order was not withheld: it left
+        track.at_order = self._on(track)
         subject = self.subjects.get(track.subject)
         if subject is None:
             return
@@ -179,18 +187,34 @@ class AcrossVerifier:
         track = self.items.get(e.originator_id)
         if track is not None:
             track.pending.clear()  # the order never left Lethe
+            track.at_order = set()
+
+    def _recall_answered(self, e: Any) -> None:
+        track = self.items.get(e.originator_id)
+        if track is not None and e.outcome == "RECALLED":
+            track.at_order = set()  # kept: that order is void
 
     def _erased(self, e: Any) -> None:
         track = self.items.pop(e.originator_id, None)
         if track is None:
             return
         self._flush(track)
-        subject = self.subjects.get(track.subject) or SubjectTrack()
+        still = self._on(track) & track.at_order
         seen = {"erased": e.at}
-        if track.marks.holds or subject.marks.holds:
+        if any(kind == "holds" for _, kind, _ in still):
             self._violate(self._violation(ERASED_WHILE_HELD, track, e.at, seen))
-        if track.marks.restrictions or subject.marks.restrictions:
+        if any(kind == "restrictions" for _, kind, _ in still):
             self._violate(self._violation(ERASED_WHILE_RESTRICTED, track, e.at, seen))
+
+    def _on(self, track: ItemTrack) -> set[tuple[str, str, str]]:
+        """The marks on the item and on its subject now: (whose, kind, name)."""
+        subject = self.subjects.get(track.subject) or SubjectTrack()
+        return {
+            (whose, kind, name)
+            for whose, marks in (("item", track.marks), ("subject", subject.marks))
+            for kind in ("holds", "restrictions")
+            for name in getattr(marks, kind)
+        }
 
     def _flush(self, track: ItemTrack) -> None:
         for violation in track.pending:

@@ -33,6 +33,7 @@ RELEVANT: tuple[type, ...] = (
     Item.RestrictionLifted,
     Item.ErasureOrdered,
     Item.ErasureWithheld,
+    Item.RecallAnswered,
     Item.ErasureReissued,
     Item.Erased,
     Item.ErasureFailed,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 SUBJECT_ERASED = "erased (key destroyed)"
+# Closer than this to its instant, an event counts as recorded when it happened.
+BACKDATED = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,9 @@ class Row:
     item: str  # the item id; "" for the subject's own events
     event: str
     details: str
+    # When it was really recorded (the event's own timestamp, the clock of the
+    # process that wrote it): a back-dated command (`--at`) keeps both.
+    recorded: datetime | None = None
 
 
 def instant_of(event: Any) -> datetime:
@@ -62,6 +67,12 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
         f"order {e.order_id} attempt {e.attempt} not re-sent:"
         f" {', '.join(e.held_by)} came first"
     ),
+    "ErasureRecalled": lambda e: (
+        f"order {e.order_id} recalled: {', '.join(e.held_by)} came after it"
+    ),
+    "RecallAnswered": lambda e: (
+        f"{e.store}: {e.outcome} {e.detail or ''}; recall of order {e.order_id}"
+    ).replace("  ", " "),
     "ArrivedAgain": lambda e: (
         f"a record of the erased item arrived again: {e.source_topic}"
         f" partition {e.source_partition} offset {e.source_offset}"
@@ -92,13 +103,33 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
 }
 
 
+def backdated(recorded: datetime | None, at: datetime) -> bool:
+    """Whether an event was recorded apart from its instant (`--at`, or a
+    process that took it in later)."""
+    return recorded is not None and abs(recorded - at) >= BACKDATED
+
+
+def recorded_marks(events: Iterable[Any]) -> dict[str, datetime]:
+    """When each hold ("hold:<case>") and restriction ("restriction:<ticket>")
+    in the history was really recorded: its last placing's timestamp."""
+    found: dict[str, datetime] = {}
+    for e in events:
+        name = type(e).__name__
+        if name == "HoldPlaced":
+            found[f"hold:{e.case_ref}"] = e.timestamp
+        elif name == "Restricted":
+            found[f"restriction:{e.ticket}"] = e.timestamp
+    return found
+
+
 def rows_of(events: Iterable[Any], item: str = "") -> list[Row]:
     """One row per event; the subject's seal is never shown."""
     rows = []
     for e in events:
         name = type(e).__name__
         details = _DETAILS.get(name, lambda _e: "")(e)
-        rows.append(Row(instant_of(e), item, name, details))
+        recorded = getattr(e, "timestamp", None)
+        rows.append(Row(instant_of(e), item, name, details, recorded))
     return rows
 
 
@@ -129,6 +160,7 @@ def item_document(events: list[Any]) -> dict[str, Any]:
             "ordered": None,
             "reissued": [],
             "withheld": [],
+            "recalls": [],
             "confirmations": [],
         },
     }
@@ -198,6 +230,17 @@ def _fold(doc: dict[str, Any], name: str, e: Any) -> None:
         doc["erasure"]["ordered"] = None  # never left Lethe
     elif name == "ErasureReissued":
         doc["erasure"]["reissued"].append({"at": e.at, "attempt": e.attempt})
+    elif name == "ErasureRecalled":
+        doc["erasure"]["recalls"].append(
+            {
+                "at": e.at,
+                "order_id": e.order_id,
+                "held_by": list(e.held_by),
+                "answer": None,
+            }
+        )
+    elif name == "RecallAnswered":
+        _answer_recall(doc, e)
     elif name in ("Erased", "ErasureFailed"):
         doc["erasure"]["confirmations"].append(
             {
@@ -207,6 +250,15 @@ def _fold(doc: dict[str, Any], name: str, e: Any) -> None:
                 "detail": getattr(e, "detail", None),
             }
         )
+
+
+def _answer_recall(doc: dict[str, Any], e: Any) -> None:
+    answer = {"at": e.at, "store": e.store, "outcome": e.outcome, "detail": e.detail}
+    for recall in doc["erasure"]["recalls"]:
+        if recall["order_id"] == e.order_id and recall["answer"] is None:
+            recall["answer"] = answer
+    if e.outcome == "RECALLED":
+        doc["erasure"]["ordered"] = None  # kept: the order is void
 
 
 def subject_document(
@@ -239,4 +291,9 @@ def subject_document(
 
 
 def _row_dict(row: Row) -> dict[str, Any]:
-    return {"at": row.at, "event": row.event, "details": row.details}
+    return {
+        "at": row.at,
+        "recorded": row.recorded,
+        "event": row.event,
+        "details": row.details,
+    }

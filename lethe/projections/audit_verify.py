@@ -42,6 +42,9 @@ OVERDUE_WITHOUT_ORDER = "OVERDUE_WITHOUT_ORDER"
 SWEEP_MISSED = "SWEEP_MISSED"
 ORDER_UNCONFIRMED = "ORDER_UNCONFIRMED"
 ERASED_WITHOUT_ORDER = "ERASED_WITHOUT_ORDER"
+# A store answered a recall RECALLED (kept), then erased the item all the same.
+ERASED_DESPITE_RECALL = "ERASED_DESPITE_RECALL"
+RECALL_RULE = "a recalled order is not carried out (issue 11, part 2)"
 REQUEST_ANSWERED_LATE = "REQUEST_ANSWERED_LATE"
 REQUEST_UNANSWERED = "REQUEST_UNANSWERED"
 REQUEST_RULE = "GDPR art. 12(3): answer within one month"
@@ -67,6 +70,7 @@ class Track:
         "epoch",
         "missed",
         "missed_by",
+        "kept",
     )
 
     def __init__(self, ref: str, category: str) -> None:
@@ -81,6 +85,7 @@ class Track:
         self.epoch = 0  # bumped whenever `free` changes: older heap entries are void
         self.missed: datetime | None = None  # when the sweep that missed it finished
         self.missed_by: datetime | None = None  # when that sweep started
+        self.kept: tuple[str, ...] = ()  # orders a store answered RECALLED
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,7 @@ class Verifier:
             Item.RestrictionLifted: self._lifted,
             Item.ErasureOrdered: self._ordered,
             Item.ErasureWithheld: self._withheld,
+            Item.RecallAnswered: self._recall_answered,
             Item.ErasureFailed: self._failed,
             Item.Erased: self._erased,
             Subject.ErasureRequested: self._requested,
@@ -315,6 +321,14 @@ class Verifier:
         if (t := self.tracks.get(e.originator_id)) is not None:
             t.ordered, t.cause, t.failed = None, "", False
 
+    def _recall_answered(self, e: Any) -> None:
+        # Kept (RECALLED): the order is void, and the item waits on its marks
+        # and its clock again. TOO_LATE: the Erased event that goes with it acts.
+        t = self.tracks.get(e.originator_id)
+        if t is not None and e.outcome == "RECALLED":
+            t.ordered, t.cause, t.failed = None, "", False
+            t.kept = (*t.kept, e.order_id)
+
     def _failed(self, e: Any) -> None:
         if (t := self.tracks.get(e.originator_id)) is not None:
             t.failed = True
@@ -324,7 +338,13 @@ class Verifier:
         if t is None:
             return
         t.epoch += 1  # no longer waiting for a sweep
-        if t.ordered is None:
+        if e.order_id in t.kept:
+            self._violate(
+                Violation(
+                    ERASED_DESPITE_RECALL, t.ref, RECALL_RULE, e.at, {"erased": e.at}
+                )
+            )
+        elif t.ordered is None:
             self._flag(ERASED_WITHOUT_ORDER, t, e.at, erased=e.at)
         if self.on_erased is not None:
             self.on_erased(t, e)

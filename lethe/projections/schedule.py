@@ -138,10 +138,16 @@ class ScheduleProcess:
         if isinstance(event, Item.Ingested):
             self._on_item_arrived(event, batch)
         elif isinstance(
-            event, (Item.HoldReleased, Item.RestrictionLifted, Item.ErasureWithheld)
+            event,
+            (
+                Item.HoldReleased,
+                Item.RestrictionLifted,
+                Item.ErasureWithheld,
+                Item.RecallAnswered,
+            ),
         ):
-            # A withheld order puts the item back on its schedule: its subject's
-            # holds and restrictions, skipped while it was ordered, now reach it.
+            # A withheld or recalled order puts the item back on its schedule:
+            # its subject's facts, skipped while it was ordered, now reach it.
             self._on_item_released(event, batch)
         elif isinstance(event, Subject.Registered):
             batch.known_subjects.add(event.subject_ref)

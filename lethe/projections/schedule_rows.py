@@ -163,6 +163,20 @@ def _extended(e: Any) -> list[Statement]:
     ]
 
 
+def _recall_answered(e: Any) -> list[Statement]:
+    if e.outcome != "RECALLED":
+        return []  # TOO_LATE: the Erased event that goes with it closes the row
+    return [
+        (
+            "UPDATE lethe_schedule SET"
+            " state = CASE WHEN due_at IS NULL THEN 'waiting' ELSE 'scheduled' END,"
+            " cause = NULL, ordered_at = NULL, attempts = 0"
+            " WHERE item_id = ? AND state <> 'erased'",
+            (str(e.originator_id),),
+        )
+    ]
+
+
 _HANDLERS: dict[type, Any] = {
     Item.Ingested: _ingested,
     Item.Scheduled: _scheduled,
@@ -185,8 +199,17 @@ _HANDLERS: dict[type, Any] = {
         "state = CASE WHEN due_at IS NULL THEN 'waiting' ELSE 'scheduled' END,"
         " cause = NULL, ordered_at = NULL, attempts = 0"
     ),
+    Item.ErasureRecalled: _item_update("state = 'recall-sent'"),
+    Item.RecallAnswered: lambda e: _recall_answered(e),
     Item.Erased: _item_update("state = 'erased', closed_at = ?", lambda e: ms(e.at)),
-    Item.ErasureFailed: _item_update("state = 'erasure-failed'"),
+    # A recall out waits for its answer: a failure of the order is not re-sent.
+    Item.ErasureFailed: lambda e: [
+        (
+            "UPDATE lethe_schedule SET state = 'erasure-failed'"
+            " WHERE item_id = ? AND state <> 'recall-sent'",
+            (str(e.originator_id),),
+        )
+    ],
     Subject.Registered: _registered,
     Subject.ErasureRequested: _erasure_requested,
     Subject.ErasureCarriedOut: _carried_out,

@@ -60,6 +60,12 @@ def _instant(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
 
 
+UNCONFIRMED = {
+    "erasure-ordered": "ordered, not confirmed",
+    "recall-sent": "ordered, then recalled: no answer yet",
+}
+
+
 def read_status(
     views: SqlViews,
     now: datetime,
@@ -80,9 +86,10 @@ def read_status(
         " AND due_at < ? AND holds = 0 AND restrictions = 0 ORDER BY due_at LIMIT ?",
         (now_ms - int(sweep_interval_s * 1000), limit),
     )
+    # A recall out is unconfirmed too: the store has answered neither.
     unconfirmed = views.query(
-        "SELECT item_ref, category, ordered_at FROM lethe_schedule"
-        " WHERE state = 'erasure-ordered'"
+        "SELECT item_ref, category, ordered_at, state FROM lethe_schedule"
+        " WHERE state IN ('erasure-ordered', 'recall-sent')"
         " AND ordered_at < ? ORDER BY ordered_at LIMIT ?",
         (now_ms - int(confirm_timeout_s * 1000), limit),
     )
@@ -99,8 +106,8 @@ def read_status(
             Attention(r, c, "due, not yet ordered", _instant(t)) for r, c, t in overdue
         ],
         unconfirmed=[
-            Attention(r, c, "ordered, not confirmed", _instant(t))
-            for r, c, t in unconfirmed
+            Attention(r, c, UNCONFIRMED[state], _instant(t))
+            for r, c, t, state in unconfirmed
         ],
         failed=[
             Attention(r, c, "a store reported FAILED", _instant(t))

@@ -22,6 +22,7 @@ from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.settings import Settings
 from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.schedule_rows import ms
+from lethe.projections.status import read_status
 from tests.support import T0, ingest_record
 
 DAY = timedelta(days=1)
@@ -441,6 +442,35 @@ class StoreContract:
         assert self.item(rt, "img").attempts == 1
         rt.sweeper.sweep(now + timedelta(hours=1))
         assert self.item(rt, "img").attempts == 2
+
+    def test_a_recalled_order_is_never_reissued_and_waits_in_status(
+        self, rt: Runtime
+    ) -> None:
+        rt.app.ingest([self.record("img", "verification-image")], T0)
+        rt.catch_up()
+        now = T0 + 8 * DAY
+        rt.sweeper.sweep(now)
+        rt.catch_up()
+        img = self.ref("img")
+        rt.app.place_hold(img, "POL-1", "evidence", "officer", now)  # late
+        rt.catch_up()
+        assert self.row(rt, "img")["state"] == "recall-sent"
+        later = now + timedelta(hours=5)
+        assert rt.sweeper.sweep(later).reissued == 0
+        assert self.item(rt, "img").attempts == 1
+        status = read_status(rt.views, later, 60, 3600, 7, {})
+        assert [(a.item_ref, a.what) for a in status.unconfirmed] == [
+            (img, "ordered, then recalled: no answer yet")
+        ]
+        order = self.item(rt, "img").order
+        assert order is not None
+        rt.app.confirm_erasure(
+            img, order["order_id"], "media", Outcome.RECALLED, None, later
+        )
+        rt.catch_up()
+        assert self.row(rt, "img")["state"] == "scheduled"  # held: not due to go
+        assert rt.sweeper.sweep(later + DAY).ordered == 0
+        assert read_status(rt.views, later, 60, 3600, 7, {}).unconfirmed == []
 
     def test_unconfirmed_orders_are_reissued_page_by_page(self, rt: Runtime) -> None:
         names = [f"img{i}" for i in range(5)]

@@ -98,12 +98,17 @@ class World:
         )
 
     def publish_image(
-        self, item_id: str, content: bytes, sha: str, police: bool = False
+        self,
+        item_id: str,
+        content: bytes,
+        sha: str,
+        police: bool = False,
+        captured: datetime | None = None,
     ) -> Path:
         path = self.root / "images" / f"{item_id}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-        captured = datetime.now(UTC) - timedelta(minutes=1)
+        captured = captured or datetime.now(UTC) - timedelta(minutes=1)
         meta = Metadata(
             "sector-alarm",
             "verification-image",
@@ -145,8 +150,13 @@ class World:
     def erase_and_confirm(
         self, item_id: str, state: ItemState, orders: int = 1
     ) -> None:
-        """Relay; the eraser answers; Lethe takes answers until the item is `state`."""
+        """Relay; the eraser answers; Lethe takes answers until the item is `state`;
+        relay again (an erasure's tombstone goes out after the store's answer)."""
         assert self.relay.relay_pending() == orders
+        self.answer_until(item_id, state)
+        self.relay.relay_pending()
+
+    def answer_until(self, item_id: str, state: ItemState) -> None:
         deadline = time.monotonic() + 60
         while not self._in(item_id, state):
             assert time.monotonic() < deadline, f"{item_id} never became {state}"
@@ -312,7 +322,7 @@ def test_lethe_sweep_and_lethe_eraser_as_commands(
 
     swept = CliRunner().invoke(main, ["sweep"], env=env)
     assert swept.exit_code == 0, swept.output
-    assert "ordered   1" in swept.output and "relayed   1 orders" in swept.output
+    assert "ordered   1" in swept.output and "relayed   1 (orders" in swept.output
 
     eraser = subprocess.run(
         [sys.executable, "-c", "from lethe.ops.cli.main import main; main()", "eraser",

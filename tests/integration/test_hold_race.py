@@ -3,8 +3,9 @@ while `lethe run` sweeps 10,000 of its items stops every order after it.
 
 The guarantee is in log order: no tombstone and no ErasureOrder leaves for an
 order whose position in the notification log follows the hold's. Orders before
-the hold went out, as they should; those after it are withheld (ErasureWithheld)
-and the items take the subject's hold.
+the hold went out, as they should, and are recalled (part 2: the hold reaches
+ordered items too); those after it are withheld (ErasureWithheld) and the items
+take the subject's hold.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from eventsourcing.utils import get_topic
 
+from lethe.consumers.codec import Catalogue
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
 from lethe.domain.subject import Subject
@@ -42,6 +44,7 @@ ORDERS = "lethe.erasures.v1"
 SUBJECT = "cust-race"
 ORDERED = get_topic(Item.ErasureOrdered)
 WITHHELD = get_topic(Item.ErasureWithheld)
+RECALLED = get_topic(Item.ErasureRecalled)
 MARKS = {"PLACE_HOLD": Subject.HoldPlaced, "RESTRICT": Subject.Restricted}
 
 
@@ -87,7 +90,11 @@ def test_nothing_leaves_after_a_subject_mark_in_the_log(
         codes = [process.stop() for process in running]
     assert codes == [0] * processes
     assert after, "the sweep ended before the mark: the race was not reproduced"
-    assert sent["tombstones"] == sent["orders"] == before
+    assert sent["orders"] == before
+    # Part 2: the subject's hold came after these orders: each is recalled, and
+    # no tombstone went out (no store answered; none may before one does).
+    assert sent["recalls"] == before
+    assert sent["tombstones"] == set()
     assert count(app, WITHHELD) == len(after)
     assert not {str(i) for i in after} & {str(i) for i in before}
 
@@ -138,7 +145,8 @@ def settled(app: Lethe) -> bool:
 
 
 def snapshot(app: Lethe) -> tuple[int, int, int, int]:
-    """(Items free to go, items, the relay's position, the last order's position)."""
+    """(Items free to go, items, the relay's position, the last order's or
+    recall's position)."""
     views = SqlViews(app.process_recorder)
     free, rows = views.query(
         "SELECT SUM(CASE WHEN state IN ('scheduled', 'waiting')"
@@ -147,8 +155,8 @@ def snapshot(app: Lethe) -> tuple[int, int, int, int]:
     )[0]
     relayed = app.process_recorder.max_tracking_id("lethe-relay") or 0
     last = views.query(
-        f"SELECT MAX(notification_id) FROM {events_table(app)} WHERE topic = ?",
-        (ORDERED,),
+        f"SELECT MAX(notification_id) FROM {events_table(app)} WHERE topic IN (?, ?)",
+        (ORDERED, RECALLED),
     )[0][0]
     return int(free or 0), int(rows), relayed, int(last or 0)
 
@@ -172,9 +180,12 @@ def orders_around(app: Lethe, mark_at: int) -> tuple[set[str], set[str]]:
 
 def sent_orders(bootstrap: str, topics: object, expected: int) -> dict[str, set[str]]:
     name = topics.name  # type: ignore[attr-defined]
-    tombstones = read_topic(bootstrap, name(IMAGES), ITEMS + expected, settle=5)
-    orders = read_topic(bootstrap, name(ORDERS), expected, settle=5)
+    tombstones = read_topic(bootstrap, name(IMAGES), ITEMS, settle=5)
+    sent = read_topic(bootstrap, name(ORDERS), 2 * expected, settle=5)
+    catalogue = Catalogue.shipped()
+    kinds = [(catalogue.decode(r.value)[0], r.key.decode()) for r in sent]
     return {
         "tombstones": {r.key.decode() for r in tombstones if r.value is None},
-        "orders": {r.key.decode() for r in orders},
+        "orders": {key for kind, key in kinds if kind == "ErasureOrder"},
+        "recalls": {key for kind, key in kinds if kind == "ErasureRecall"},
     }

@@ -17,6 +17,7 @@ import pytest
 from lethe.consumers.codec import Catalogue
 from lethe.domain import identity
 from lethe.domain.application import IngestRecord
+from lethe.domain.item import Outcome
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import (
@@ -38,6 +39,7 @@ IMAGES = "alarm.images.v1"
 ITEMS = 300
 PAGE = 100
 CAPTURED = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
+NOW = CAPTURED + timedelta(days=9)
 
 # The relay as `lethe sweep` runs it, with one way to die: after `sends` records
 # handed to the producer (some in flight, none tracked), or at the first tracking
@@ -139,13 +141,11 @@ def position(env: dict[str, str]) -> int:
     return app.process_recorder.max_tracking_id(TRACKING_NAME) or 0
 
 
-def test_a_relay_killed_before_it_records_its_position_loses_nothing(
-    env: dict[str, str], tmp_path: Path
-) -> None:
-    refs = ordered_items(env)
-
+def crash_and_finish(env: dict[str, str], tmp_path: Path) -> None:
+    """Kill the relay a page and a half in, then with a page sent and not
+    tracked, then let it finish: it resumes after the first page."""
     # Dies a page and a half in: page 1 sent and tracked, page 2 half handed over.
-    died = relay(env, tmp_path, "after-sends", str(2 * PAGE + PAGE))
+    died = relay(env, tmp_path, "after-sends", str(PAGE + PAGE // 2))
     assert died.returncode == -9, died.stderr
     tracked = position(env)
     assert tracked > 0
@@ -157,6 +157,20 @@ def test_a_relay_killed_before_it_records_its_position_loses_nothing(
     assert finished.returncode == 0, finished.stderr
     assert int(finished.stdout.split()[-1]) == ITEMS - PAGE  # resumed after page 1
 
+
+def confirm_all(env: dict[str, str], refs: list[str]) -> None:
+    app = build_runtime(Settings.from_env(env)).app
+    for ref in refs:
+        order = app.get_item(ref).order
+        assert order is not None
+        app.confirm_erasure(ref, order["order_id"], "media", Outcome.DELETED, None, NOW)
+
+
+def test_a_relay_killed_before_it_records_its_position_loses_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    refs = ordered_items(env)
+    crash_and_finish(env, tmp_path)  # the orders
     topics = TopicSettings.from_env(env)
     bootstrap = env["LETHE_KAFKA_BOOTSTRAP"]
     catalogue = Catalogue.shipped()
@@ -167,8 +181,14 @@ def test_a_relay_killed_before_it_records_its_position_loses_nothing(
         assert record.key == order["item_id"].encode()
         assert dict(record.headers)[ORDER_ID_HEADER] == order["order_id"].encode()
         orders[order["item_id"]].add(order["order_id"])
+    # No tombstone before a store has erased the items.
+    assert read_topic(bootstrap, topics.name(IMAGES), 0, settle=1.0) == []
+
+    confirm_all(env, refs)
+    crash_and_finish(env, tmp_path)  # the tombstones, after the stores' answers
     tombstones: dict[str, set[bytes]] = defaultdict(set)
-    for record in read_topic(bootstrap, topics.name(IMAGES), ITEMS, settle=1.0):
+    tombstone_records = read_topic(bootstrap, topics.name(IMAGES), ITEMS, settle=1.0)
+    for record in tombstone_records:
         assert record.value is None
         tombstones[record.key.decode()].add(dict(record.headers)[ORDER_ID_HEADER])
 
@@ -180,6 +200,7 @@ def test_a_relay_killed_before_it_records_its_position_loses_nothing(
     assert tombstones == {r: {o.encode()} for r, o in expected.items()}
     # The crash did re-send: page 2 went out at least twice, under the same ids.
     assert len(order_records) >= ITEMS + PAGE
+    assert len(tombstone_records) >= ITEMS + PAGE
 
 
 class RefusingProducer:
@@ -218,18 +239,24 @@ def test_a_page_kafka_refuses_is_not_marked_as_sent(env: dict[str, str]) -> None
 
 
 def test_a_tombstone_kafka_cannot_take_fails_its_page(env: dict[str, str]) -> None:
-    ordered_items(env, partition=99)  # read from a partition the topic lacks
+    refs = ordered_items(env, partition=99)  # read from a partition the topic lacks
     app = build_runtime(Settings.from_env(env)).app
     producer = RdKafkaProducer(
         KafkaClientSettings.from_mapping(env).rdkafka_producer_config()
     )
     try:
-        relay = Relay(app, producer, Catalogue.shipped(), page_size=PAGE)
+        orders = TopicSettings.from_env(env).name(ORDERS_TOPIC)
+        relay = Relay(
+            app, producer, Catalogue.shipped(), page_size=PAGE, orders_topic=orders
+        )
+        assert relay.relay_pending() == ITEMS  # the orders go
+        sent = position(env)
+        confirm_all(env, refs)
         with pytest.raises(RelayError, match="Unknown partition"):
-            relay.relay_pending()
+            relay.relay_pending()  # their tombstones cannot
     finally:
         producer.close()
-    assert position(env) == 0
+    assert position(env) == sent
 
 
 def test_a_page_unacknowledged_by_the_timeout_is_not_marked_as_sent(

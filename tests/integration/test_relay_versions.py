@@ -17,7 +17,7 @@ from kafka.admin import NewTopic
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import Lethe
-from lethe.domain.item import Item
+from lethe.domain.item import Item, Outcome
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
@@ -64,7 +64,14 @@ def test_orders_of_both_versions_reach_the_items_partition(
     producer = RdKafkaProducer(kafka.rdkafka_producer_config())
     try:
         relay = Relay(app, producer, Catalogue.shipped(), orders_topic=orders)
-        assert relay.relay_pending() == 2
+        assert relay.relay_pending() == 2  # the orders
+        for ref in ("img-old", "img-current"):  # the store erases both
+            order = app.get_item(ref).order
+            assert order is not None
+            app.confirm_erasure(
+                ref, order["order_id"], "media", Outcome.DELETED, None, T0
+            )
+        assert relay.relay_pending() == 2  # their tombstones
     finally:
         producer.close()
 

@@ -9,6 +9,11 @@ log, never against the view:
 
 - part 1: nothing the relay sent was preceded in the log by a hold or
   restriction still on, on the item or on its subject;
+- part 2: a hold or restriction placed after an order (before or after the
+  store answered, on the item or its subject) is recorded and recalls the
+  order exactly once; a recall goes out only for an order that did; no
+  tombstone goes out before a store erased the item, nor for an order a store
+  answered RECALLED; a TOO_LATE answer is recorded as such;
 - part 3: a subject erasure is ordered only for an item its request covers;
 - part 7: a record of an erased item arriving again is ordered erased again.
 """
@@ -23,6 +28,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import HealthCheck, settings
+from hypothesis import event as seen  # --hypothesis-show-statistics counts them
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -34,7 +40,7 @@ from hypothesis.stateful import (
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain import identity
-from lethe.domain.errors import ErasureAlreadyOrderedError
+from lethe.domain.errors import ItemAlreadyErasedError
 from lethe.domain.item import Item, ItemState, Outcome
 from lethe.domain.policy import ItemFacts
 from lethe.domain.reconcile import SUBJECT_HOLD_PREFIX, covers
@@ -180,13 +186,15 @@ class ItemLives(RuleBasedStateMachine):
     @rule(index=PICK, kind=KINDS, case=st.sampled_from(CASES), settle=SETTLE)
     def stop_item(self, index: int, kind: str, case: str, settle: bool) -> None:
         """A legal hold or an art. 18 restriction on one item."""
-        item = self.pick_item(index, lambda i: i.order is None) or self.pick_item(index)
+        item = self.pick_item(index)  # ordered ones too: a late hold recalls
         assert item is not None
         stop = self.app.place_hold if kind == "hold" else self.app.restrict
         try:
             stop(item.item_ref, case, "police case", "support:ola", self.tick())
-        except ErasureAlreadyOrderedError:
-            assert item.order is not None
+        except ItemAlreadyErasedError:
+            assert item.state == ItemState.ERASED  # nothing left to hold
+        else:
+            seen(f"{kind} on an item {item.state.value}")
         self.settle(settle)
 
     @precondition(lambda self: self.owner)
@@ -244,16 +252,27 @@ class ItemLives(RuleBasedStateMachine):
     @precondition(lambda self: self.owner)
     @rule(index=PICK, outcome=st.sampled_from(list(Outcome)))
     def confirm(self, index: int, outcome: Outcome) -> None:
-        item = self.pick_item(index, lambda i: i.order and i.state != ItemState.ERASED)
-        if item is not None and item.order is not None:
-            self.app.confirm_erasure(
-                item.item_ref,
-                item.order["order_id"],
-                "blob-store",
-                outcome,
-                None,
-                self.tick(),
-            )
+        """A store that keeps its word answers an order or its recall."""
+        item = self.pick_item(
+            index, lambda i: i.order and (i.state != ItemState.ERASED or i.recall)
+        )
+        if item is None or item.order is None:
+            return
+        if item.recall is None and outcome in (Outcome.RECALLED, Outcome.TOO_LATE):
+            outcome = Outcome.DELETED  # no recall to answer
+        elif item.state == ItemState.ERASED:
+            outcome = Outcome.TOO_LATE  # it said DELETED: the recall came too late
+        order_id = item.order["order_id"]
+        self.app.confirm_erasure(
+            item.item_ref, order_id, "blob-store", outcome, None, self.tick()
+        )
+        seen(f"store answered {outcome.value}")
+        after = self.app.get_item(item.item_ref)
+        if outcome == Outcome.TOO_LATE:  # recorded as such, and the bytes are gone
+            assert after.recall_answers[order_id] == "TOO_LATE"
+            assert after.state == ItemState.ERASED
+        elif outcome == Outcome.RECALLED:
+            assert after.order is None and order_id in after.recalled_orders
 
     # -- the projector's steps, one at a time --------------------------------------
 
@@ -343,6 +362,25 @@ class ItemLives(RuleBasedStateMachine):
             assert not marks, (item.item_ref, position, marks)
 
     @invariant()
+    def tombstones_and_recalls_follow_the_stores(self) -> None:
+        """Part 2: a tombstone only after a store erased the item, never for an
+        order a store kept; a recall only for an order that went out."""
+        if not hasattr(self, "rt"):
+            return
+        for item_id, order_id in self.producer.tombstones:
+            item = self.app.repository.get(item_id)
+            assert item.recall_answers.get(order_id) != "RECALLED", item.item_ref
+            erased = [
+                e
+                for e in self.app.repository.event_store.get(item_id)
+                if type(e).__name__ == "Erased" and e.order_id == order_id
+            ]
+            assert erased, (item.item_ref, order_id)
+        sent = set(self.producer.orders)
+        for item_id, order_id in self.producer.recalls:
+            assert (item_id, order_id) in sent, order_id
+
+    @invariant()
     def subject_erasure_only_what_a_request_covers(self) -> None:
         """Part 3: an art. 17 request is not for ever."""
         if not hasattr(self, "rt"):
@@ -375,16 +413,24 @@ def _own(cases: dict[str, Any]) -> list[str]:
 
 def check_history(events: list[Any], legal_obligation: bool) -> None:
     """Replay one item: no order while held or restricted, one live order at a
-    time, never early; a withheld order ends it, a record after the erasure
-    orders once more (part 7)."""
+    time, never early; a withheld or recalled (RECALLED) order ends it, a record
+    after the erasure orders once more (part 7); a mark after the order recalls
+    it, once (part 2)."""
     holds: set[str] = set()
     restrictions: set[str] = set()
     due: datetime | None = None
     live: str | None = None  # the order out (or to go out), if any
+    recall: str | None = None  # the recall out, if any
+    recalled = 0  # orders a store kept: an order after one has a new id
     orders: list[str] = []
-    erased = again = False
+    erased = again = expect_recall = False
     for event in events:
         name = type(event).__name__
+        assert not expect_recall or name == "ErasureRecalled", ("no recall", name)
+        expect_recall = False
+        if name in ("HoldPlaced", "Restricted", "PoliceFlagged"):
+            # A late mark: the live order, out and not erased, is recalled once.
+            expect_recall = live is not None and not erased and recall is None
         if name == "HoldPlaced":
             holds.add(event.case_ref)
         elif name == "HoldReleased":
@@ -400,13 +446,14 @@ def check_history(events: list[Any], legal_obligation: bool) -> None:
             due = event.due_at
         elif name == "ErasureOrdered" and again:
             assert event.order_id not in orders  # a new order id
-            live, again = event.order_id, False
+            live, again, erased = event.order_id, False, False
             orders.append(live)
         elif name == "ErasureOrdered":
             assert live is None or erased, ("ordered twice", live)
             assert not holds and not restrictions, (holds, restrictions)
             assert event.due_at == due
-            assert event.order_id == identity.order_id(events[0].item_ref, event.cause)
+            named = event.cause + (f"@recall-{recalled}" if recalled else "")
+            assert event.order_id == identity.order_id(events[0].item_ref, named)
             if event.cause == "SUBJECT_ERASURE":
                 assert not legal_obligation
             else:
@@ -415,15 +462,24 @@ def check_history(events: list[Any], legal_obligation: bool) -> None:
             orders.append(live)
         elif name == "ErasureWithheld":
             assert event.order_id == live
-            live = None
+            live = recall = None
+        elif name == "ErasureRecalled":
+            assert event.order_id == live and recall is None and not erased
+            recall = live
+        elif name == "RecallAnswered":
+            assert event.order_id == recall
+            recall = None
+            if event.outcome == "RECALLED" and not erased:
+                live, recalled = None, recalled + 1
         elif name in ("ErasureReissued", "ReissueWithheld"):
-            assert event.order_id == live
+            assert event.order_id == live and recall is None
         elif name == "ArrivedAgain":
             assert erased, "arrived again before it was erased"
             again = True
         elif name == "Erased":
             assert live is not None, "erased without an order"
             erased = True
+    assert not expect_recall, "a late mark with no recall after it"
 
 
 class SentOrders:
@@ -434,10 +490,21 @@ class SentOrders:
         self.app = app
         self.positions: list[int] = []
         self.item_at: dict[int, Any] = {}
+        self.orders: list[tuple[Any, str]] = []  # (item id, order id) sent
+        self.recalls: list[tuple[Any, str]] = []
+        self.tombstones: list[tuple[Any, str]] = []
 
     def send(self, topic: str, key: bytes | None = None, **kwargs: Any) -> Any:
         headers = dict(kwargs.get("headers") or [])
-        if topic.startswith("lethe.erasures") and key is not None:
+        assert key is not None
+        sent = (identity.item_id(key.decode()), headers["lethe.order-id"].decode())
+        if not topic.startswith("lethe.erasures"):
+            assert kwargs.get("value") is None  # a tombstone
+            self.tombstones.append(sent)
+        elif "lethe.attempt" not in headers:  # an ErasureRecall
+            self.recalls.append(sent)
+        else:
+            self.orders.append(sent)
             order_id = headers["lethe.order-id"].decode()
             attempt = int(headers["lethe.attempt"])
             position, item_id = self._order_position(key.decode(), order_id, attempt)

@@ -9,10 +9,11 @@ import pytest
 
 from lethe.consumers.limits import DEFAULT_LIMIT, LIMITS, problem
 
+OUTBOUND = ("ErasureOrder", "ErasureRecall")  # Lethe writes these; stores read them
 INBOUND = [
     entry
     for entry in resources.files("lethe.schemas").iterdir()
-    if entry.name.endswith(".avsc") and "ErasureOrder" not in entry.name
+    if entry.name.endswith(".avsc") and not any(n in entry.name for n in OUTBOUND)
 ]
 
 

@@ -25,10 +25,14 @@ class TakingProducer:
     def __init__(self, refuse: bool = False) -> None:
         self.refuse = refuse
         self.keys: list[bytes] = []
+        self.sent: list[tuple[str, bytes]] = []  # (topic, key)
+        self.values: list[tuple[str, bytes | None]] = []  # (topic, value)
 
-    def send(self, topic: str, key: bytes | None = None, **_: Any) -> Any:
+    def send(self, topic: str, key: bytes | None = None, **kw: Any) -> Any:
         if key is not None and not self.refuse:
             self.keys.append(key)
+            self.sent.append((topic, key))
+            self.values.append((topic, kw.get("value")))
         error = RuntimeError("refused") if self.refuse else None
         return SimpleNamespace(
             is_done=True, failed=lambda: self.refuse, exception=error

@@ -20,6 +20,7 @@ RECORDS = {
     "CustomerLifecycle",
     "LetheCommand",
     "ErasureOrder",
+    "ErasureRecall",
     "ErasureConfirmation",
 }
 

@@ -1,4 +1,4 @@
-"""Subject erasure: from the command to the last tombstone acknowledged by Kafka."""
+"""Subject erasure: from the command to the last order acknowledged by Kafka."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class ErasureSample:
     items: int
     command_s: float
     schedule_s: float  # to the relay's start: the schedule orders every item
-    relay_s: float  # to the last tombstone and order acknowledged
+    relay_s: float  # to the last order acknowledged
     rest_s: float  # not counted: the view reads the orders back, the sweep
 
     @property
@@ -165,7 +165,7 @@ def measure(
     figures = [
         Figure(
             f"subject_erasure_p{p}_s",
-            f"subject erasure p{p}: command → last tombstone acknowledged",
+            f"subject erasure p{p}: command → last order acknowledged",
             "s",
             size,
             [percentile([s.seconds for s in run], p) for run in per_run],

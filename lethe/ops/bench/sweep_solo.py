@@ -2,7 +2,7 @@
 
 Ingests N verification images into a fresh PostgreSQL database, catches the
 schedule up, then times one sweep at captured + 8 days: ordering every item,
-relaying each order and tombstone to Kafka, and the schedule's catch-up on the
+relaying each order to Kafka, and the schedule's catch-up on the
 orders. Prints each phase and the total in orders per second.
 """
 

@@ -24,6 +24,8 @@ def outcome_lines(outcome: Outcome) -> Iterator[str]:
     yield from _line("erasure ordered now", [c for c in ordered if c.newly])
     yield from _line("erasure ordered before", [c for c in ordered if not c.newly])
     yield from _line("already erased", outcome.standing(Standing.ERASED))
+    recalled = outcome.standing(Standing.RECALL_SENT)
+    yield from _line("order recalled", recalled)
     for case, changes in outcome.by_case().items():
         yield from _line(f"held ({case})", changes)
     for ticket, changes in outcome.by_ticket().items():

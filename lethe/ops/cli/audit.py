@@ -29,6 +29,7 @@ from lethe.ops.settings import Settings
 from lethe.projections.audit_subject import subject_history
 from lethe.projections.audit_timeline import (
     Row,
+    backdated,
     item_document,
     rows_of,
     subject_document,
@@ -86,11 +87,23 @@ def audit_subject(subject_id: str, controller: str, as_json: bool) -> None:
 
 
 def _echo_rows(rows: list[Row], with_item: bool) -> None:
-    table = new_table("instant", *(["item"] if with_item else []), "event", "details")
+    table = new_table(
+        "instant", "recorded", *(["item"] if with_item else []), "event", "details"
+    )
     for row in rows:
         item = [row.item or "(subject)"] if with_item else []
-        table.add_row(format_instant(row.at), *item, row.event, row.details)
+        table.add_row(
+            format_instant(row.at), _recorded(row), *item, row.event, row.details
+        )
     echo_table(table)
+
+
+def _recorded(row: Row) -> str:
+    """When the event was really recorded, if not at its instant (back-dated
+    with --at, or a process that took it in later); "" when the same."""
+    if row.recorded is None or not backdated(row.recorded, row.at):
+        return ""
+    return format_instant(row.recorded)
 
 
 def _echo_json(document: Any) -> None:

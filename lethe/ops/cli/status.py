@@ -13,6 +13,7 @@ from lethe.ops.cli.keys import kek_status_line
 from lethe.ops.cli.store import open_runtime
 from lethe.ops.cli.support import INSTANT, echo_table, format_instant
 from lethe.projections import aside
+from lethe.projections.audit_timeline import backdated, recorded_marks
 from lethe.projections.status import read_status
 
 # Something Lethe stopped doing needs a person: a halted partition, a record
@@ -134,13 +135,18 @@ def item(item_id: str) -> None:
     )
     click.echo(f"due       {due}")
     click.echo(f"rule      {found.rule}  [{found.policy}]")
+    recorded = recorded_marks(runtime.app.events.get(found.id))
     for case_ref, hold in found.holds.items():
         click.echo(
             f"hold      {case_ref}: {hold['reason']}"
-            f" (by {hold['by']}, {format_instant(hold['at'])})"
+            f" (by {hold['by']}, {format_instant(hold['at'])}"
+            f"{_recorded(recorded.get('hold:' + case_ref), hold['at'])})"
         )
     for ticket, r in found.restrictions.items():
-        click.echo(f"restricted {ticket}: {r['reason']} (by {r['by']})")
+        click.echo(
+            f"restricted {ticket}: {r['reason']} (by {r['by']}"
+            f"{_recorded(recorded.get('restriction:' + ticket), r['at'])})"
+        )
     if found.kept_for_legal_obligation:
         click.echo("kept      by a legal obligation after a subject erasure request")
     if found.order:
@@ -148,3 +154,17 @@ def item(item_id: str) -> None:
             f"order     {found.order['order_id']} {found.order['cause']} at "
             f"{format_instant(found.order['at'])}, attempt {found.attempts}"
         )
+    if found.recall:
+        click.echo(
+            f"recall    order {found.recall['order_id']} recalled at"
+            f" {format_instant(found.recall['at'])}; awaiting the store's answer"
+        )
+    for order_id, outcome in found.recall_answers.items():
+        click.echo(f"recalled  order {order_id}: the store answered {outcome}")
+
+
+def _recorded(when: datetime | None, at: datetime) -> str:
+    """ "; recorded <when>" for a mark back-dated (--at) by more than a minute."""
+    if when is None or not backdated(when, at):
+        return ""
+    return f"; recorded {format_instant(when)}"

@@ -30,8 +30,9 @@ def sweep(now: datetime | None) -> None:
     """Order the erasure of everything due, re-send unanswered orders, relay them.
 
     Brings the schedule up to date first and again after, so `lethe status`
-    shows the orders at once. Orders and tombstones go to Kafka when
-    LETHE_KAFKA_BOOTSTRAP is set; otherwise `lethe run` relays them later.
+    shows the orders at once. Orders, recalls and the tombstones of confirmed
+    erasures go to Kafka when LETHE_KAFKA_BOOTSTRAP is set; otherwise `lethe run`
+    relays them later.
     """
     settings = _settings()
     clock = datetime.now(UTC)
@@ -80,6 +81,8 @@ def _relay(runtime: Runtime) -> str:
             orders_topic=topics.name(ORDERS_TOPIC),
             page_size=runtime.settings.batch_size,
         )
-        return f"relayed   {relay.relay_pending()} orders (with their tombstones)"
+        # The relay's records: orders, recalls, and the tombstones of erasures
+        # a store has confirmed (tombstones follow the stores' answers).
+        return f"relayed   {relay.relay_pending()} (orders, recalls, tombstones)"
     finally:
         producer.close()

@@ -3,7 +3,7 @@
 Starts the embedded broker and a fresh SQLite store, publishes a synthetic day
 (with a few malformed records), ingests it with the real consumers, shows what
 Lethe holds and when each category goes, then sweeps through the week after,
-relays tombstones and orders, lets the reference eraser delete the files,
+relays orders, lets the reference eraser delete the files (tombstones follow),
 takes the confirmations back, and carries out one subject erasure request.
 
 The story is set in the past (see story.py), so that its history is one that
@@ -313,30 +313,33 @@ class DemoEraser:
     def answer_orders(self, at: datetime) -> str:
         relay_producer = RdKafkaProducer(self.kafka.rdkafka_producer_config())
         relay = Relay(self.runtime.app, relay_producer, Catalogue.shipped())
-        relayed = relay.relay_pending()
-        relay_producer.close()
-        producer = KafkaProducer(**self.kafka.producer_config())
-        files_before = sum(1 for _ in self.blobs.glob("*"))
-        confirmed = self._erase_files(producer, at)
-        producer.close()
-        # The loop also reads back our own tombstones on the item topics (and
-        # skips them).
-        taken = _consume(
-            self.kafka,
-            self.runtime,
-            self.env,
-            confirmed + relayed,
-            at=at,
-            deadline_s=60,
-        )
-        self.runtime.catch_up()
+        try:
+            relayed = relay.relay_pending()
+            producer = KafkaProducer(**self.kafka.producer_config())
+            files_before = sum(1 for _ in self.blobs.glob("*"))
+            confirmed = self._erase_files(producer, at)
+            producer.close()
+            taken = self._take(confirmed, at)
+            # Tombstones follow the store's answers; the loop reads them back
+            # on the item topics (and skips them).
+            tombstones = relay.relay_pending()
+            taken += self._take(tombstones, at)
+        finally:
+            relay_producer.close()
         files_after = sum(1 for _ in self.blobs.glob("*"))
         return (
-            f"at {format_instant(at)}: {relayed} relayed as tombstones + orders;"
+            f"at {format_instant(at)}: {relayed} orders relayed;"
             f" the eraser deleted {files_before - files_after} files and sent"
-            f" {confirmed} confirmations, taken back with the tombstones"
-            f" ({taken} records)"
+            f" {confirmed} confirmations; then {tombstones} tombstones relayed"
+            f" ({taken} records taken back)"
         )
+
+    def _take(self, expected: int, at: datetime) -> int:
+        taken = _consume(
+            self.kafka, self.runtime, self.env, expected, at=at, deadline_s=60
+        )
+        self.runtime.catch_up()
+        return taken
 
     def _erase_files(self, producer: KafkaProducer, at: datetime) -> int:
         catalogue = Catalogue.shipped()

@@ -2,18 +2,23 @@
 
 Decisions are made before anything is touched: a blob outside the root, a
 symbolic link, or a file whose sha256 is not the order's is refused (FAILED,
-nothing deleted). Final answers (DELETED, NOT_FOUND) go into a journal before
-they are sent, so a re-sent order gets the same answer again instead of being
-worked twice; a FAILED order is worked again when re-sent, since the store may
-have been fixed. Offsets are committed only after the confirmations are
+nothing deleted). Final answers (DELETED, NOT_FOUND, RECALLED) go into a journal
+before they are sent, so a re-sent order gets the same answer again instead of
+being worked twice; a FAILED order is worked again when re-sent, since the store
+may have been fixed. Offsets are committed only after the confirmations are
 acknowledged: a crash re-reads orders, and the journal answers them.
+
+Recalls (ErasureRecall, on the orders' topic): the recalls of a poll are
+answered before its orders, so an order and its recall read together keep the
+file. A recall of an order not carried out is journaled RECALLED, and the order,
+read then or later, is answered RECALLED and never worked; a recall of one
+already carried out is TOO_LATE. The journal notes each deletion before it is
+done, so a crash between the deletion and its answer still answers TOO_LATE.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 import threading
 import time
@@ -28,6 +33,7 @@ import structlog
 
 from lethe.consumers.codec import Catalogue, PoisonRecord
 from lethe.domain.item import Outcome
+from lethe.ops.eraser.journal import Journal, whole_ms
 from lethe.ops.kafka.relay import ORDER_ID_HEADER, Producer
 
 STATE_DIR = ".lethe-eraser"
@@ -122,40 +128,6 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-class Journal:
-    """Final answers already given, by order id, in an append-only JSON-lines file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.answers: dict[str, dict[str, Any]] = {}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            for line in path.read_text("utf-8").splitlines():
-                self._load(line)
-
-    def _load(self, line: str) -> None:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            return  # a line torn by a crash: that order is simply worked again
-        self.answers[entry["order_id"]] = entry
-
-    def get(self, order_id: str) -> dict[str, Any] | None:
-        entry = self.answers.get(order_id)
-        if entry is None:
-            return None
-        at = datetime.fromtimestamp(entry["confirmed_at"] / 1000, UTC)
-        return {**entry, "confirmed_at": at}
-
-    def add(self, confirmation: Mapping[str, Any]) -> None:
-        entry = {**confirmation, "confirmed_at": _ms(confirmation["confirmed_at"])}
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())  # written before it is sent, or not at all
-        self.answers[entry["order_id"]] = entry
-
-
 class FileEraser:
     """Answers orders for one root: the journal's answer, or a fresh one."""
 
@@ -176,19 +148,46 @@ class FileEraser:
         """The ErasureConfirmation value for an ErasureOrder value."""
         known = self.journal.get(order["order_id"])
         if known is not None:
+            return known  # a re-sent order, or one recalled before it came
+        decision = decide(order, self.root, self.state_dir)
+        if isinstance(decision, Delete):
+            self.journal.note_deleting(order["order_id"], decision.path)
+        result = carry_out(decision)
+        confirmation = self._confirmation(order, result)
+        if result.outcome != Outcome.FAILED:
+            self.journal.add(confirmation)
+        return confirmation
+
+    def recall(self, recall: Mapping[str, Any]) -> dict[str, Any]:
+        """The ErasureConfirmation value for an ErasureRecall value."""
+        order_id = recall["order_id"]
+        known = self.journal.get(order_id, recall=True)
+        if known is not None:
             return known
-        result = carry_out(decide(order, self.root, self.state_dir))
-        confirmation = {
+        answered = self.journal.get(order_id)
+        if answered is not None and answered["outcome"] != Outcome.RECALLED:
+            result = Answer(
+                Outcome.TOO_LATE, f"order already answered {answered['outcome']}"
+            )
+        elif self.journal.deleted_unanswered(order_id):
+            result = Answer(Outcome.TOO_LATE, "deleted before the recall came")
+        else:
+            result = Answer(Outcome.RECALLED, "order not carried out; file kept")
+            if answered is None:  # the order, whenever it comes, is not worked
+                self.journal.add(self._confirmation(recall, result))
+        confirmation = self._confirmation(recall, result)
+        self.journal.add(confirmation, recall=True)
+        return confirmation
+
+    def _confirmation(self, order: Mapping[str, Any], result: Answer) -> dict[str, Any]:
+        return {
             "order_id": order["order_id"],
             "item_id": order["item_id"],
             "store": self.store,
             "outcome": result.outcome.value,
-            "confirmed_at": _whole_ms(self.clock()),
+            "confirmed_at": whole_ms(self.clock()),
             "detail": result.detail,
         }
-        if result.outcome != Outcome.FAILED:
-            self.journal.add(confirmation)
-        return confirmation
 
 
 class EraserLoop:
@@ -214,38 +213,47 @@ class EraserLoop:
         records = [record for batch in polled.values() for record in batch]
         if not records:
             return 0
-        futures = [f for f in map(self._confirm, records) if f is not None]
+        decoded = [(r, self._decode(r)) for r in records]
+        # Recalls first: an order read with its recall is never carried out.
+        recalls = [(r, v) for r, (name, v) in decoded if name == "ErasureRecall"]
+        orders = [(r, v) for r, (name, v) in decoded if name == "ErasureOrder"]
+        futures = [self._confirm(r, v, self.eraser.recall(v)) for r, v in recalls] + [
+            self._confirm(r, v, self.eraser.answer(v)) for r, v in orders
+        ]
         self.producer.flush(timeout=SEND_TIMEOUT_S)
         for future in futures:
             future.get(timeout=SEND_TIMEOUT_S)  # raises: no commit, orders come again
         self.consumer.commit()
         return len(records)
 
-    def _confirm(self, record: Any) -> Any:
-        where = {
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-        }
+    def _decode(self, record: Any) -> tuple[str, dict[str, Any]]:
+        where = _where(record)
         try:
-            order = self.catalogue.decode_as(record.value, "ErasureOrder")
+            name, value = self.catalogue.decode(record.value)
         except PoisonRecord as error:
             log.warning("not an erasure order, skipped", reason=error.reason, **where)
-            return None
-        answer = self.eraser.answer(order)
+            return "", {}
+        if name not in ("ErasureOrder", "ErasureRecall"):
+            log.warning("not an erasure order, skipped", record=name, **where)
+            return "", {}
+        return name, value
+
+    def _confirm(
+        self, record: Any, value: Mapping[str, Any], answer: Mapping[str, Any]
+    ) -> Any:
         log.info(
             "answered",
-            order_id=order["order_id"],
-            item_id=order["item_id"],
+            order_id=value["order_id"],
+            item_id=value["item_id"],
             outcome=answer["outcome"],
             detail=answer["detail"],
-            **where,
+            **_where(record),
         )
         return self.producer.send(
             self.confirmations_topic,
             value=self.catalogue.encode("ErasureConfirmation", answer),
-            key=order["item_id"].encode(),
-            headers=[(ORDER_ID_HEADER, order["order_id"].encode())],
+            key=value["item_id"].encode(),
+            headers=[(ORDER_ID_HEADER, value["order_id"].encode())],
         )
 
     def run(self, stop: threading.Event, idle_exit_s: float | None = None) -> None:
@@ -260,10 +268,9 @@ class EraserLoop:
                 return
 
 
-def _whole_ms(instant: datetime) -> datetime:
-    # Avro keeps milliseconds, and so does the journal: a repeated answer is identical.
-    return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
-
-
-def _ms(instant: datetime) -> int:
-    return int(instant.timestamp() * 1000)
+def _where(record: Any) -> dict[str, Any]:
+    return {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+    }

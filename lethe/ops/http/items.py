@@ -33,6 +33,9 @@ def item_view(item: Item) -> dict[str, Any]:
                          for t, r in item.restrictions.items()},
         "kept_for_legal_obligation": item.kept_for_legal_obligation,
         "order": item.order,
+        # A late hold's recall still out, and the stores' answers to recalls.
+        "recall": item.recall,
+        "recall_answers": item.recall_answers,
     }  # fmt: skip
 
 

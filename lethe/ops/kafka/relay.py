@@ -1,14 +1,14 @@
 """The erasure relay: the event log is the outbox, and this sends it to Kafka.
 
-It reads the log from its own tracking position, keeping only ErasureOrdered and
-ErasureReissued. For each it sends a tombstone (key = item id, value null) to the
-item's source topic and an ErasureOrder to `lethe.erasures.v1`; then it flushes,
-checks that every record was acknowledged, and only then records its position.
-A crash anywhere before that re-sends the page on restart: nothing is lost, and
-a re-sent order carries the same order id (derived from item and cause), so
-stores recognise it. Both records carry the order id in a `lethe.order-id` header.
-A tombstone goes to the partition its item was read from; orders are keyed by
-item id, so an item's orders stay in order.
+It reads the log from its own tracking position, keeping only ErasureOrdered,
+ErasureReissued, ErasureRecalled and Erased. For each it sends its record
+(relay_records.py: an ErasureOrder or an ErasureRecall to `lethe.erasures.v1`,
+or, once a store has erased the item, its tombstone); then it flushes, checks
+that every record was acknowledged, and only then records its position. A
+crash anywhere before that re-sends the page on restart: nothing is lost, and a
+re-sent record carries the same order id (derived from item and cause), so
+stores recognise it. Orders and recalls are keyed by item id, so a store reads
+an item's recall after the order it takes back.
 
 The relay is also the gate (docs/architecture.md, "Holds win in log order"):
 an ErasureOrdered preceded in the log by a hold or restriction on its subject
@@ -27,9 +27,8 @@ acknowledgements is ~5 ms, 2% of the relay's time, so there is nothing to hide.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import structlog
@@ -43,6 +42,7 @@ from lethe.domain.application import Lethe
 from lethe.domain.gate import Mark, SubjectMarks
 from lethe.domain.item import Item
 from lethe.domain.subject import Subject
+from lethe.ops.kafka.relay_records import ATTEMPT_HEADER, Outgoing, Source, records_for
 from lethe.projections.bulk import load_events, load_items, select_positioned
 from lethe.projections.decode import fast_decoder
 from lethe.projections.store import SqlViews
@@ -50,10 +50,15 @@ from lethe.projections.store import SqlViews
 TRACKING_NAME = "lethe-relay"
 ORDERS_TOPIC = "lethe.erasures.v1"
 ORDER_ID_HEADER = SENT_BY_LETHE_HEADER
-ATTEMPT_HEADER = "lethe.attempt"
 ORDERED = get_topic(Item.ErasureOrdered)
 REISSUED = get_topic(Item.ErasureReissued)
+RECALLED = get_topic(Item.ErasureRecalled)
+ERASED = get_topic(Item.Erased)
+RECALL_ANSWERED = get_topic(Item.RecallAnswered)
+WITHHELD = get_topic(Item.ErasureWithheld)
 INGESTED = get_topic(Item.Ingested)
+ORDERS = (Item.ErasureOrdered, Item.ErasureReissued)
+__all__ = ["ATTEMPT_HEADER", "ORDER_ID_HEADER", "Outgoing", "Relay", "Source"]
 # The subject's events that put a mark on or take it off: (topic, kind, on).
 MARK_TOPICS = {
     get_topic(Subject.HoldPlaced): ("hold", True),
@@ -87,24 +92,6 @@ class Producer(Protocol):
 
 class RelayError(RuntimeError):
     """Kafka did not take every record of a page: nothing was marked as sent."""
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One Kafka record to send."""
-
-    topic: str
-    key: bytes
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    partition: int | None = None  # None: by key, as the producer partitions
-
-
-class Source(NamedTuple):
-    """Where an ordered item came from: its ref, and its source topic's partition."""
-
-    item_ref: str
-    partition: int
 
 
 class Relay:
@@ -161,34 +148,25 @@ class Relay:
             max(self.position, self._read_to) + 1,
             size,
             stop=head,
-            topics=[ORDERED, REISSUED],
+            topics=[ORDERED, REISSUED, RECALLED, ERASED],
         )
         if notifications:
             events = [self._decode(n) for n in notifications]
-            held = self._held(notifications, events)
-            to_send = [
-                e
+            orders = [
+                (n, e)
                 for n, e in zip(notifications, events, strict=True)
-                if n.id not in held
+                if isinstance(e, ORDERS)
             ]
-            originals = self._original_orders(to_send)
-            sources = self._sources(originals)
-            self._send(
-                [
-                    r
-                    for e, o in zip(to_send, originals, strict=True)
-                    for r in self.records_for(e, o, sources[id(o)])
-                ]
-            )
-            withheld = {
-                n.id: (e, held[n.id])
-                for n, e in zip(notifications, events, strict=True)
-                if n.id in held
-            }
+            held = self._held([n for n, _ in orders], [e for _, e in orders])
+            withheld = {n.id: (e, held[n.id]) for n, e in orders if n.id in held}
+            to_send = self._to_send(notifications, events, withheld)
+            records = self._records(to_send)
+            self._send(records)
             self._advance(notifications[-1].id, withheld)
             log.info(
                 "relayed",
-                orders=len(to_send),
+                events=len(to_send),
+                records=len(records),
                 withheld=len(withheld),
                 position=notifications[-1].id,
             )
@@ -196,29 +174,74 @@ class Relay:
             self._read_to = head
         return len(notifications)
 
-    def records_for(self, event: Any, ordered: Any, source: Source) -> list[Outgoing]:
-        """The tombstone and the order for one ErasureOrdered or ErasureReissued
-        (`ordered`: the ErasureOrdered it sends or repeats)."""
-        item_ref, partition = source
-        attempt = getattr(event, "attempt", 1)
-        headers = [
-            (ORDER_ID_HEADER, ordered.order_id.encode()),
-            (ATTEMPT_HEADER, str(attempt).encode()),
-        ]
-        key = item_ref.encode()
-        value = _order(item_ref, ordered, event, attempt)
+    def _to_send(
+        self,
+        notifications: Sequence[Any],
+        events: list[Any],
+        withheld: dict[int, tuple[Any, list[str]]],
+    ) -> list[Any]:
+        """The page's events but the withheld orders and the recalls they make
+        moot (a late mark's recall of an order that never left)."""
+        never_sent = {
+            (e.originator_id, e.originator_version) for e, _ in withheld.values()
+        }
+        recalls = [e for e in events if isinstance(e, Item.ErasureRecalled)]
+        moot = self._moot(recalls, never_sent)
         return [
-            # Into the partition the item was read from: compaction works within a
-            # partition, and the pipeline's partitioner may not be ours (librdkafka
-            # hashes keys with CRC32, Java with murmur2) or partitions were added.
-            Outgoing(ordered.source_topic, key, None, headers, partition),
-            Outgoing(
-                self.orders_topic,
-                key,
-                self.catalogue.encode("ErasureOrder", value),
-                headers,
-            ),
+            e
+            for n, e in zip(notifications, events, strict=True)
+            if n.id not in withheld and id(e) not in moot
         ]
+
+    def _moot(self, recalls: list[Any], never_sent: set[tuple[UUID, int]]) -> set[int]:
+        """The recalls (by id()) of orders withheld: in this page, or already
+        recorded. After a recall its order stays live until it is withheld or
+        answered, so the recall is moot if the item's next ErasureWithheld or
+        ErasureOrdered after it is an ErasureWithheld."""
+        if not recalls:
+            return set()
+        ids = sorted({r.originator_id for r in recalls})
+        later = load_events(self.app, self.views, ids, [WITHHELD, ORDERED])
+        moot = set()
+        for recall in recalls:
+            if (recall.originator_id, recall.order_version) in never_sent:
+                moot.add(id(recall))
+                continue
+            after = [
+                e
+                for e in later.get(recall.originator_id, [])
+                if e.originator_version > recall.originator_version
+            ]
+            first = min(after, key=lambda e: e.originator_version, default=None)
+            if isinstance(first, Item.ErasureWithheld):
+                moot.add(id(recall))
+        return moot
+
+    def _records(self, to_send: list[Any]) -> list[Outgoing]:
+        originals = self._original_orders(to_send)
+        sources = self._sources(originals)
+        kept = self._kept([e for e in to_send if isinstance(e, Item.Erased)])
+        return [
+            r
+            for e, o in zip(to_send, originals, strict=True)
+            if not (
+                isinstance(e, Item.Erased) and (e.originator_id, e.order_id) in kept
+            )
+            for r in records_for(
+                e, o, sources[id(o)], self.catalogue, self.orders_topic
+            )
+        ]
+
+    def _kept(self, erased: list[Any]) -> set[tuple[UUID, str]]:
+        """The erased items' orders a store answered RECALLED: no tombstone."""
+        ids = sorted({e.originator_id for e in erased})
+        answers = load_events(self.app, self.views, ids, [RECALL_ANSWERED])
+        return {
+            (a.originator_id, a.order_id)
+            for history in answers.values()
+            for a in history
+            if a.outcome == "RECALLED"
+        }
 
     def _sources(self, originals: list[Any]) -> dict[int, Source]:
         """Each order's item ref and the partition its record was read from."""
@@ -238,25 +261,34 @@ class Relay:
         return sources
 
     def _original_orders(self, events: list[Any]) -> list[Any]:
-        """For each event, the ErasureOrdered it sends or repeats.
+        """For each event, the ErasureOrdered it sends, repeats, recalls or
+        follows (an erasure's tombstone).
 
         An item may have several (a withheld order made again, a record that
-        arrived after its erasure); a reissue repeats the one with its order id,
-        which may be pages behind.
+        arrived after its erasure, an order after a recall); the others name
+        theirs by order id, which may be pages behind.
         """
-        in_page = [e for e in events if isinstance(e, Item.ErasureOrdered)]
+        in_page: dict[tuple[UUID, str], Any] = {}
+        for e in events:
+            if isinstance(e, Item.ErasureOrdered):
+                in_page.setdefault((e.originator_id, e.order_id), e)
         missing = sorted(
-            {e.originator_id for e in events} - {e.originator_id for e in in_page}
+            {
+                e.originator_id
+                for e in events
+                if (e.originator_id, e.order_id) not in in_page
+            }
         )
         stored = load_events(self.app, self.views, missing, [ORDERED])
         originals = []
         for e in events:
             if isinstance(e, Item.ErasureOrdered):
                 originals.append(e)
-                continue
-            earlier = [o for o in in_page if o.originator_id == e.originator_id]
-            earlier += stored.get(e.originator_id, [])
-            originals.append(next(o for o in earlier if o.order_id == e.order_id))
+            elif (e.originator_id, e.order_id) in in_page:
+                originals.append(in_page[e.originator_id, e.order_id])
+            else:
+                earlier = stored.get(e.originator_id, [])
+                originals.append(next(o for o in earlier if o.order_id == e.order_id))
         return originals
 
     def _send(self, records: Sequence[Outgoing]) -> None:
@@ -378,19 +410,3 @@ class Relay:
                     marks=on,
                 )
         return list(changed.values())
-
-
-def _order(item_ref: str, ordered: Any, event: Any, attempt: int) -> dict[str, Any]:
-    return {
-        "order_id": ordered.order_id,
-        "item_id": item_ref,
-        "source_topic": ordered.source_topic,
-        "category": ordered.category,
-        "blob_uri": ordered.blob_uri,
-        "sha256": ordered.sha256,
-        "reason": ordered.cause,
-        "rule": ordered.rule,
-        "due_at": ordered.due_at,
-        "ordered_at": event.at,
-        "attempt": attempt,
-    }

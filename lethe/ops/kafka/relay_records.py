@@ -1,0 +1,93 @@
+"""What the relay sends for each event it reads: an order, a recall, a tombstone.
+
+- ErasureOrdered / ErasureReissued: an ErasureOrder on `lethe.erasures.v1`.
+- ErasureRecalled: an ErasureRecall on the same topic, with the same key, so a
+  store reads it after the order it takes back.
+- Erased: the tombstone (key = item id, value null) on the item's source topic,
+  in the partition its record was read from. Only after a store's DELETED (or
+  NOT_FOUND): until then a recall may still keep the item, and its record with
+  it. Never for an order a store answered RECALLED.
+
+Every record carries the order id in the `lethe.order-id` header.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from lethe.consumers.batch import ORDER_ID_HEADER
+from lethe.consumers.codec import Catalogue
+from lethe.domain.item import Item
+
+ATTEMPT_HEADER = "lethe.attempt"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Kafka record to send."""
+
+    topic: str
+    key: bytes
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    partition: int | None = None  # None: by key, as the producer partitions
+
+
+class Source(NamedTuple):
+    """Where an ordered item came from: its ref, and its source topic's partition."""
+
+    item_ref: str
+    partition: int
+
+
+def records_for(
+    event: Any,
+    ordered: Any,
+    source: Source,
+    catalogue: Catalogue,
+    orders_topic: str,
+) -> list[Outgoing]:
+    """The records for one event (`ordered`: the ErasureOrdered it is about)."""
+    item_ref, partition = source
+    key = item_ref.encode()
+    headers = [(ORDER_ID_HEADER, ordered.order_id.encode())]
+    if isinstance(event, Item.Erased):
+        # Into the partition the item was read from: compaction works within a
+        # partition, and the pipeline's partitioner may not be ours (librdkafka
+        # hashes keys with CRC32, Java with murmur2) or partitions were added.
+        return [Outgoing(ordered.source_topic, key, None, headers, partition)]
+    if isinstance(event, Item.ErasureRecalled):
+        value = catalogue.encode("ErasureRecall", _recall(item_ref, ordered, event))
+        return [Outgoing(orders_topic, key, value, headers)]
+    attempt = getattr(event, "attempt", 1)
+    headers.append((ATTEMPT_HEADER, str(attempt).encode()))
+    value = catalogue.encode("ErasureOrder", _order(item_ref, ordered, event, attempt))
+    return [Outgoing(orders_topic, key, value, headers)]
+
+
+def _order(item_ref: str, ordered: Any, event: Any, attempt: int) -> dict[str, Any]:
+    return {
+        "order_id": ordered.order_id,
+        "item_id": item_ref,
+        "source_topic": ordered.source_topic,
+        "category": ordered.category,
+        "blob_uri": ordered.blob_uri,
+        "sha256": ordered.sha256,
+        "reason": ordered.cause,
+        "rule": ordered.rule,
+        "due_at": ordered.due_at,
+        "ordered_at": event.at,
+        "attempt": attempt,
+    }
+
+
+def _recall(item_ref: str, ordered: Any, event: Any) -> dict[str, Any]:
+    return {
+        "order_id": ordered.order_id,
+        "item_id": item_ref,
+        "source_topic": ordered.source_topic,
+        "blob_uri": ordered.blob_uri,
+        "held_by": list(event.held_by),
+        "recalled_at": event.at,
+    }
