@@ -101,6 +101,8 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "state.erasure-ordered": ("erasure ordered", "sletting bestilt"),
     "state.erasure-failed": ("erasure failed", "sletting feilet"),
     "state.erased": ("erased", "slettet"),
+    "state.recall-sent": ("order recalled, awaiting the store's answer",
+                          "sletting tilbakekalt, venter på svar"),
     "kept.until.rule": (
         "the rule's full period; its clock has not started",
         "hele fristen i regelen; den har ikke begynt å løpe",
