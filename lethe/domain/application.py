@@ -27,7 +27,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType
 
-from lethe.domain import identity
+from lethe.domain import free_text, identity
 from lethe.domain.deadlines import NO_HOLIDAYS, Holidays
 from lethe.domain.errors import ItemNotFoundError, PoliceExtensionNotApplicableError
 from lethe.domain.item import ErasureCause, Item, Outcome
@@ -307,6 +307,7 @@ class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
         """Whether anything new was recorded: False when the hold is in force."""
         require(case_ref=case_ref, reason=reason, requested_by=by)
         item = self.get_item(item_ref)
+        reason = self._item_text(item, "reason", reason, case_ref=case_ref)
         placed = item.place_hold(case_ref, reason, by, at)
         if placed:
             self.save(item)
@@ -326,6 +327,7 @@ class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
         """Whether anything new was recorded: False when it is in force."""
         require(ticket=ticket, reason=reason, requested_by=by)
         item = self.get_item(item_ref)
+        reason = self._item_text(item, "reason", reason, ticket=ticket)
         restricted = item.restrict(ticket, reason, by, at)
         if restricted:
             self.save(item)
@@ -372,6 +374,9 @@ class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
         at: datetime,
     ) -> Item:
         item = self.get_item(item_ref)
+        # A store's own words: sealed, never refused (a refusal would lose the
+        # confirmation, and the store cannot rephrase).
+        detail = free_text.seal(self.vault, item.subject_ref, detail)
         item.confirm_erasure(order_id, store, outcome, detail, at)
         if outcome == Outcome.RECALLED and item.order is None:
             # Kept and back on its schedule: what changed while it was ordered
@@ -379,6 +384,27 @@ class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
             self._reschedule_with_subject(item, "recalled", at)
         self.save(item)
         return item
+
+    def open_text(self, subject_ref: str, value: Any) -> Any:
+        """A view's text or document with the subject's sealed free text opened
+        while its key lives, "(shredded)" after; clear (older) text as it is."""
+        return free_text.open_all(self.vault, subject_ref, value)
+
+    def _item_text(self, item: Item, field: str, text: str, **handles: str) -> str:
+        """`text` sealed under the item's subject's key, once it is known to name
+        no one; the handles stay readable, so they must not name the subject."""
+
+        def is_own_id(token: str) -> bool:
+            # The id as typed, and in either case (people retype ids loosely).
+            return any(
+                self.vault.pseudonym(item.controller, form) == item.subject_ref
+                for form in {token, token.lower(), token.upper()}
+            )
+
+        for name, handle in handles.items():
+            free_text.refuse_own_id(name.replace("_", " "), handle, is_own_id)
+        free_text.refuse_identifiers(field, text, is_own_id)
+        return free_text.seal(self.vault, item.subject_ref, text) or text
 
     def _reschedule_with_subject(self, item: Item, basis: str, at: datetime) -> None:
         subject = self.find_subject_by_ref(item.subject_ref)

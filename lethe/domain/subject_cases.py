@@ -12,7 +12,7 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
-from lethe.domain import identity
+from lethe.domain import free_text, identity
 from lethe.domain.deadlines import (
     EXTENDED_MONTHS,
     Holidays,
@@ -80,6 +80,15 @@ class SubjectCases:
             )
         return subject
 
+    def _sealed_text(
+        self, controller: str, subject_id: str, field: str, text: str | None
+    ) -> Any:
+        """`text` sealed under the subject's key, once it is known not to name
+        them (refused before anything is recorded)."""
+        free_text.refuse_identifiers(field, text, free_text.names(subject_id))
+        subject_ref = self.subject_ref(controller, subject_id)
+        return free_text.seal(self.vault, subject_ref, text)
+
     def end_relationship(
         self, controller: str, subject_id: str, ended_at: datetime, at: datetime
     ) -> Subject:
@@ -131,6 +140,8 @@ class SubjectCases:
     ) -> bool:
         """Whether anything new was recorded: False when the hold is in force."""
         require(case_ref=case_ref, reason=reason, requested_by=by)
+        free_text.refuse_own_id("case ref", case_ref, free_text.names(subject_id))
+        reason = self._sealed_text(controller, subject_id, "reason", reason)
         subject = self.subject_for(controller, subject_id, at)
         placed = subject.place_hold(case_ref, reason, by, at)
         if placed:
@@ -157,6 +168,8 @@ class SubjectCases:
     ) -> bool:
         """Whether anything new was recorded: False when it is in force."""
         require(ticket=ticket, reason=reason, requested_by=by)
+        free_text.refuse_own_id("ticket", ticket, free_text.names(subject_id))
+        reason = self._sealed_text(controller, subject_id, "reason", reason)
         subject = self.subject_for(controller, subject_id, at)
         restricted = subject.restrict(ticket, reason, by, at)
         if restricted:
@@ -184,6 +197,8 @@ class SubjectCases:
     ) -> str:
         """GDPR art. 17. Carried out item by item by the subject process."""
         require(command_id=command_id, reason=reason, requested_by=requested_by)
+        reason = self._sealed_text(controller, subject_id, "reason", reason)
+        ticket = self._sealed_text(controller, subject_id, "ticket", ticket)
         subject = self.subject_for(controller, subject_id, at)
         request_id = identity.request_id(subject.subject_ref, command_id)
         zone = self.policy(controller).zone
@@ -209,6 +224,7 @@ class SubjectCases:
         Returns False when the request was already extended (nothing recorded).
         """
         require(reason=reason, requested_by=by)
+        free_text.refuse_identifiers("reason", reason, free_text.names(subject_id))
         subject = self.find_subject_by_ref(self.subject_ref(controller, subject_id))
         request = subject.requests.get(request_id) if subject else None
         if subject is None or request is None:
@@ -219,6 +235,7 @@ class SubjectCases:
         received_at = request["requested_at"]
         check_extension(received_at, request["answer_due_at"], told_on, at, zone)
         extended = answer_deadline(received_at, zone, self.holidays, EXTENDED_MONTHS)
+        reason = free_text.seal(self.vault, subject.subject_ref, reason) or reason
         changed = subject.extend_request(request_id, reason, by, told_on, extended, at)
         self.save(subject)
         return changed

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from lethe.domain import free_text
 from lethe.domain.item import ErasureCause, Item
 from lethe.domain.reconcile import SUBJECT_HOLD_PREFIX
 from lethe.domain.subject import Subject
@@ -74,8 +75,11 @@ class RequestTally:
 
     def _requested(self, e: Any) -> None:
         subject_ref, controller = self.subjects.get(e.originator_id, ("", ""))
+        # The ticket ref is sealed free text (issue 13): a report of many
+        # subjects says it is there; `lethe audit subject` opens it.
+        ticket = free_text.masked(e.ticket)
         request = Request(
-            e.request_id, e.ticket, controller, e.requested_at, e.answer_due_at
+            e.request_id, ticket, controller, e.requested_at, e.answer_due_at
         )
         self.latest[subject_ref] = request
         if self.start <= e.requested_at < self.end:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -131,6 +131,11 @@ def rows_of(events: Iterable[Any], item: str = "") -> list[Row]:
         recorded = getattr(e, "timestamp", None)
         rows.append(Row(instant_of(e), item, name, details, recorded))
     return rows
+
+
+def opened_rows(rows: Iterable[Row], open_text: Callable[[str], str]) -> list[Row]:
+    """The rows with their sealed free text opened by `open_text`."""
+    return [replace(row, details=open_text(row.details)) for row in rows]
 
 
 def item_document(events: list[Any]) -> dict[str, Any]:

@@ -655,7 +655,10 @@ def test_a_report_lists_each_request_with_its_id_and_ticket(
     bob = identity.request_id(app.subject_ref(CONTROLLER, BOB), "TCK-1")
     dave = identity.request_id(app.subject_ref(CONTROLLER, DAVE), "TCK-9")
     tickets = {r["request_id"]: r["ticket"] for r in each}
-    assert (tickets[bob], tickets[dave]) == ("TCK-1", None)
+    # The ticket ref is free text sealed under the subject's key (issue 13): a
+    # report for many subjects says it is there, `audit subject` opens it.
+    assert (tickets[bob], tickets[dave]) == ("(sealed)", None)
+    assert "TCK-1" not in out
 
 
 @pytest.mark.parametrize("fmt", ["json", "html"])

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 import click
@@ -31,6 +32,7 @@ from lethe.projections.audit_timeline import (
     Row,
     backdated,
     item_document,
+    opened_rows,
     rows_of,
     subject_document,
 )
@@ -53,13 +55,14 @@ def audit_item(item_id: str, as_json: bool) -> None:
     events = list(app.events.get(identity.item_id(item_id)))
     if not events:
         raise ItemNotFoundError(item_id)
-    if as_json:
-        _echo_json(item_document(events))
-        return
     # An item's stream opens with its Ingested (version 1 is upcast to it).
     first = cast(Item.Ingested, events[0])
+    if as_json:
+        _echo_json(app.open_text(first.subject_ref, item_document(events)))
+        return
     click.echo(f"item      {first.item_ref} ({first.category}, {first.controller})")
-    _echo_rows(rows_of(events), with_item=False)
+    rows = opened_rows(rows_of(events), partial(app.open_text, first.subject_ref))
+    _echo_rows(rows, with_item=False)
 
 
 @audit.command("subject")
@@ -73,7 +76,8 @@ def audit_subject(subject_id: str, controller: str, as_json: bool) -> None:
     history = subject_history(runtime.app, runtime.views, controller, subject_id)
     if as_json:
         docs = [item_document(events) for events in history.item_events if events]
-        _echo_json(subject_document(history.subject_events, history.shown_as, docs))
+        document = subject_document(history.subject_events, history.shown_as, docs)
+        _echo_json(runtime.app.open_text(history.subject_ref, document))
         return
     click.echo(f"subject   {history.shown_as}")
     click.echo(
@@ -83,6 +87,7 @@ def audit_subject(subject_id: str, controller: str, as_json: bool) -> None:
     rows = rows_of(history.subject_events)
     for ref, events in zip(history.item_refs, history.item_events, strict=True):
         rows += rows_of(events, item=ref)
+    rows = opened_rows(rows, partial(runtime.app.open_text, history.subject_ref))
     _echo_rows(sorted(rows, key=lambda r: r.at), with_item=True)
 
 

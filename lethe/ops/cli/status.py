@@ -135,16 +135,20 @@ def item(item_id: str) -> None:
     )
     click.echo(f"due       {due}")
     click.echo(f"rule      {found.rule}  [{found.policy}]")
+
+    def opened(text: str) -> str:
+        return str(runtime.app.open_text(found.subject_ref, text))
+
     recorded = recorded_marks(runtime.app.events.get(found.id))
     for case_ref, hold in found.holds.items():
         click.echo(
-            f"hold      {case_ref}: {hold['reason']}"
+            f"hold      {case_ref}: {opened(hold['reason'])}"
             f" (by {hold['by']}, {format_instant(hold['at'])}"
             f"{_recorded(recorded.get('hold:' + case_ref), hold['at'])})"
         )
     for ticket, r in found.restrictions.items():
         click.echo(
-            f"restricted {ticket}: {r['reason']} (by {r['by']}"
+            f"restricted {ticket}: {opened(r['reason'])} (by {r['by']}"
             f"{_recorded(recorded.get('restriction:' + ticket), r['at'])})"
         )
     if found.kept_for_legal_obligation:

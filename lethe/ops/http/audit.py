@@ -44,7 +44,10 @@ def audit_item(
     events = ctx.read(lambda rt: list(rt.app.events.get(identity.item_id(item_id))))
     if not events:
         raise ItemNotFoundError(item_id)
-    document: dict[str, Any] = item_document(events)
+    subject_ref: str = getattr(events[0], "subject_ref", "")
+    document: dict[str, Any] = ctx.read(
+        lambda rt: rt.app.open_text(subject_ref, item_document(events))
+    )
     return document
 
 

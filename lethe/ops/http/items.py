@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from lethe.domain.application import Lethe
 from lethe.domain.item import Item
 from lethe.ops.access.roles import Action, Principal
 from lethe.ops.http.context import Context, allowed, context
@@ -39,6 +40,12 @@ def item_view(item: Item) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def opened_view(app: Lethe, item: Item) -> dict[str, Any]:
+    """The view with the reasons opened while the subject's key lives."""
+    view: dict[str, Any] = app.open_text(item.subject_ref, item_view(item))
+    return view
+
+
 @router.get("/{item_id}")
 def look_up_item(
     item_id: str,
@@ -46,7 +53,7 @@ def look_up_item(
     _: Annotated[Principal, Depends(allowed(Action.LOOK_UP_ITEM))],
 ) -> dict[str, Any]:
     """When the item goes, by which rule, and what stands in the way."""
-    return item_view(ctx.read(lambda rt: rt.app.get_item(item_id)))
+    return ctx.read(lambda rt: opened_view(rt.app, rt.app.get_item(item_id)))
 
 
 @router.post("/{item_id}/police-extension")
@@ -61,4 +68,4 @@ def police_extend(
     ctx.change(
         lambda rt: rt.app.flag_police_relevant(item_id, body.case_ref, who.name, now)
     )
-    return item_view(ctx.read(lambda rt: rt.app.get_item(item_id)))
+    return ctx.read(lambda rt: opened_view(rt.app, rt.app.get_item(item_id)))
