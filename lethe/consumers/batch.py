@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 from eventsourcing.persistence import IntegrityError, Tracking
 
+from lethe.consumers import shown
 from lethe.consumers.changes import Change
 from lethe.consumers.checks import Contract, Delivered, redact
 from lethe.consumers.codec import PoisonRecord
@@ -249,8 +250,7 @@ class BatchTaker:
                     return None
                 # The domain said no (no such hold, unknown order): the sender
                 # must act, and the loop goes on.
-                subject_id = getattr(change, "subject_id", None)
-                reason = redact(str(refusal), [subject_id])
+                reason = redact(str(refusal), self._personal(change))
                 self._reject(kind, record, reason, now, taken)
                 return []
         log.info(
@@ -276,7 +276,24 @@ class BatchTaker:
             "partition": record.partition,
             "offset": record.offset,
         }
-        if kind.keyed_by_item and record.key is not None:
-            # Never the key of a subject-keyed record: that is a subject id.
-            where["item_id"] = bytes(record.key).decode("utf-8", "replace")
+        where.update(self._shown_key(record.key))
         log.warning("dead letter", **where, reason=reason)
+
+    def _shown_key(self, key: bytes | None) -> dict[str, str]:
+        """The key as a log may show it: an item id the store tracks as itself,
+        anything else (a subject id, or a customer id where an item id belongs)
+        as a digest. Known to the store, not shaped like one: a pipeline that
+        keys by customer id makes ids of any shape."""
+        if key is None:
+            return {}
+        text = bytes(key).decode("utf-8", "replace")
+        if self.app.find_item(text) is not None:
+            return {"item_id": text}
+        return {"key": shown.digest(text)}
+
+    def _personal(self, change: Change) -> list[str | None]:
+        """The fields of a change a refusal must not quote: its subject id, and
+        an item ref the store does not track (it may be a customer id)."""
+        item_ref: str | None = getattr(change, "item_ref", None)
+        tracked = item_ref is not None and self.app.find_item(item_ref) is not None
+        return [getattr(change, "subject_id", None), None if tracked else item_ref]

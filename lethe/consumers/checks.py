@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from lethe.consumers import limits
+from lethe.consumers import limits, shown
 from lethe.consumers.codec import Catalogue, PoisonRecord
 from lethe.domain.policy import Policy, UnknownCategoryError
 
@@ -77,7 +77,7 @@ def nonempty(text: str, name: str) -> str:
     return text
 
 
-def key_is(record: Delivered, expected: str, name: str, show: bool) -> None:
+def key_is(record: Delivered, expected: str, name: str) -> None:
     if record.key is None:
         raise PoisonRecord(f"the record has no key; key it by {name}")
     try:
@@ -85,9 +85,12 @@ def key_is(record: Delivered, expected: str, name: str, show: bool) -> None:
     except UnicodeDecodeError:
         raise PoisonRecord(f"the key is not UTF-8; key it by {name}") from None
     if key != expected:
-        # A subject id is personal data: say that they differ, never what they are.
-        shown = f" ({key!r} vs {expected!r})" if show else ""
-        raise PoisonRecord(f"the key is not the record's {name}{shown}")
+        # Either may be a subject id (a pipeline that keys items by customer):
+        # say that they differ and show digests, never what they are.
+        raise PoisonRecord(
+            f"the key is not the record's {name}"
+            f" (key {shown.digest(key)}, {name} {shown.digest(expected)})"
+        )
 
 
 def texts(value: Mapping[str, Any]) -> None:
@@ -162,20 +165,19 @@ def _unclean(uri: str) -> str | None:
     return None
 
 
-WITHHELD = "<withheld>"
-
-
 def redact(reason: str, personal: Iterable[str | None]) -> str:
-    """The reason with every given personal value (a subject id) blotted out.
+    """The reason with every given field value (a subject id, an unknown item
+    ref) shown as its digest where it stands as a whole token.
 
     Reasons are written never to quote personal data; this is the safety net for
-    a message from deeper down (a library, a domain error) that quotes anyway.
+    a message from deeper down (a library, a domain error) that quotes a field
+    of the record anyway. Driven by the record's fields, never by a pattern.
     """
-    # Whole tokens only: a short customer id such as "case" must not blot the
-    # middle of ordinary words ("lower<withheld> hex"), yet the id itself goes.
+    # Whole tokens only: a short customer id such as "case" must not change the
+    # middle of ordinary words ("lowercase hex"), yet the id itself goes.
     for value in sorted({p for p in personal if p and p.strip()}, key=len)[::-1]:
         token = re.compile(rf"(?<![\w.:/-]){re.escape(value)}(?![\w.:/-])")
-        reason = token.sub(WITHHELD, reason)
+        reason = token.sub(shown.digest(value), reason)
     return reason
 
 

@@ -34,11 +34,6 @@ class Kind:
     read: Reader
     is_item: bool  # items go through Lethe.ingest; the rest are changes
 
-    @property
-    def keyed_by_item(self) -> bool:
-        """The key is an item id, never personal data, so logs may show it."""
-        return self.is_item or self.record == "ErasureConfirmation"
-
 
 def read(kind: Kind, record: Delivered, contract: Contract, now: datetime) -> Any:
     """The application input for `record`, or PoisonRecord saying what to fix."""
@@ -99,7 +94,7 @@ def _item(
     now: datetime,
 ) -> IngestRecord:
     item_ref = checks.nonempty(value["item_id"], "item_id")
-    checks.key_is(record, item_ref, "item_id", show=True)
+    checks.key_is(record, item_ref, "item_id")
     meta = value["metadata"]
     checks.rule_exists(contract, meta["controller"], category)
     checks.nonempty(meta["subject_id"], "metadata.subject_id")
@@ -130,7 +125,7 @@ def lifecycle_change(
     record: Delivered, value: dict[str, Any], contract: Contract, now: datetime
 ) -> LifecycleChange:
     subject_id = checks.nonempty(value["subject_id"], "subject_id")
-    checks.key_is(record, subject_id, "subject_id", show=False)
+    checks.key_is(record, subject_id, "subject_id")
     checks.policy(contract, value["controller"])
     checks.plausible(value["occurred_at"], "occurred_at", contract, now)
     if value["kind"] == "UNKNOWN":
@@ -157,9 +152,9 @@ def command(
             f"({'both are' if subject_id else 'neither is'} set)"
         )
     if item_id:
-        checks.key_is(record, item_id, "item_id", show=True)
+        checks.key_is(record, item_id, "item_id")
     else:
-        checks.key_is(record, subject_id, "subject_id", show=False)
+        checks.key_is(record, subject_id, "subject_id")
     _command_fields(value, is_item=bool(item_id))
     checks.policy(contract, value["controller"])
     checks.plausible(value["requested_at"], "requested_at", contract, now)
@@ -192,7 +187,7 @@ def confirmation(
     record: Delivered, value: dict[str, Any], contract: Contract, now: datetime
 ) -> Confirmation:
     item_ref = checks.nonempty(value["item_id"], "item_id")
-    checks.key_is(record, item_ref, "item_id", show=True)
+    checks.key_is(record, item_ref, "item_id")
     checks.nonempty(value["order_id"], "order_id")
     checks.nonempty(value["store"], "store")
     checks.plausible(value["confirmed_at"], "confirmed_at", contract, now)

@@ -1,20 +1,92 @@
-"""Structured logs: one JSON object a line, for Lethe and the libraries it uses."""
+"""Structured logs: one JSON object a line, for Lethe and the libraries it uses.
+
+What a line may carry is decided by field: fields that could hold a subject id
+are shown as digests (`key#3f9a1c`), never as themselves and never by looking
+for an id's text inside a message; messages are written never to quote such
+values (STYLE.md rule 4), and `guard` is the net under that rule. Every line
+is capped, so no record (or list of partitions) spills into one huge line.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from collections.abc import Mapping
 from typing import IO, Any
 
 import structlog
 
+from lethe.consumers import shown
+
 LIBRARY_LEVEL = logging.WARNING  # kafka-python is chatty at INFO about every join
+
+# Fields that hold, or may hold, a subject id (a record's key may be a customer
+# id where an item id belongs): shown only as `key#3f9a1c`.
+DIGESTED = frozenset({"key", "kafka_key", "subject", "subject_id", "customer_id"})
+MAX_VALUE = 300  # characters of one field's text
+MAX_ITEMS = 12  # entries of one list or mapping before it is summarised
+MAX_LINE = 1000  # characters of the whole line, traceback aside
+
+
+def guard(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """A structlog processor: digests, then caps (tracebacks are left whole)."""
+    for name, value in list(event.items()):
+        if name in DIGESTED and not shown.is_digest(value):
+            event[name] = shown.digest(None if value is None else str(value))
+        elif name not in ("exc_info", "exception", "stack_info"):
+            event[name] = _capped(value)
+    return _shortened(event)
+
+
+def _capped(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"({len(value)} bytes)"  # never raw bytes in a log
+    if isinstance(value, str) and len(value) > MAX_VALUE:
+        return value[:MAX_VALUE] + f"… (+{len(value) - MAX_VALUE} characters)"
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+        capped = {str(k): _capped(v) for k, v in pairs[:MAX_ITEMS]}
+        return capped if len(pairs) <= MAX_ITEMS else _summary(len(pairs), capped)
+    if isinstance(value, list | tuple | set | frozenset):
+        entries = [_capped(v) for v in list(value)[: MAX_ITEMS + 1]]
+        return entries if len(value) <= MAX_ITEMS else _summary(len(value), entries)
+    return value
+
+
+def _summary(count: int, first: Any) -> dict[str, Any]:
+    """A long list or mapping as its size and first few entries."""
+    if isinstance(first, dict):
+        return {"count": count, "first": dict(list(first.items())[:3])}
+    return {"count": count, "first": first[:3]}
+
+
+def _shortened(event: dict[str, Any]) -> dict[str, Any]:
+    """Drop the longest fields (saying so) until the line fits MAX_LINE."""
+    kept = ("event", "level", "logger", "timestamp", "exc_info", "exception")
+    while _length(event) > MAX_LINE:
+        candidates = [n for n in event if n not in kept and not _is_note(event[n])]
+        if not candidates:
+            break
+        longest = max(candidates, key=lambda n: _length(event[n]))
+        event[longest] = f"({_length(event[longest])} characters left out)"
+    return event
+
+
+def _is_note(value: Any) -> bool:
+    return isinstance(value, str) and value.endswith(" characters left out)")
+
+
+def _length(value: Any) -> int:
+    return len(json.dumps(value, default=str))
+
 
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
+    guard,
 ]
 
 

@@ -60,8 +60,8 @@ def test_a_killed_process_loses_and_doubles_nothing(
     for log in (first.log_path, second.log_path):  # never a subject id in a log
         assert "cust-" not in log.read_text()
     # The restart resumed where the store said, not at the beginning.
-    resumed = second.events("partitions assigned")[0]["resume_at"]
-    assert sum(resumed.values()) > 0
+    topics = second.events("partitions assigned")[0]["topics"]
+    assert any(t.get("resume_at", "0..0") != "0..0" for t in topics.values())
 
 
 def publish(env: dict[str, str], count: int) -> None:
