@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from lethe.ops.cli.main import main
 from lethe.ops.kafka.broker import EmbeddedBroker
+from lethe.ops.kafka.topic_audit import configs_of
 from lethe.ops.kafka.topics import ALL_TOPICS
 from lethe.ops.runtime.run import RunConfig, check_topics
 from lethe.ops.settings import Settings
@@ -25,7 +28,7 @@ def test_ensure_creates_every_topic_then_finds_them_fitting(
     env = {"LETHE_KAFKA_BOOTSTRAP": broker.bootstrap, "LETHE_TOPIC_PREFIX": prefix}
     first = CliRunner().invoke(main, ["topics", "ensure"], env=env)
     assert first.exit_code == 0, first.output
-    assert [line.split()[0] for line in first.output.splitlines()] == ["created"] * 8
+    assert [line.split()[0] for line in _verdicts(first.output)] == ["created"] * 8
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
     try:
         assert {prefix + t for t in ALL_TOPICS} <= set(admin.list_topics())
@@ -33,7 +36,49 @@ def test_ensure_creates_every_topic_then_finds_them_fitting(
         admin.close()
     again = CliRunner().invoke(main, ["topics", "ensure"], env=env)
     assert again.exit_code == 0, again.output
-    assert [line.split()[0] for line in again.output.splitlines()] == ["ok"] * 8
+    assert [line.split()[0] for line in _verdicts(again.output)] == ["ok"] * 8
+
+
+def _verdicts(output: str) -> list[str]:
+    """One line a topic; the indented line under it says how long it keeps."""
+    return [line for line in output.splitlines() if not line.startswith(" ")]
+
+
+def test_ensure_creates_the_copies_short_lived_and_says_how_long_they_keep_ids(
+    broker: EmbeddedBroker, topic_name: Callable[..., str]
+) -> None:
+    prefix = topic_name("topics") + "."
+    env = {"LETHE_KAFKA_BOOTSTRAP": broker.bootstrap, "LETHE_TOPIC_PREFIX": prefix}
+    result = CliRunner().invoke(main, ["topics", "ensure"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    expected = {
+        "lethe.commands.v1": "keeps subject ids and free text (reasons): at most 7",
+        "customer.lifecycle.v1": "keeps subject ids (the key and the value): at most 7",
+        "lethe.dlq.v1": "keeps copies of rejected records, subject ids included: at",
+    }
+    day = str(86_400_000)
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        for topic, says in expected.items():
+            (at,) = [n for n, line in enumerate(lines) if f"{prefix}{topic} " in line]
+            assert "retention.ms=518400000 segment.ms=86400000" in lines[at]
+            assert says in lines[at + 1]
+            # As the broker holds them, not only as Lethe asked.
+            described = configs_of(_described(admin, prefix + topic), prefix + topic)
+            assert described is not None, "the broker described no configs"
+            assert (described["retention.ms"], described["segment.ms"]) == (
+                str(6 * int(day)),
+                day,
+            )
+            assert described["cleanup.policy"] == "delete"
+    finally:
+        admin.close()
+
+
+def _described(admin: KafkaAdminClient, name: str) -> Any:
+    resource = ConfigResource(ConfigResourceType.TOPIC, name)
+    return admin.describe_configs([resource], config_filter="all")
 
 
 def test_an_existing_topic_that_keeps_images_too_long_is_reported(

@@ -13,6 +13,7 @@ from lethe.ops.kafka.topic_audit import (
     configs_of,
     duration,
     horizons,
+    kept_for,
 )
 from lethe.ops.kafka.topics import ALL_TOPICS, TopicSettings
 from lethe.policies import load_shipped, shipped_ids
@@ -122,20 +123,51 @@ def test_a_compaction_lag_within_the_horizon_passes() -> None:
 
 def test_deletion_by_age_within_the_horizon_passes_even_with_lazy_compaction() -> None:
     recorded = answer(
-        "alarm.images.v1", cleanup_policy="compact,delete", retention_ms=str(5 * DAY_MS)
+        "alarm.images.v1",
+        cleanup_policy="compact,delete",
+        retention_ms=str(5 * DAY_MS),
+        segment_ms=str(DAY_MS),
     )
     assert verdict("alarm.images.v1", recorded).ok
 
 
 @pytest.mark.parametrize(
-    ("retention", "ok"),
-    [(str(7 * DAY_MS), True), (str(14 * DAY_MS), False), ("-1", False)],
+    ("retention", "segment", "ok"),
+    [
+        (str(6 * DAY_MS), str(DAY_MS), True),
+        (str(7 * DAY_MS), str(DAY_MS), False),
+        (str(14 * DAY_MS), str(DAY_MS), False),
+        ("-1", str(DAY_MS), False),
+    ],
 )
 def test_dead_letters_are_deleted_within_the_shortest_horizon(
-    retention: str, ok: bool
+    retention: str, segment: str, ok: bool
 ) -> None:
-    recorded = answer("lethe.dlq.v1", cleanup_policy="delete", retention_ms=retention)
+    recorded = answer(
+        "lethe.dlq.v1",
+        cleanup_policy="delete",
+        retention_ms=retention,
+        segment_ms=segment,
+    )
     assert verdict("lethe.dlq.v1", recorded).ok is ok
+
+
+def test_a_segment_left_open_counts_toward_how_long_records_stay() -> None:
+    # Kafka deletes closed segments only: 1 day of retention in a segment that
+    # stays open 7 days (Kafka's default segment.ms) keeps records 8 days.
+    recorded = answer("lethe.dlq.v1", cleanup_policy="delete", retention_ms=str(DAY_MS))
+    (problem,) = verdict("lethe.dlq.v1", recorded).problems
+    assert problem.startswith("retention.ms + segment.ms keep records up to 8 days")
+
+
+def test_ensure_says_how_long_each_topic_keeps_subject_ids() -> None:
+    settings = TopicSettings()
+    said = {t: kept_for(t, settings.configs(t)) for t in ALL_TOPICS}
+    for topic in ("lethe.commands.v1", "customer.lifecycle.v1", "lethe.dlq.v1"):
+        assert "subject ids" in said[topic] and "at most 7 days" in said[topic]
+    assert "no subject id" in said["lethe.erasures.v1"]
+    assert "at most 1 day after Lethe's tombstone" in said["alarm.images.v1"]
+    assert kept_for("lethe.dlq.v1", None).startswith("keeps: unknown")
 
 
 def test_a_lifecycle_topic_kept_forever_is_reported() -> None:

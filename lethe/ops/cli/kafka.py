@@ -88,6 +88,7 @@ def ensure_command() -> None:
         admin.close()
     for contract_topic, ensured in results.items():
         click.echo(ensured.line(settings, contract_topic))
+        click.echo(ensured.keeps(settings, contract_topic))
     verdicts = [r.verdict for r in results.values() if r.verdict is not None]
     if any(v.too_long for v in verdicts):
         raise SystemExit(AUDIT_FINDINGS_EXIT)

@@ -22,6 +22,7 @@ from lethe.domain.policy import Policy, Term
 DAY_MS = 86_400_000
 FOREVER = 2**63 - 1  # Kafka's "never": retention.ms -1, the default compaction lag
 KAFKA_RETENTION_DEFAULT = 7 * DAY_MS
+KAFKA_SEGMENT_DEFAULT = 7 * DAY_MS  # segment.ms: a segment is deleted once closed
 # Shortest length of each calendar unit: a horizon must never be overstated.
 UNIT_MS = {"days": DAY_MS, "months": 28 * DAY_MS, "years": 365 * DAY_MS}
 # The categories each item topic may carry (the consumers refuse any other).
@@ -108,7 +109,7 @@ def audit(
     if not configs:
         return Verdict(topic, (CANNOT_VERIFY,), verified=False)
     policy = {p.strip() for p in configs.get("cleanup.policy", "delete").split(",")}
-    retention = _ms(configs.get("retention.ms"), KAFKA_RETENTION_DEFAULT)
+    retention = kept_by_age(configs)
     lag = _ms(configs.get("max.compaction.lag.ms"), FOREVER)
     problems: list[str] = []
     if topic in ITEM_CATEGORIES and "compact" not in policy:
@@ -134,7 +135,49 @@ def _beyond_horizon(
             f"max.compaction.lag.ms is {duration(lag)}: an erased item's records "
             f"may stay that long, but {horizon}"
         ]
-    return [f"retention.ms is {duration(retention)}, but {horizon}"]
+    if retention >= FOREVER:
+        return [f"retention.ms is forever, but {horizon}"]
+    return [
+        f"retention.ms + segment.ms keep records up to {duration(retention)}, "
+        f"but {horizon}"
+    ]
+
+
+def kept_by_age(configs: Mapping[str, str]) -> int:
+    """The longest a record stays under deletion by age: retention.ms, plus the
+    segment.ms its segment may stay open (Kafka deletes closed segments only)."""
+    retention = _ms(configs.get("retention.ms"), KAFKA_RETENTION_DEFAULT)
+    segment = _ms(configs.get("segment.ms"), KAFKA_SEGMENT_DEFAULT)
+    return FOREVER if FOREVER in (retention, segment) else retention + segment
+
+
+# What each topic holds of a person (docs/architecture.md, "Personal data").
+HOLDS = {
+    "customer.lifecycle.v1": "subject ids (the key and the value)",
+    "lethe.commands.v1": "subject ids and free text (reasons)",
+    "lethe.dlq.v1": "copies of rejected records, subject ids included",
+    "lethe.erasures.v1": "item ids and blob URIs, no subject id",
+    "lethe.erasure-confirmations.v1": "item ids and stores' answers, no subject id",
+}
+
+
+def kept_for(topic: str, configs: Mapping[str, str] | None) -> str:
+    """One line: what `topic` holds and how long after an erasure it may still."""
+    if not configs:
+        return "keeps: unknown (the broker describes no configuration)"
+    if topic in ITEM_CATEGORIES:
+        lag = _ms(configs.get("max.compaction.lag.ms"), FOREVER)
+        tombstone = _ms(configs.get("delete.retention.ms"), DAY_MS)
+        return (
+            "keeps an erased item's records (subject id included) at most "
+            f"{duration(lag)} after Lethe's tombstone (max.compaction.lag.ms), "
+            f"the tombstone {duration(tombstone)} more (delete.retention.ms)"
+        )
+    kept = duration(kept_by_age(configs))
+    return (
+        f"keeps {HOLDS.get(topic, 'records')}: at most {kept} after each is "
+        "written (retention.ms + segment.ms); an erasure does not remove them"
+    )
 
 
 def _ms(raw: str | None, default: int) -> int:

@@ -25,9 +25,11 @@ from lethe.ops.kafka.topic_audit import (
     audit,
     configs_of,
     horizons,
+    kept_for,
 )
 
 DAY_MS = 86_400_000
+COMMANDS_TOPIC, LIFECYCLE_TOPIC = "lethe.commands.v1", "customer.lifecycle.v1"
 INBOUND = tuple(kind.topic for kind in KINDS)
 ALL_TOPICS = (*INBOUND, ORDERS_TOPIC, DLQ_TOPIC)
 
@@ -45,9 +47,17 @@ class TopicSettings:
     replication_factor: int = -1  # the broker's default
     max_compaction_lag_ms: int = DAY_MS
     delete_retention_ms: int = 3_600_000  # how long a tombstone stays readable
-    inbound_retention_ms: int = 14 * DAY_MS  # lifecycle, commands, confirmations
-    erasures_retention_ms: int = 7 * DAY_MS
-    dlq_retention_ms: int = 7 * DAY_MS
+    # Topics deleted by age keep a record up to retention.ms + segment.ms (Kafka
+    # deletes whole closed segments): short segments keep that sum honest. Six
+    # days + one: a record outlives a 5-day Easter outage of Lethe (or of the
+    # eraser: orders are re-sent anyway) and an erased subject's id goes from
+    # every copy within 7 days, within the shortest item horizon (images).
+    segment_ms: int = DAY_MS
+    commands_retention_ms: int = 6 * DAY_MS  # subject ids, free text
+    lifecycle_retention_ms: int = 6 * DAY_MS  # keyed by subject id
+    dlq_retention_ms: int = 6 * DAY_MS  # copies of rejected items and changes
+    erasures_retention_ms: int = 6 * DAY_MS  # item ids and blob URIs, no subject
+    inbound_retention_ms: int = 14 * DAY_MS  # confirmations: no subject id
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TopicSettings:
@@ -81,8 +91,14 @@ class TopicSettings:
         retention = {
             ORDERS_TOPIC: self.erasures_retention_ms,
             DLQ_TOPIC: self.dlq_retention_ms,
+            COMMANDS_TOPIC: self.commands_retention_ms,
+            LIFECYCLE_TOPIC: self.lifecycle_retention_ms,
         }.get(contract_topic, self.inbound_retention_ms)
-        return {"cleanup.policy": "delete", "retention.ms": str(retention)}
+        return {
+            "cleanup.policy": "delete",
+            "retention.ms": str(retention),
+            "segment.ms": str(self.segment_ms),
+        }
 
 
 def _integer(key: str, raw: str) -> int:
@@ -103,6 +119,8 @@ class Ensured:
     created: bool
     verdict: Verdict | None = None  # for a topic that existed already
 
+    configs: Mapping[str, str] | None = None  # as described, for one that existed
+
     def line(self, settings: TopicSettings, contract_topic: str) -> str:
         if self.created:
             configs = " ".join(
@@ -117,6 +135,11 @@ class Ensured:
         if self.verdict.ok:
             return f"ok          {self.topic}"
         return f"TOO LONG    {self.topic}: {'; '.join(self.verdict.problems)}"
+
+    def keeps(self, settings: TopicSettings, contract_topic: str) -> str:
+        """How long the topic keeps what it holds, by the configs it has."""
+        configs = settings.configs(contract_topic) if self.created else self.configs
+        return "            " + kept_for(contract_topic, configs)
 
 
 def ensure(
@@ -134,7 +157,7 @@ def ensure(
         configs = configs_of(_describe(admin, name), name)
         verdict = audit(contract_topic, configs, limits.get(contract_topic))
         done[contract_topic] = Ensured(
-            name, created=False, verdict=replace(verdict, topic=name)
+            name, created=False, verdict=replace(verdict, topic=name), configs=configs
         )
     return done
 
