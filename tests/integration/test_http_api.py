@@ -402,3 +402,23 @@ def test_an_unreachable_jwks_is_a_503_problem_not_a_500(
         "the OpenID Connect issuer's keys cannot be fetched from"
         f" {stopped.jwks_url}: sign-in with it is unavailable; try again later"
     )
+
+
+@pytest.mark.parametrize("four_eyes", ["", "erase-subject"])
+def test_a_reason_that_names_the_subject_is_refused_and_reasons_read_opened(
+    server: tuple[str, dict[Role, str], Any], four_eyes: str
+) -> None:
+    base, by_role, runtime = server
+    asked = {**WHO, "reason": f"asked by {SUBJECT}"}
+    answer = call(base, "POST", "/api/subjects/erasure", by_role[Role.SUPPORT], asked)
+    assert answer.status == 400, answer.json
+    assert "the subject's own id" in answer.json["detail"]
+    assert SUBJECT not in answer.json["detail"]
+    phone = {**HOLD, "reason": "call him on +47 912 34 567"}
+    answer = call(base, "POST", "/api/holds", by_role[Role.LEGAL], phone)
+    assert (answer.status, "phone number" in answer.json["detail"]) == (400, True)
+    assert call(base, "POST", "/api/holds", by_role[Role.LEGAL], HOLD).status == 200
+    item = call(base, "GET", f"/api/items/{ITEM}", by_role[Role.SUPPORT]).json
+    assert item["holds"]["POL-1"]["reason"] == "police case"  # opened, not sealed
+    history = call(base, "GET", f"/api/audit/items/{ITEM}", by_role[Role.AUDITOR])
+    assert [h["reason"] for h in history.json["holds"]] == ["police case"]

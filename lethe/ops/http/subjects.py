@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
+from lethe.domain import free_text
 from lethe.domain.erasure_preview import fate_of
 from lethe.domain.errors import BadCommandError, SubjectNotFoundError
 from lethe.domain.subject import Subject
@@ -67,6 +68,9 @@ def erase_subject(
 ) -> dict[str, Any]:
     """GDPR art. 17; with four-eyes set, the first call only asks for approval."""
     if "erase-subject" in ctx.access.four_eyes:
+        # Before it waits in the approvals table: refused there, not in a day.
+        for field, text in (("reason", body.reason), ("ticket", body.ticket)):
+            free_text.refuse_identifiers(field, text, free_text.names(body.subject_id))
         params = {"controller": body.controller, "reason": body.reason,
                   "ticket": body.ticket}  # fmt: skip
         return _ask(ctx, "erase-subject", body, params, who, response)
