@@ -20,6 +20,7 @@ from lethe.domain.ports import SubjectVault
 
 SEALED = "sealed:v1:"
 SHREDDED = "(shredded)"
+UNREADABLE = "(unreadable: not sealed under this subject's key)"
 # Self-delimiting (base64 has no spaces), so a rendered line can be opened too.
 _TOKEN = re.compile(re.escape(SEALED) + r"[A-Za-z0-9+/]*={0,2}")
 # Eleven digits standing alone, optionally "DDMMYY NNNNN": a fødselsnummer's shape.
@@ -43,9 +44,11 @@ def open_text(vault: SubjectVault, subject_ref: str, text: str) -> str:
     def opened(found: re.Match[str]) -> str:
         try:
             sealed = base64.b64decode(found[0][len(SEALED) :], validate=True)
+            return vault.unseal(subject_ref, sealed) or SHREDDED
         except (binascii.Error, ValueError):
             return SHREDDED
-        return vault.unseal(subject_ref, sealed) or SHREDDED
+        except Exception:  # the vault's own error (a tag that fails): no crash
+            return UNREADABLE
 
     return _TOKEN.sub(opened, text)
 

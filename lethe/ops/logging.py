@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import IO, Any
 
 import structlog
@@ -29,7 +29,9 @@ MAX_ITEMS = 12  # entries of one list or mapping before it is summarised
 MAX_LINE = 1000  # characters of the whole line, traceback aside
 
 
-def guard(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def guard(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """A structlog processor: digests, then caps (tracebacks are left whole)."""
     for name, value in list(event.items()):
         if name in DIGESTED and not shown.is_digest(value):
@@ -61,7 +63,7 @@ def _summary(count: int, first: Any) -> dict[str, Any]:
     return {"count": count, "first": first[:3]}
 
 
-def _shortened(event: dict[str, Any]) -> dict[str, Any]:
+def _shortened(event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Drop the longest fields (saying so) until the line fits MAX_LINE."""
     kept = ("event", "level", "logger", "timestamp", "exc_info", "exception")
     while _length(event) > MAX_LINE:
@@ -88,6 +90,15 @@ _SHARED: list[Any] = [
     structlog.processors.TimeStamper(fmt="iso", utc=True),
     guard,
 ]
+
+
+def guard_unconfigured() -> None:
+    """Until `configure` runs (never, in most CLI commands), structlog prints
+    with its defaults: put the guard before its renderer so those lines obey too."""
+    if structlog.is_configured():
+        return
+    *processors, renderer = structlog.get_config()["processors"]
+    structlog.configure(processors=[*processors, guard, renderer])
 
 
 def configure(level: str = "INFO", stream: IO[str] | None = None) -> None:
