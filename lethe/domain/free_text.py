@@ -26,6 +26,7 @@ _TOKEN = re.compile(re.escape(SEALED) + r"[A-Za-z0-9+/]*={0,2}")
 # Eleven digits standing alone, optionally "DDMMYY NNNNN": a fødselsnummer's shape.
 _NATIONAL_ID = re.compile(r"(?<![\d+])(\d{6})\s?(\d{5})(?!\d)")
 # +47 / 0047 and eight digits, or eight digits alone (grouped as people write them).
+_PUNCTUATION = ".,;:!?()[]{}\"'"
 _PHONE = re.compile(r"(?<![\d+])(\+47|0047)?\s?([2-9]\d(?: ?\d){6})(?!\d)")
 
 
@@ -102,16 +103,21 @@ def refuse_own_id(field: str, text: str, is_own_id: Callable[[str], bool]) -> No
         raise PersonalTextError(field, "the subject's own id")
 
 
-def tokens(text: str) -> set[str]:
-    """The words of `text` as a subject id could stand in it: whole, and without
-    the punctuation a sentence puts around them."""
-    words = set(text.split())
-    return words | {w.strip(".,;:!?()[]{}\"'") for w in words} - {""}
+def tokens(text: str, most_words: int = 4) -> set[str]:
+    """The words of `text` as a subject id could stand in it: whole, without the
+    punctuation a sentence puts around them, and runs of up to `most_words`
+    words (an id such as "Ola Nordmann" has a space in it)."""
+    words = text.split()
+    found = set(words) | {w.strip(_PUNCTUATION) for w in words}
+    for size in range(2, most_words + 1):
+        for start in range(len(words) - size + 1):
+            found.add(" ".join(words[start : start + size]).strip(_PUNCTUATION))
+    return found - {""}
 
 
 def names(subject_id: str) -> Callable[[str], bool]:
     """Whether a token is `subject_id` (case-insensitive, whole token only)."""
-    wanted = subject_id.strip().casefold()
+    wanted = " ".join(subject_id.split()).casefold()
     return lambda token: bool(wanted) and token.casefold() == wanted
 
 

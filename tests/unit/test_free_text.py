@@ -89,3 +89,11 @@ def test_an_unreadable_seal_does_not_break_a_view() -> None:
             raise RuntimeError("tag mismatch")
 
     assert open_text(Broken(), REF, SEALED + "AAAA").startswith("(unreadable")
+
+
+def test_an_id_of_several_words_is_found_too() -> None:
+    with pytest.raises(PersonalTextError, match="subject's own id"):
+        refuse_identifiers(
+            "reason", "per Ola  Nordmann, by phone", names("Ola Nordmann")
+        )
+    refuse_identifiers("reason", "per Ola, not Nordmann", names("Ola Nordmann"))
