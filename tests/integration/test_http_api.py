@@ -284,6 +284,8 @@ def test_four_eyes_a_second_person_must_approve_an_erasure(
     assert answer.status == 202
     approval = f"/api/approvals/{answer.json['approval_id']}"
     assert runtime.app.get_item(ITEM).order is None  # nothing happened yet
+    (params,) = runtime.views.query("SELECT params FROM lethe_approvals")
+    assert "customer asked" not in params[0] and "sealed:v1:" in params[0]
     same = call(base, "POST", approval, by_role[Role.SUPPORT], WHO)
     assert (same.status, same.json["detail"]) == (
         403,
@@ -302,6 +304,11 @@ def test_four_eyes_a_second_person_must_approve_an_erasure(
         e for e in runtime.app.events.get(subject.id) if hasattr(e, "requested_by")
     ]
     assert asked_event.requested_by == "token:support, approved by token:ola"
+    # Sealed in the event too; the erasure was carried out, so it reads shredded.
+    assert asked_event.reason.startswith("sealed:v1:")
+    assert runtime.app.open_text(subject.subject_ref, asked_event.reason) == (
+        "(shredded)"
+    )
     assert runtime.app.get_item(ITEM).order is not None
     again = call(base, "POST", approval, ola, WHO)
     assert again.json["detail"].endswith("was already given")

@@ -115,7 +115,13 @@ def _ask(
     response: Response,
 ) -> dict[str, Any]:
     ref = ctx.read(lambda rt: rt.app.subject_ref(body.controller, body.subject_id))
-    approval_id = ctx.approvals.ask(action, {**params, "subject_ref": ref}, who,
+    # The pending row is a mutable table that keeps it after approval: its free
+    # text is sealed under the subject's key, as it will be in the event.
+    sealed = ctx.read(lambda rt: {
+        name: free_text.seal(rt.app.vault, ref, value) if name in FREE_TEXT else value
+        for name, value in params.items()
+    })  # fmt: skip
+    approval_id = ctx.approvals.ask(action, {**sealed, "subject_ref": ref}, who,
                                     ctx.clock())  # fmt: skip
     response.status_code = 202
     return {"approval_id": approval_id, "state": "awaiting approval by another person"}
@@ -135,7 +141,8 @@ def approve(
     pending = ctx.approvals.check(approval_id, who)
     subject_id = _subject_of(ctx, pending, body)
     by = pending.by_both(who)
-    p = pending.params
+    ref = pending.params.get("subject_ref") or ""
+    p = ctx.read(lambda rt: rt.app.open_text(ref, pending.params))
     if pending.action == "erase-subject":
         done = _erase(ctx, p["controller"], subject_id or "", p["reason"],
                       p["ticket"], by, approval_id)  # fmt: skip
@@ -146,6 +153,7 @@ def approve(
 
 
 NEEDS = {"erase-subject": Action.ERASE_SUBJECT, "release-hold": Action.HOLD}
+FREE_TEXT = ("reason", "ticket")
 
 
 def _subject_of(ctx: Context, pending: Pending, body: Approval) -> str | None:
