@@ -92,6 +92,13 @@ _SHARED: list[Any] = [
 ]
 
 
+def get_logger(name: str) -> Any:
+    """structlog's logger, with the guard in place even if `configure` never
+    runs (most CLI commands do not configure logging)."""
+    guard_unconfigured()
+    return structlog.get_logger(name)
+
+
 def guard_unconfigured() -> None:
     """Until `configure` runs (never, in most CLI commands), structlog prints
     with its defaults: put the guard before its renderer so those lines obey too."""

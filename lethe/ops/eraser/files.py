@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import structlog
-
 from lethe.consumers.codec import Catalogue, PoisonRecord
 from lethe.domain.item import Outcome
+from lethe.ops import logging as lethe_logging
 from lethe.ops.eraser.journal import Journal, whole_ms
 from lethe.ops.kafka.relay import ORDER_ID_HEADER, Producer
 
@@ -40,7 +39,7 @@ STATE_DIR = ".lethe-eraser"
 CONFIRMATIONS_TOPIC = "lethe.erasure-confirmations.v1"
 SEND_TIMEOUT_S = 60.0
 
-log = structlog.get_logger("lethe.eraser")
+log = lethe_logging.get_logger("lethe.eraser")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 

@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-import structlog
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import get_topic
 
@@ -42,6 +41,7 @@ from lethe.domain.application import Lethe
 from lethe.domain.gate import Mark, SubjectMarks
 from lethe.domain.item import Item
 from lethe.domain.subject import Subject
+from lethe.ops import logging as lethe_logging
 from lethe.ops.kafka.relay_records import ATTEMPT_HEADER, Outgoing, Source, records_for
 from lethe.projections.bulk import load_events, load_items, select_positioned
 from lethe.projections.decode import fast_decoder
@@ -68,7 +68,7 @@ MARK_TOPICS = {
 }
 WITHHOLD_ATTEMPTS = 5
 
-log = structlog.get_logger(__name__)
+log = lethe_logging.get_logger(__name__)
 
 
 class Producer(Protocol):

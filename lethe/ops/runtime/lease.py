@@ -12,11 +12,11 @@ import contextlib
 from typing import Protocol
 
 import psycopg
-import structlog
 
+from lethe.ops import logging as lethe_logging
 from lethe.ops.settings import Settings
 
-log = structlog.get_logger("lethe.lease")
+log = lethe_logging.get_logger("lethe.lease")
 
 
 class Lease(Protocol):

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
-import structlog
 from eventsourcing.persistence import DatabaseError
 
 from lethe.domain.application import Lethe
+from lethe.ops import logging as lethe_logging
 from lethe.ops.runtime.lease import AlwaysHeld, Lease
 from lethe.projections.schedule import ScheduleProcess
 from lethe.projections.store import SqlViews
@@ -35,7 +35,7 @@ FOLLOW_INTERVAL_S = 1.0  # how often the log is followed between sweeps
 START_ATTEMPTS = 5
 T = TypeVar("T")
 
-log = structlog.get_logger("lethe.projector")
+log = lethe_logging.get_logger("lethe.projector")
 
 
 def at_start(make: Callable[[], T]) -> T:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from lethe.consumers.batch import BatchTaker
@@ -16,6 +15,7 @@ from lethe.consumers.codec import Catalogue
 from lethe.consumers.deadletter import DLQ_TOPIC, DeadLetters
 from lethe.consumers.loop import ConsumeLoop
 from lethe.domain.application import Lethe
+from lethe.ops import logging as lethe_logging
 from lethe.ops.kafka.offsets import BrokerOffsets
 from lethe.ops.kafka.produce_check import contract_for
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
@@ -32,7 +32,7 @@ from lethe.projections.store import SqlViews
 
 POLL_TIMEOUT_MS = 500  # how soon a stop request is noticed when nothing arrives
 
-log = structlog.get_logger("lethe.run")
+log = lethe_logging.get_logger("lethe.run")
 
 
 def now() -> datetime:
