@@ -34,6 +34,8 @@ def test_a_hold_placed_is_in_force_and_protects_the_item(
     assert browser.find_element(By.CSS_SELECTOR, "[role=status]").text == "Hold placed."
     in_force = {(r[0], r[2]): r for r in rows_of(browser, "#holds-in-force")}
     assert in_force[(ITEM, "POL-5")][4] == "token:legal"
+    # Sealed in the store (issue 13), opened for the page while the key lives.
+    assert in_force[(ITEM, "POL-5")][3] == "burglary investigation"
     assert ("evt-console-held", "POL-7") in in_force
     screenshot("hold-in-force")
 

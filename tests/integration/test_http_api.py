@@ -429,3 +429,5 @@ def test_a_reason_that_names_the_subject_is_refused_and_reasons_read_opened(
     assert item["holds"]["POL-1"]["reason"] == "police case"  # opened, not sealed
     history = call(base, "GET", f"/api/audit/items/{ITEM}", by_role[Role.AUDITOR])
     assert [h["reason"] for h in history.json["holds"]] == ["police case"]
+    subject = call(base, "POST", "/api/audit/subjects", by_role[Role.AUDITOR], WHO)
+    assert "police case" in str(subject.json) and "sealed:v1:" not in str(subject.json)

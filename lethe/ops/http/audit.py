@@ -82,10 +82,11 @@ def audit_subject(body: SubjectAsked, ctx: CTX, _: AUDITOR) -> dict[str, Any]:
         lambda rt: subject_history(rt.app, rt.views, body.controller, body.subject_id)
     )
     items = [item_document(events) for events in history.item_events if events]
-    document: dict[str, Any] = subject_document(
-        history.subject_events, history.shown_as, items
+    document = subject_document(history.subject_events, history.shown_as, items)
+    opened: dict[str, Any] = ctx.read(
+        lambda rt: rt.app.open_text(history.subject_ref, document)
     )
-    return document
+    return opened
 
 
 @router.get("/report", response_model=None)

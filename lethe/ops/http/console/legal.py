@@ -98,5 +98,6 @@ def holds_in_force(rt: Runtime) -> list[dict[str, Any]]:
         item = rt.app.get_item(str(ref))
         for case_ref, hold in sorted(item.holds.items()):
             rows.append({"item_id": item.item_ref, "category": item.category,
-                         "case_ref": case_ref, **hold})  # fmt: skip
+                         "case_ref": case_ref,
+                         **rt.app.open_text(item.subject_ref, hold)})  # fmt: skip
     return rows
