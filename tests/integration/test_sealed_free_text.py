@@ -19,7 +19,7 @@ from lethe.ops.cli.main import main
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.settings import Settings
 from tests.support import ingest_record
-from tests.support.postgres import temporary_database
+from tests.support.postgres import OUTSIDE_KEYS, temporary_database
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ class Store:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    env = {"LETHE_PSEUDONYM_KEY": "22" * 32, "LETHE_SWEEP_INTERVAL_S": "60"}
+    env = {**OUTSIDE_KEYS, "LETHE_SWEEP_INTERVAL_S": "60"}
     if request.param == "sqlite":
         env |= {"LETHE_STORE": "sqlite", "LETHE_SQLITE_PATH": str(tmp_path / "l.db")}
         yield from _built(env, "stored_events")
