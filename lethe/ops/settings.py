@@ -49,6 +49,9 @@ class Settings:
     answer_warning_days: int = 7
     # LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS: consume item topics not seen compacted.
     allow_uncompacted_item_topics: bool = False
+    default_controller: str = "sector-alarm"
+    metrics_port: int = 0  # LETHE_METRICS_PORT: lethe run's /metrics; 0 = off
+    metrics_host: str = "127.0.0.1"
     env: Mapping[str, str] | None = None  # the raw mapping, for the Kafka settings
 
     @classmethod
@@ -104,6 +107,13 @@ class Settings:
             allow_uncompacted_item_topics=get.boolean(
                 "LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS"
             ),
+            default_controller=get.text(
+                "LETHE_DEFAULT_CONTROLLER", cls.default_controller
+            ),
+            metrics_port=get.integer(
+                "LETHE_METRICS_PORT", cls.metrics_port, lowest=0, highest=65535
+            ),
+            metrics_host=get.text("LETHE_METRICS_HOST", cls.metrics_host),
             env=env,
         )
 
