@@ -88,3 +88,34 @@ class _Counter:
 
     def raw(self, sql: str, *params: int) -> int:
         return int(self.views.query(sql, params)[0][0])
+
+
+MISSED_SWEEPS_ALERT = 3  # as the alert rule: no sweep for three intervals
+
+
+def service_problems(runner: Runner | None, now: datetime) -> list[str]:
+    """What is wrong with `lethe run` on this store, one line each; [] if nothing."""
+    if runner is None:
+        return ["no lethe run has ever held the lease on this store"]
+    problems = []
+    if runner.released_at is not None:
+        problems.append(
+            f"no lethe run holds the lease: {runner.holder} let go of it at"
+            f" {_at(runner.released_at)}"
+        )
+    elif not runner.holds(now):
+        problems.append(
+            f"no lethe run holds the lease: {runner.holder} was last heard of at"
+            f" {_at(runner.heartbeat_at)}"
+        )
+    missed = runner.sweeps_missed(now)
+    if missed >= MISSED_SWEEPS_ALERT:
+        last = runner.sweep_finished_at
+        since = f"the last finished at {_at(last)}" if last else "none recorded"
+        interval = f"{runner.sweep_interval.total_seconds():g} s"
+        problems.append(f"no sweep for {missed} intervals of {interval} ({since})")
+    return problems
+
+
+def _at(instant: datetime) -> str:
+    return instant.isoformat(timespec="seconds").replace("+00:00", "Z")

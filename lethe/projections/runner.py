@@ -51,7 +51,7 @@ class Runner:
         """Whole sweep intervals since the last sweep finished (or the lease began)."""
         since = self.sweep_finished_at or self.since
         interval_s = max(self.sweep_interval.total_seconds(), 0.001)
-        return max(0, int((now - since).total_seconds() // interval_s) - 1)
+        return max(0, int((now - since).total_seconds() // interval_s))
 
 
 class RunnerBoard:
@@ -66,15 +66,24 @@ class RunnerBoard:
         at_ms = ms(at)
         self.views.execute(
             [
-                ("DELETE FROM lethe_runner WHERE role = ? AND holder <> ?",
-                 (ROLE, self.holder)),
+                (
+                    "DELETE FROM lethe_runner WHERE role = ? AND holder <> ?",
+                    (ROLE, self.holder),
+                ),
                 (
                     "INSERT INTO lethe_runner (role, holder, since, heartbeat_at,"
                     " sweep_interval_ms) VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT (role) DO UPDATE SET heartbeat_at = ?,"
                     " released_at = NULL, sweep_interval_ms = ?",
-                    (ROLE, self.holder, at_ms, at_ms, self.interval_ms, at_ms,
-                     self.interval_ms),
+                    (
+                        ROLE,
+                        self.holder,
+                        at_ms,
+                        at_ms,
+                        self.interval_ms,
+                        at_ms,
+                        self.interval_ms,
+                    ),
                 ),
             ]
         )
@@ -86,8 +95,14 @@ class RunnerBoard:
                     "UPDATE lethe_runner SET swept_at = ?, sweep_finished_at = ?,"
                     " sweep_duration_ms = ?, heartbeat_at = ?"
                     " WHERE role = ? AND holder = ?",
-                    (ms(now), ms(finished), int(duration_s * 1000), ms(finished),
-                     ROLE, self.holder),
+                    (
+                        ms(now),
+                        ms(finished),
+                        int(duration_s * 1000),
+                        ms(finished),
+                        ROLE,
+                        self.holder,
+                    ),
                 )
             ]
         )

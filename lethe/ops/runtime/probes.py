@@ -74,8 +74,7 @@ class Readiness:
         self.cache = cache
         self.kafka = _kafka(settings)
         self.watch = ProgressWatch(
-            STUCK_INTERVALS * timedelta(seconds=settings.sweep_interval_s)
-            + STUCK_SLACK
+            STUCK_INTERVALS * timedelta(seconds=settings.sweep_interval_s) + STUCK_SLACK
         )
         self._lock = threading.Lock()
 
