@@ -121,6 +121,10 @@ class StoreCollector:
         self.cache = cache
         self.clock = clock or (lambda: datetime.now(UTC))
 
+    def describe(self) -> list[Metric]:
+        # Nothing: else registering would collect, i.e. query the store at start.
+        return []
+
     def collect(self) -> Iterator[Metric]:
         try:
             health = self.cache.get()
