@@ -3,6 +3,7 @@ server and on `lethe serve`'s application alike; /healthz stays alive."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +16,8 @@ from lethe.ops.http.app import build_app
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.runtime.metrics import Metrics
-from lethe.ops.runtime.metrics_server import MetricsServer, observe
-from lethe.ops.settings import Settings
+from lethe.ops.runtime.metrics_server import MetricsServer, observe, start_metrics
+from lethe.ops.settings import Settings, SettingsError
 from tests.support.http import live_server
 from tests.support.ingest import lethe_env
 from tests.support.postgres import connect, temporary_database
@@ -85,3 +86,20 @@ def test_readyz_fails_when_postgres_does_not_answer_on_its_port() -> None:
         with run_server(runtime) as base:
             status, body = get(f"{base}/readyz")
             assert status == 503 and "127.0.0.1:9" in body, body
+
+
+def test_a_metrics_port_in_use_is_refused_in_one_line_naming_it(tmp_path: Path) -> None:
+    settings = Settings.from_env({"LETHE_SQLITE_PATH": str(tmp_path / "l.db")})
+    runtime = build_runtime(settings)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = Settings.from_env(
+            {**(settings.env or {}), "LETHE_METRICS_PORT": str(port)}
+        )
+        with pytest.raises(SettingsError) as refused:
+            start_metrics(runtime.app, busy, Metrics())
+    message = str(refused.value)
+    assert message.startswith(f"LETHE_METRICS_PORT={port}: cannot listen on ")
+    assert "\n" not in message

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from kafka import TopicPartition
 
+from lethe.ops.runtime.metrics import Metrics
 from lethe.ops.runtime.probes import ProgressWatch
 from lethe.projections.health import Health, service_problems
 from lethe.projections.runner import Runner
@@ -86,3 +88,16 @@ def test_a_store_no_lethe_run_ever_ran_on_needs_attention() -> None:
         "no lethe run has ever held the lease on this store"
     ]
     assert service_problems(RUNNER, T0 + timedelta(seconds=30)) == []
+
+
+def test_consumer_lag_is_reported_for_the_partitions_assigned_now() -> None:
+    metrics = Metrics()
+    mine, gone = TopicPartition("t", 0), TopicPartition("t", 1)
+    highwater = {mine: 10, gone: 7}.get
+    metrics.observe_lag({mine: 4, gone: 7}, highwater, {mine, gone})
+    lag = metrics.registry.get_sample_value
+    assert lag("lethe_consumer_lag", {"topic": "t", "partition": "0"}) == 6
+    assert lag("lethe_consumer_lag", {"topic": "t", "partition": "1"}) == 0
+    metrics.observe_lag({mine: 10, gone: 7}, highwater, {mine})  # a rebalance
+    assert lag("lethe_consumer_lag", {"topic": "t", "partition": "0"}) == 0
+    assert lag("lethe_consumer_lag", {"topic": "t", "partition": "1"}) is None

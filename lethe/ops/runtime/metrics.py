@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,10 +68,23 @@ class Metrics:
         self.records.labels(topic, "dead_lettered").inc(taken.dead)
 
     def observe_lag(
-        self, expected: Mapping[Any, int], highwater: Callable[[Any], int | None]
+        self,
+        expected: Mapping[Any, int],
+        highwater: Callable[[Any], int | None],
+        assigned: Collection[Any] | None = None,
     ) -> None:
-        """`expected`: TopicPartition -> the next offset the store expects."""
-        for tp, offset in expected.items():
+        """`expected`: TopicPartition -> the next offset the store expects.
+
+        Only the partitions assigned now: one given away in a rebalance is
+        another member's to report, and would otherwise keep its last lag.
+        """
+        current = {
+            tp: offset
+            for tp, offset in expected.items()
+            if assigned is None or tp in assigned
+        }
+        self.consumer_lag.clear()
+        for tp, offset in current.items():
             high = highwater(tp)
             if high is not None:
                 self.consumer_lag.labels(tp.topic, str(tp.partition)).set(

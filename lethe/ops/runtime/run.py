@@ -149,7 +149,9 @@ def run(config: RunConfig, stop: threading.Event) -> None:
         projector.start()
         while not stop.is_set():
             loop.run_once(timeout_ms=POLL_TIMEOUT_MS)
-            metrics.observe_lag(loop.next_offsets, consumer.highwater)
+            metrics.observe_lag(
+                loop.next_offsets, consumer.highwater, consumer.assignment()
+            )
         if projector.failed is not None:
             raise RuntimeError("the projector failed") from projector.failed
     except Exception:
