@@ -277,8 +277,18 @@ HELP: dict[str, str] = {
     " process (run it under a supervisor)",
     "LETHE_POSTGRES_STATEMENT_TIMEOUT_S": "a statement running longer fails",
     "LETHE_POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_S": "a transaction idle longer fails",
-    "LETHE_PSEUDONYM_KEY": "hex key for subject pseudonyms; unset: generated and"
-    " stored in the database. In production, take it from your secret store",
+    "LETHE_PSEUDONYM_KEY": "the subject pseudonyms' key in hex, from your secret"
+    " store; checked against the store ([docs/keys.md](docs/keys.md)). Unset on"
+    " SQLite: generated into the database, with a warning; PostgreSQL requires it"
+    " (or the file)",
+    "LETHE_PSEUDONYM_KEY_FILE": "the same key in a 0600 file of hex",
+    "LETHE_KEK_FILE": "the key-encryption key's file (0600) that wraps every subject"
+    " key; SQLite: `<LETHE_SQLITE_PATH>.kek`, generated; PostgreSQL: required."
+    " `lethe keys init --kek-file PATH` makes one",
+    "LETHE_KEK": "the key-encryption key in hex instead of a file",
+    "LETHE_KEK_NEXT": "the next one, while `lethe keys rotate` runs",
+    "LETHE_KEK_ROTATION_DAYS": "`lethe status` and `lethe keys status` call the KEK"
+    " overdue for `lethe keys rotate` after this",
     "LETHE_SWEEP_INTERVAL_S": "how often `lethe run` sweeps",
     "LETHE_CONFIRM_TIMEOUT_S": "an order unconfirmed for this long is sent again,"
     " then with doubling backoff",

@@ -73,6 +73,7 @@ def test_the_compose_file_has_every_part_and_only_lethe_settings() -> None:
                 **os.environ,
                 "POSTGRES_PASSWORD": "x",
                 "LETHE_PSEUDONYM_KEY": "ab" * 32,
+                "LETHE_KEK": "cd" * 32,
             },
         )
     services = _yaml("compose.yaml")["services"]
@@ -101,7 +102,7 @@ def test_the_kubernetes_manifest_probes_health_and_keeps_secrets_in_a_secret() -
     secret, config = kinds["Secret"], kinds["ConfigMap"]
     _check_lethe_env(secret["stringData"], "Secret")
     _check_lethe_env(config["data"], "ConfigMap")
-    assert {"LETHE_PSEUDONYM_KEY", "LETHE_POSTGRES_PASSWORD"} <= set(
+    assert {"LETHE_PSEUDONYM_KEY", "LETHE_KEK", "LETHE_POSTGRES_PASSWORD"} <= set(
         secret["stringData"]
     )
     assert not set(secret["stringData"]) & set(config["data"])  # secrets once
