@@ -85,6 +85,7 @@ def _status(env: dict[str, str], *args: str) -> Result:
 def _lease_held(env: dict[str, str]) -> bool:
     """False too while `lethe run` has not yet made the store (status exits 2)."""
     result = _status(env, "--json")
+    assert result.exit_code in (0, 1, 2), result.output
     return result.exit_code != 2 and json.loads(result.stdout)["service"]["lease_held"]
 
 

@@ -15,8 +15,9 @@ from lethe.ops.cli.status_view import (
     read_everything,
     render,
 )
-from lethe.ops.cli.store import open_runtime
+from lethe.ops.cli.store import open_runtime, opened_settings
 from lethe.ops.cli.support import INSTANT, format_instant
+from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.runtime.preflight import describe_store
 from lethe.projections.audit_timeline import backdated, recorded_marks
 
@@ -34,12 +35,14 @@ def status(now: datetime | None, as_json: bool) -> None:
     Names the store it read. Exit 0: all well; 1: something needs attention
     (listed); 2: cannot tell (the store cannot be read).
     """
-    runtime = open_runtime()
+    settings = opened_settings()  # a missing or unreachable store: exit 2 already
     now = now or datetime.now(UTC)
     try:
+        # Opening can race a `lethe run` creating the tables at its first start.
+        runtime = build_runtime(settings)
         found = read_everything(runtime, now)
     except (DatabaseError, OSError) as error:
-        where = describe_store(runtime.settings)
+        where = describe_store(settings)
         click.echo(f"lethe: cannot tell: {where} did not answer ({error})", err=True)
         raise SystemExit(CANNOT_TELL) from None
     attention = needs_attention(found)
