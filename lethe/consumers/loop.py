@@ -104,6 +104,7 @@ class ConsumeLoop:
         ledger: PartitionLedger | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         broker_offsets: OffsetsBelow | None = None,
+        on_taken: Callable[[str, Taken], None] | None = None,
     ) -> None:
         self.consumer = consumer
         self.recorder = recorder
@@ -113,6 +114,8 @@ class ConsumeLoop:
         self.ledger = ledger or InMemoryLedger()
         self.clock = clock
         self.broker_offsets: OffsetsBelow = broker_offsets or (lambda tracked: {})
+        # Told each partition batch's counts (the metrics of `lethe run`).
+        self.on_taken = on_taken or (lambda topic, taken: None)
         self.epochs: dict[TopicPartition, int] = {}
         self.next_offsets: dict[TopicPartition, int] = {}  # what the store expects
         self.halted: set[TopicPartition] = set()  # never taken from, even if polled
@@ -170,6 +173,7 @@ class ConsumeLoop:
             epoch = self.epochs.get(tp, 0)
             taken = self.taker.take(self.kinds[tp.topic], records, epoch)
             _log_taken(tp, records, taken)
+            self.on_taken(tp.topic, taken)
             self.next_offsets[tp] = records[-1].offset + 1
             offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
             count += len(records)

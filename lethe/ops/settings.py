@@ -49,6 +49,9 @@ class Settings:
     answer_warning_days: int = 7
     # LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS: consume item topics not seen compacted.
     allow_uncompacted_item_topics: bool = False
+    default_controller: str = "sector-alarm"
+    metrics_port: int = 0  # LETHE_METRICS_PORT: lethe run's /metrics; 0 = off
+    metrics_host: str = "127.0.0.1"
     env: Mapping[str, str] | None = None  # the raw mapping, for the Kafka settings
 
     @classmethod
@@ -104,6 +107,13 @@ class Settings:
             allow_uncompacted_item_topics=get.boolean(
                 "LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS"
             ),
+            default_controller=get.text(
+                "LETHE_DEFAULT_CONTROLLER", cls.default_controller
+            ),
+            metrics_port=get.integer(
+                "LETHE_METRICS_PORT", cls.metrics_port, lowest=0, highest=65535
+            ),
+            metrics_host=get.text("LETHE_METRICS_HOST", cls.metrics_host),
             env=env,
         )
 
@@ -249,3 +259,98 @@ def _integer_range(lowest: int | None, highest: int | None) -> str:
     if lowest is not None:
         return f"a whole number of {lowest} or more"
     return "a whole number"
+
+
+# What each LETHE_* variable does, for the README's table (generated from this
+# and the settings classes' defaults: python -m lethe.ops.cli.settings_table).
+# A variable read anywhere in lethe/ without an entry here fails a test.
+HELP: dict[str, str] = {
+    "LETHE_STORE": "`sqlite` (embedded) or `postgres`",
+    "LETHE_SQLITE_PATH": "the embedded event store, relative to the current directory",
+    "LETHE_POSTGRES_HOST": "the PostgreSQL event store's host",
+    "LETHE_POSTGRES_PORT": "its port",
+    "LETHE_POSTGRES_DBNAME": "its database (must exist)",
+    "LETHE_POSTGRES_USER": "the role Lethe connects as",
+    "LETHE_POSTGRES_PASSWORD": "its password (from your secret store)",
+    "LETHE_POSTGRES_SCHEMA": "the schema of Lethe's tables (empty: the role's default)",
+    "LETHE_POSTGRES_LOCK_TIMEOUT_S": "a save waiting longer for a lock fails the"
+    " process (run it under a supervisor)",
+    "LETHE_POSTGRES_STATEMENT_TIMEOUT_S": "a statement running longer fails",
+    "LETHE_POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_S": "a transaction idle longer fails",
+    "LETHE_PSEUDONYM_KEY": "the subject pseudonyms' key in hex, from your secret"
+    " store; checked against the store ([docs/keys.md](docs/keys.md)). Unset on"
+    " SQLite: generated into the database, with a warning; PostgreSQL requires it"
+    " (or the file)",
+    "LETHE_PSEUDONYM_KEY_FILE": "the same key in a 0600 file of hex",
+    "LETHE_KEK_FILE": "the key-encryption key's file (0600) that wraps every subject"
+    " key; SQLite: `<LETHE_SQLITE_PATH>.kek`, generated; PostgreSQL: required."
+    " `lethe keys init --kek-file PATH` makes one",
+    "LETHE_KEK": "the key-encryption key in hex instead of a file",
+    "LETHE_KEK_NEXT": "the next one, while `lethe keys rotate` runs",
+    "LETHE_KEK_ROTATION_DAYS": "`lethe status` and `lethe keys status` call the KEK"
+    " overdue for `lethe keys rotate` after this",
+    "LETHE_SWEEP_INTERVAL_S": "how often `lethe run` sweeps",
+    "LETHE_CONFIRM_TIMEOUT_S": "an order unconfirmed for this long is sent again,"
+    " then with doubling backoff",
+    "LETHE_MAX_CLOCK_SKEW_S": "a record captured further in the future than this"
+    " goes to the dead-letter topic",
+    "LETHE_EARLIEST_INSTANT": "an inbound instant before this is a forgotten default"
+    " and goes to the dead-letter topic",
+    "LETHE_BATCH_SIZE": "records per poll, items per save",
+    "LETHE_GROUP_ID": "the consumer group of `lethe run`",
+    "LETHE_ANSWER_WARNING_DAYS": "a subject request this close to its answer"
+    " deadline needs attention",
+    "LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS": "`lethe run` refuses item topics it does"
+    " not see compacted unless this is `true`",
+    "LETHE_DEFAULT_CONTROLLER": "the controller support commands act for when"
+    " `--controller` is not given",
+    "LETHE_METRICS_PORT": "`lethe run` serves /metrics, /healthz, /readyz on this"
+    " port; 0: not at all (`lethe serve` has them on its own port)",
+    "LETHE_METRICS_HOST": "the address of that server (`0.0.0.0` in a container)",
+    # Kafka clients (lethe/ops/kafka/settings.py)
+    "LETHE_KAFKA_BOOTSTRAP": "the brokers, `host:port[,host:port]`",
+    "LETHE_KAFKA_CLIENT_ID": "the client id the brokers see",
+    "LETHE_KAFKA_SECURITY_PROTOCOL": "`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or"
+    " `SASL_SSL`",
+    "LETHE_KAFKA_SASL_MECHANISM": "e.g. `PLAIN`, `SCRAM-SHA-512`",
+    "LETHE_KAFKA_SASL_USERNAME": "the SASL user",
+    "LETHE_KAFKA_SASL_PASSWORD": "its password (from your secret store)",
+    "LETHE_KAFKA_SSL_CAFILE": "the CA bundle that signed the brokers' certificates",
+    "LETHE_KAFKA_REQUEST_TIMEOUT_MS": "how long a client waits for one answer",
+    "LETHE_KAFKA_BOOTSTRAP_TIMEOUT_MS": "how long a command waits for the first"
+    " broker before it says Kafka is unreachable",
+    "LETHE_KAFKA_SESSION_TIMEOUT_MS": "the consumer group's session (the embedded"
+    " broker needs it short)",
+    "LETHE_KAFKA_HEARTBEAT_INTERVAL_MS": "below the session timeout",
+    "LETHE_KAFKA_MAX_POLL_INTERVAL_MS": "the longest a poll batch may take; raise it"
+    " against Apache Kafka",
+    "LETHE_KAFKA_MAX_POLL_RECORDS": "records one poll returns at most",
+    "LETHE_KAFKA_FETCH_MAX_BYTES": "bytes one fetch returns at most",
+    "LETHE_KAFKA_MAX_PARTITION_FETCH_BYTES": "bytes per partition in one fetch",
+    "LETHE_KAFKA_AUTO_OFFSET_RESET": "where a partition Lethe never took starts",
+    "LETHE_KAFKA_ENABLE_IDEMPOTENCE": "the idempotent producer (no duplicate sends)",
+    "LETHE_KAFKA_LINGER_MS": "how long a producer waits to fill a batch",
+    "LETHE_KAFKA_BATCH_SIZE": "bytes per producer batch and partition",
+    # Topics (lethe/ops/kafka/topics.py)
+    "LETHE_TOPIC_PREFIX": "put in front of every topic name, e.g. `staging.`",
+    "LETHE_TOPIC_PARTITIONS": "partitions of the topics `lethe topics ensure` creates",
+    "LETHE_TOPIC_REPLICATION_FACTOR": "their replication factor (-1: the broker's)",
+    "LETHE_TOPIC_MAX_COMPACTION_LAG_MS": "item topics: how soon compaction must"
+    " drop a record a tombstone replaced",
+    "LETHE_TOPIC_DELETE_RETENTION_MS": "item topics: how long a tombstone stays",
+    "LETHE_TOPIC_INBOUND_RETENTION_MS": "lifecycle, commands and confirmations topics",
+    "LETHE_TOPIC_ERASURES_RETENTION_MS": "the erasure orders topic",
+    "LETHE_TOPIC_DLQ_RETENTION_MS": "the dead-letter topic",
+    # `lethe serve` (lethe/ops/access/settings.py)
+    "LETHE_HTTP_HOST": "where `lethe serve` listens",
+    "LETHE_HTTP_PORT": "its port",
+    "LETHE_OIDC_ISSUER": "OpenID Connect: the issuer (all three of ISSUER,"
+    " AUDIENCE, JWKS_URL, or none)",
+    "LETHE_OIDC_AUDIENCE": "the audience tokens must name",
+    "LETHE_OIDC_JWKS_URL": "where the issuer's keys are",
+    "LETHE_OIDC_ROLES_CLAIM": "the claim holding groups or roles",
+    "LETHE_OIDC_NAME_CLAIM": "who the events name",
+    "LETHE_OIDC_ROLE_MAP": "`arc-support=support,arc-dpo=auditor+legal`",
+    "LETHE_FOUR_EYES": "`erase-subject`, `release-hold` or `all`: a second person"
+    " approves",
+}

@@ -22,7 +22,7 @@ from lethe.domain.application import Lethe
 from lethe.domain.item import Item
 from lethe.domain.reconcile import apply_subject
 from lethe.domain.subject import Subject
-from lethe.projections import aside
+from lethe.projections import aside, runner
 from lethe.projections import schedule_rows as rows
 from lethe.projections.aside import set_aside_statement
 from lethe.projections.bulk import load_items
@@ -54,6 +54,7 @@ class ScheduleProcess:
         self.decode = fast_decoder(app)
         views.run_ddl(rows.DDL)
         views.run_ddl(aside.DDL)
+        views.run_ddl(runner.DDL)  # read by status and /metrics on any store
 
     @property
     def position(self) -> int:

@@ -16,6 +16,17 @@ from lethe.projections.schedule_rows import ms
 from lethe.projections.store import SqlViews
 
 DAY_MS = 86_400_000
+# The conditions of each kind of attention, shared by the lists here and the
+# counts /metrics exports (lethe.projections.health).
+OVERDUE_WHERE = "state = 'scheduled' AND due_at < ? AND holds = 0 AND restrictions = 0"
+# A recall out is unconfirmed too: the store has answered neither.
+UNCONFIRMED_WHERE = "state IN ('erasure-ordered', 'recall-sent') AND ordered_at < ?"
+FAILED_WHERE = "state = 'erasure-failed'"
+
+
+def overdue_before(now_ms: int, sweep_interval_s: float) -> int:
+    """Due before this and still unordered: a sweep should have taken it."""
+    return now_ms - int(sweep_interval_s * 1000)
 
 
 @dataclass(frozen=True)
@@ -82,21 +93,17 @@ def read_status(
     )
     overdue = views.query(
         "SELECT item_ref, category, due_at FROM lethe_schedule"
-        " WHERE state = 'scheduled'"
-        " AND due_at < ? AND holds = 0 AND restrictions = 0 ORDER BY due_at LIMIT ?",
-        (now_ms - int(sweep_interval_s * 1000), limit),
+        f" WHERE {OVERDUE_WHERE} ORDER BY due_at LIMIT ?",
+        (overdue_before(now_ms, sweep_interval_s), limit),
     )
-    # A recall out is unconfirmed too: the store has answered neither.
     unconfirmed = views.query(
         "SELECT item_ref, category, ordered_at, state FROM lethe_schedule"
-        " WHERE state IN ('erasure-ordered', 'recall-sent')"
-        " AND ordered_at < ? ORDER BY ordered_at LIMIT ?",
+        f" WHERE {UNCONFIRMED_WHERE} ORDER BY ordered_at LIMIT ?",
         (now_ms - int(confirm_timeout_s * 1000), limit),
     )
     failed = views.query(
         "SELECT item_ref, category, ordered_at FROM lethe_schedule"
-        " WHERE state = 'erasure-failed'"
-        " ORDER BY ordered_at LIMIT ?",
+        f" WHERE {FAILED_WHERE} ORDER BY ordered_at LIMIT ?",
         (limit,),
     )
     requests = views.query(REQUESTS, (now_ms + warning_days * DAY_MS, limit))

@@ -265,8 +265,9 @@ def test_status_lists_overdue_items_and_open_requests(store: Path, lethe: Run) -
         "--at",
         "2026-04-01T00:00:00Z",  # a release may not be dated before its hold
     )
-    quiet = lethe("status", "--now", "2026-04-10T00:00:00Z")
-    assert "nothing needs attention" in quiet.output  # held: not overdue
+    held = lethe("status", "--now", "2026-04-10T00:00:00Z", "--json")
+    quiet = json.loads(held.output)
+    assert quiet["overdue"] == [] and quiet["counts"]["overdue"] == 0  # held
     lethe(
         "hold",
         "release",

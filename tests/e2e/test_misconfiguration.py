@@ -164,7 +164,9 @@ def test_an_empty_postgres_database_is_not_a_store(
 def test_create_starts_a_store_and_names_it(tmp_path: Path) -> None:
     created = run_lethe(["--create", "status"], {}, tmp_path)
     store = tmp_path / "var" / "lethe.db"
-    assert created.returncode == 0 and store.exists(), created.stderr
+    # Exit 1: a new store that no `lethe run` has run on needs attention.
+    assert created.returncode == 1 and store.exists(), created.stderr
+    assert created.stdout.startswith(f"store: sqlite {store.resolve()}\n")
     # Once it is there, a command that changes state needs no --create, and
     # names the store it changed.
     swept = run_lethe(["sweep"], {}, tmp_path)

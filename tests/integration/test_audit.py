@@ -589,7 +589,8 @@ def test_sqlite_is_verified_in_one_process(tmp_path: Path) -> None:
     }
     # A store that exists, though empty: audit verify never creates one.
     result = CliRunner(env=env).invoke(main, ["--create", "status"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # no lethe run ever ran on it
+    assert "no lethe run has ever held the lease on this store" in result.output
     result = CliRunner(env=env).invoke(main, ["audit", "verify", "--workers", "2"])
     assert result.exit_code == 2 and "SQLite" in result.output
     result = CliRunner(env=env).invoke(main, ["audit", "verify", "--json"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -90,7 +91,7 @@ def test_a_recreated_topic_halts_its_partition_and_a_resume_takes_it_again(
     again.close()
 
     status = CliRunner().invoke(main, ["status"], env=env)
-    assert status.exit_code == 3, status.output
+    assert status.exit_code == 1, status.output  # needs attention
     assert f"{topic}:0" in status.output and "offsets went back" in status.output
     resume = CliRunner().invoke(
         main, ["topics", "resume", topic, "0", "--by", "o-1"], env=env
@@ -105,7 +106,10 @@ def test_a_recreated_topic_halts_its_partition_and_a_resume_takes_it_again(
     try:
         resumed.run_until(lambda: ingested(resumed.app) == (3, 3))
         assert halted_partitions(resumed) == []
-        assert CliRunner().invoke(main, ["status"], env=env).exit_code == 0
+        after = CliRunner().invoke(main, ["status", "--json"], env=env)
+        # Still exit 1: no `lethe run` holds the lease in this test; but no halt.
+        assert after.exit_code == 1
+        assert json.loads(after.output)["halted_partitions"] == []
         name = tracking_name(topic, 0, epoch=1)
         assert resumed.app.process_recorder.max_tracking_id(name) == 2
     finally:

@@ -33,7 +33,7 @@ COMMANDS = {
     "restrict": Lazy("lethe.ops.cli.requests:restrict", "Restrict processing (GDPR article 18)."),
     "lift": Lazy("lethe.ops.cli.requests:lift", "Lift a restriction; an overdue item becomes due at the lift."),
     "request": Lazy("lethe.ops.cli.extend:request", "Subject requests: extend the answer period."),
-    "status": Lazy("lethe.ops.cli.status:status", "Items by state; overdue, unconfirmed and failed erasures; request deadlines."),
+    "status": Lazy("lethe.ops.cli.status:status", "Is `lethe run` running and keeping up, and what needs a person."),
     "item": Lazy("lethe.ops.cli.status:item", "When will ITEM_ID be erased, by which rule, and what stands in the way."),
     "audit": Lazy("lethe.ops.cli.audit:audit", "Replay history: timelines, verification, disposal reports."),
     "policy what-if": Lazy("lethe.ops.cli.policy:what_if", "How a new version of a policy would move the live items; changes nothing."),

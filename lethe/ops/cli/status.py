@@ -1,124 +1,57 @@
-"""`lethe status` and `lethe item`: what needs attention, and when one item goes."""
+"""`lethe status` and `lethe item`: is the service well, and when one item goes."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import click
-from rich.table import Table
+from eventsourcing.persistence import DatabaseError
 
 from lethe.ops.cli.keys import kek_status_line
-from lethe.ops.cli.store import open_runtime
-from lethe.ops.cli.support import INSTANT, echo_table, format_instant
-from lethe.projections import aside
+from lethe.ops.cli.status_view import (
+    as_json_report,
+    needs_attention,
+    read_everything,
+    render,
+)
+from lethe.ops.cli.store import open_runtime, opened_settings
+from lethe.ops.cli.support import INSTANT, format_instant
+from lethe.ops.runtime.bootstrap import build_runtime
+from lethe.ops.runtime.preflight import describe_store
 from lethe.projections.audit_timeline import backdated, recorded_marks
-from lethe.projections.status import read_status
 
-# Something Lethe stopped doing needs a person: a halted partition, a record
-# set aside. A monitoring probe can alert on this exit code.
-STOPPED_EXIT = 3
+ALL_WELL, NEEDS_ATTENTION, CANNOT_TELL = 0, 1, 2
 
 
 @click.command()
 @click.option(
     "--now", type=INSTANT, default=None, help="Judge as of this instant [default: now]."
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Stable keys, for scripts.")
 def status(now: datetime | None, as_json: bool) -> None:
-    """Items by state; overdue, unconfirmed and failed erasures; request deadlines."""
-    runtime = open_runtime()
-    runtime.catch_up()
-    settings = runtime.settings
+    """Is `lethe run` running and keeping up, and what needs a person.
+
+    Names the store it read. Exit 0: all well; 1: something needs attention
+    (listed); 2: cannot tell (the store cannot be read).
+    """
+    settings = opened_settings()  # a missing or unreachable store: exit 2 already
     now = now or datetime.now(UTC)
-    report = read_status(
-        runtime.views,
-        now,
-        settings.sweep_interval_s,
-        settings.confirm_timeout_s,
-        settings.answer_warning_days,
-        {controller: p.zone for controller, p in runtime.app.policies.items()},
-    )
-    halts, set_aside = aside.halts(runtime.views), aside.set_aside(runtime.views)
+    try:
+        # Opening can race a `lethe run` creating the tables at its first start.
+        runtime = build_runtime(settings)
+        found = read_everything(runtime, now)
+    except (DatabaseError, OSError) as error:
+        where = describe_store(settings)
+        click.echo(f"lethe: cannot tell: {where} did not answer ({error})", err=True)
+        raise SystemExit(CANNOT_TELL) from None
+    attention = needs_attention(found)
     if as_json:
-        found = {
-            **_as_dict(report),
-            "halted_partitions": [_as_dict(h) for h in halts],
-            "set_aside": [_as_dict(a) for a in set_aside],
-        }
-        click.echo(json.dumps(found, default=format_instant, indent=2))
-        _exit_if_stopped(halts, set_aside)
-        return
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(report.states.items()))
-    click.echo(f"items: {counts or 'none'}")
-    click.echo(kek_status_line(runtime))  # the keys lane's one line
-    attention = report.overdue + report.unconfirmed + report.failed
-    if attention:
-        table = Table("item", "category", "what", "since", title="needs attention")
-        for a in attention:
-            table.add_row(a.item_ref, a.category, a.what, format_instant(a.since))
-        echo_table(table)
-    if report.requests:
-        table = Table(
-            "request",
-            "received",
-            "answer by",
-            "answered",
-            "days left",
-            title="subject requests",
-        )
-        for r in report.requests:
-            answered = format_instant(r.carried_out_at) if r.carried_out_at else "OPEN"
-            extended = " (extended)" if r.extended_due_at else ""
-            table.add_row(
-                r.request_id,
-                format_instant(r.requested_at),
-                format_instant(r.due_at) + extended,
-                answered + (" LATE" if r.late else ""),
-                _days_left(r.days_left),
-            )
-        echo_table(table)
-    _echo_stopped(halts, set_aside)
-    if not attention and not report.requests and not halts and not set_aside:
-        click.echo("nothing needs attention")
-    _exit_if_stopped(halts, set_aside)
-
-
-def _days_left(days: int | None) -> str:
-    if days is None:
-        return "-"
-    if days < 0:
-        return f"OVERDUE {-days} {'day' if days == -1 else 'days'}"
-    return "due today" if days == 0 else f"{days}"
-
-
-def _echo_stopped(halts: list[aside.Halt], set_aside: list[aside.SetAside]) -> None:
-    if halts:
-        table = Table("partition", "since", "why", title="HALTED: not consumed")
-        for h in halts:
-            table.add_row(f"{h.topic}:{h.partition}", format_instant(h.since), h.note)
-        echo_table(table)
-        click.echo(
-            "resume a halted partition deliberately: lethe topics resume "
-            "TOPIC PARTITION --by STAFF_ID (see docs/operations.md)"
-        )
-    if set_aside:
-        table = Table("where", "by", "since", "why", title="set aside")
-        for a in set_aside:
-            table.add_row(a.place, a.source, format_instant(a.since), a.reason)
-        echo_table(table)
-
-
-def _exit_if_stopped(halts: list[aside.Halt], set_aside: list[aside.SetAside]) -> None:
-    if halts or set_aside:
-        raise SystemExit(STOPPED_EXIT)
-
-
-def _as_dict(report: Any) -> dict[str, Any]:  # a dataclass instance
-    from dataclasses import asdict
-
-    return asdict(report)
+        click.echo(json.dumps(as_json_report(found, attention), indent=2))
+    else:
+        render(found, attention)
+        click.echo(kek_status_line(runtime))  # the keys lane's one line
+    raise SystemExit(NEEDS_ATTENTION if attention else ALL_WELL)
 
 
 @click.command()

@@ -9,7 +9,7 @@ from lethe.ops.access.authenticate import Authenticator
 from lethe.ops.access.oidc import OidcVerifier
 from lethe.ops.access.settings import AccessSettings
 from lethe.ops.access.tokens import TokenStore
-from lethe.ops.http import admin, audit, holds, items, problems, subjects
+from lethe.ops.http import admin, audit, health, holds, items, problems, subjects
 from lethe.ops.http.console.app import build_console
 from lethe.ops.http.context import Context
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
@@ -31,6 +31,7 @@ def build_app(runtime: Runtime, access: AccessSettings) -> FastAPI:
     problems.install(api)
     for module in (admin, items, holds, subjects, audit):
         api.include_router(module.router)
+    health.install(api, runtime)  # /metrics, /healthz, /readyz: no token
     api.mount("/", build_console(context))  # last: the paths the API leaves
     return api
 

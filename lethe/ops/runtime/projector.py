@@ -60,6 +60,20 @@ class Relaying(Protocol):
     def relay_pending(self, limit: int | None = None) -> int: ...
 
 
+class Observer(Protocol):
+    """Told what the projector does (lethe.ops.runtime.heartbeat.Heartbeat)."""
+
+    def setup(self, views: SqlViews) -> None: ...
+
+    def tick(self, held: bool, at: datetime) -> None: ...
+
+    def swept(
+        self, report: SweepReport, now: datetime, finished: datetime, took_s: float
+    ) -> None: ...
+
+    def stopped(self, at: datetime) -> None: ...
+
+
 class Projector(threading.Thread):
     def __init__(
         self,
@@ -72,9 +86,11 @@ class Projector(threading.Thread):
         confirm_timeout_s: float = 3600.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         lease: Lease | None = None,
+        observer: Observer | None = None,
     ) -> None:
         super().__init__(name="lethe-projector", daemon=True)
         self.lease = lease or AlwaysHeld()
+        self.observer = observer
         self.make_app = make_app
         self.make_relay = make_relay
         self.interval_s = interval_s
@@ -89,7 +105,10 @@ class Projector(threading.Thread):
             schedule, sweeper, relay = at_start(self._setup)
             next_sweep = 0.0
             while not self.stop.is_set():
-                if self.lease.held():
+                held = self.lease.held()
+                if self.observer is not None:
+                    self.observer.tick(held, self.clock())
+                if held:
                     sweep = time.monotonic() >= next_sweep
                     self.tick(schedule, sweeper, relay, sweep=sweep)
                     if sweep:
@@ -103,6 +122,8 @@ class Projector(threading.Thread):
             self.failed = error
             self.stop.set()
         finally:
+            if self.observer is not None and self.failed is None:
+                self.observer.stopped(self.clock())
             self.lease.release()
 
     def _setup(self) -> tuple[ScheduleProcess, Sweeper, Relaying | None]:
@@ -112,6 +133,8 @@ class Projector(threading.Thread):
         sweeper = Sweeper(
             app, views, self.batch_size, self.confirm_timeout_s, clock=self.clock
         )
+        if self.observer is not None:
+            self.observer.setup(views)
         return schedule, sweeper, self.make_relay(app)
 
     def tick(
@@ -134,7 +157,7 @@ class Projector(threading.Thread):
             return
         report = SweepReport()
         if sweep:
-            report = sweeper.sweep(self.clock())
+            report = self._sweep(sweeper)
             relayed += _relay(relay)
         if scheduled or report.ordered or report.reissued or relayed:
             log.info(
@@ -145,6 +168,14 @@ class Projector(threading.Thread):
                 refused=report.refused,
                 relayed=relayed,
             )
+
+    def _sweep(self, sweeper: Sweeper) -> SweepReport:
+        now, started = self.clock(), time.monotonic()
+        report = sweeper.sweep(now)
+        if self.observer is not None:
+            took_s = time.monotonic() - started
+            self.observer.swept(report, now, max(now, self.clock()), took_s)
+        return report
 
 
 def _relay(relay: Relaying | None) -> int:

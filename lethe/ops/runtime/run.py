@@ -23,7 +23,10 @@ from lethe.ops.kafka.relay import ORDERS_TOPIC, Producer, Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
 from lethe.ops.kafka.topics import TopicSettings, check_item_topics
 from lethe.ops.runtime.bootstrap import build_app
+from lethe.ops.runtime.heartbeat import Heartbeat
 from lethe.ops.runtime.lease import lease_for
+from lethe.ops.runtime.metrics import Metrics
+from lethe.ops.runtime.metrics_server import start_metrics
 from lethe.ops.runtime.preflight import describe_store
 from lethe.ops.runtime.projector import Projector, at_start
 from lethe.ops.settings import Settings
@@ -66,6 +69,7 @@ def build_loop(
     producer: KafkaProducer,
     clock: Callable[[], datetime] = now,
     offsets: BrokerOffsets | None = None,
+    metrics: Metrics | None = None,
 ) -> ConsumeLoop:
     settings, topics = config.settings, config.topics
     # The same contract `lethe produce` checks records against before sending.
@@ -81,11 +85,15 @@ def build_loop(
         ledger=PartitionStates(SqlViews(app.process_recorder)),
         clock=clock,
         broker_offsets=offsets.below if offsets is not None else None,
+        on_taken=metrics.count_taken if metrics is not None else None,
     )
 
 
 def build_projector(
-    config: RunConfig, producer: Producer, stop: threading.Event
+    config: RunConfig,
+    producer: Producer,
+    stop: threading.Event,
+    metrics: Metrics | None = None,
 ) -> Projector:
     settings = config.settings
     orders_topic = config.topics.name(ORDERS_TOPIC)
@@ -101,6 +109,7 @@ def build_projector(
         batch_size=settings.batch_size,
         confirm_timeout_s=settings.confirm_timeout_s,
         lease=lease_for(settings),
+        observer=Heartbeat(settings.sweep_interval_s, metrics),
     )
 
 
@@ -119,14 +128,16 @@ def run(config: RunConfig, stop: threading.Event) -> None:
     """Consume until `stop` is set; the current batch is always finished first."""
     check_topics(config)
     app = build_app_at_start(config.settings)
+    metrics = Metrics()
+    server = start_metrics(app, config.settings, metrics)
     producer = KafkaProducer(**config.kafka.producer_config())  # dead letters
     # The relay's own, on librdkafka: ~8 µs of CPU a record, kafka-python's ~34.
     relay_producer = RdKafkaProducer(config.kafka.rdkafka_producer_config())
     consumer_config = config.kafka.consumer_config(config.settings.group_id)
     consumer = KafkaConsumer(**consumer_config)
     offsets = BrokerOffsets(consumer_config)
-    loop = build_loop(config, app, consumer, producer, offsets=offsets)
-    projector = build_projector(config, relay_producer, stop)
+    loop = build_loop(config, app, consumer, producer, offsets=offsets, metrics=metrics)
+    projector = build_projector(config, relay_producer, stop, metrics)
     log.info(
         "started",
         group_id=config.settings.group_id,
@@ -138,6 +149,9 @@ def run(config: RunConfig, stop: threading.Event) -> None:
         projector.start()
         while not stop.is_set():
             loop.run_once(timeout_ms=POLL_TIMEOUT_MS)
+            metrics.observe_lag(
+                loop.next_offsets, consumer.highwater, consumer.assignment()
+            )
         if projector.failed is not None:
             raise RuntimeError("the projector failed") from projector.failed
     except Exception:
@@ -146,6 +160,8 @@ def run(config: RunConfig, stop: threading.Event) -> None:
         raise
     finally:
         stop.set()
+        if server is not None:
+            server.close()
         consumer.close(autocommit=False)
         offsets.close()
         projector.join()
