@@ -11,6 +11,7 @@ from lethe.consumers import checks
 from lethe.consumers.changes import Command, Confirmation, LifecycleChange
 from lethe.consumers.checks import Contract, Delivered
 from lethe.consumers.codec import HEADER_SIZE, PoisonRecord
+from lethe.consumers.signatures import ROLE_FOR_TOPIC, may_sign, verify
 from lethe.domain.application import IngestRecord
 
 EVENT_CATEGORIES = ("alarm-event", "arming-log")
@@ -22,6 +23,7 @@ LINE_CATEGORIES = {
 }
 RECORDING_CATEGORIES = tuple(LINE_CATEGORIES.values())
 
+SIGNED_BY = "lethe.signed-by"  # the verified signer, added to a signed record's value
 Reader = Callable[[Delivered, dict[str, Any], Contract, datetime], Any]
 
 
@@ -44,11 +46,23 @@ def read(kind: Kind, record: Delivered, contract: Contract, now: datetime) -> An
     """The application input for `record`, or PoisonRecord saying what to fix."""
     if record.value is None:
         raise PoisonRecord(f"null value: {kind.topic} takes {kind.record} records")
+    signed = kind.topic in ROLE_FOR_TOPIC
+    if signed:
+        signatory = verify(
+            getattr(record, "headers", None), kind.topic, record.key, record.value,
+            contract.signatories, now, contract.max_clock_skew,
+        )  # fmt: skip
     value = contract.catalogue.decode_as(record.value, kind.record)
+    if signed:
+        # Who asked is the key that signed, not what the record says of itself.
+        value = {**value, SIGNED_BY: signatory.principal}
     try:
         # First: a NUL that PostgreSQL refuses must never reach the store.
         checks.texts(value)
-        return kind.read(record, value, contract, now)
+        taken = kind.read(record, value, contract, now)
+        if signed:
+            may_sign(signatory, kind.topic, value)
+        return taken
     except PoisonRecord as poison:
         raise PoisonRecord(
             checks.redact(poison.reason, checks.personal(value))
@@ -171,7 +185,7 @@ def command(
         item_ref=item_id or None,
         reason=value["reason"],
         case_ref=value["case_ref"],
-        requested_by=value["requested_by"],
+        requested_by=value[SIGNED_BY],
         requested_at=value["requested_at"],
     )
 

@@ -39,6 +39,9 @@ class Settings:
     kek_in_env: bool = False
     # LETHE_KEK_ROTATION_DAYS: `lethe keys status` calls the KEK overdue after this.
     kek_rotation_days: int = 30
+    # LETHE_SIGNING_KEY_FILE: Lethe's Ed25519 key for its erasure orders, kept
+    # outside the event store (on SQLite, next to it unless set).
+    signing_key_file: Path | None = None
     sweep_interval_s: float = 60.0
     confirm_timeout_s: float = 3600.0
     max_clock_skew_s: float = 300.0
@@ -86,6 +89,7 @@ class Settings:
             kek_rotation_days=get.integer(
                 "LETHE_KEK_ROTATION_DAYS", cls.kek_rotation_days, lowest=1
             ),
+            signing_key_file=get.path("LETHE_SIGNING_KEY_FILE"),
             sweep_interval_s=get.number("LETHE_SWEEP_INTERVAL_S", cls.sweep_interval_s),
             confirm_timeout_s=get.number(
                 "LETHE_CONFIRM_TIMEOUT_S", cls.confirm_timeout_s
@@ -137,6 +141,10 @@ class Settings:
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema
         return env
+
+
+def _optional_path(text: str) -> Path | None:
+    return Path(text) if text else None
 
 
 class _Getter:

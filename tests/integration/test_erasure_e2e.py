@@ -241,7 +241,8 @@ def test_a_verification_image_is_forgotten_after_7_days_and_with_police_after_30
     [published, *tombstones] = records_for(world, IMAGES, "img-plain", 3)
     assert [t.value for t in tombstones] == [None]
     assert {t.partition for t in tombstones} == {published.partition}
-    order_id = identity.order_id("img-plain", "RETENTION_EXPIRED")
+    digest = world.get("img-plain").content_digest
+    order_id = identity.order_id("img-plain", "RETENTION_EXPIRED", digest)
     assert [dict(t.headers)[ORDER_ID_HEADER] for t in tombstones] == [order_id.encode()]
     [order] = orders_for(world, "img-plain", 1)
     assert (order["order_id"], order["reason"], order["attempt"]) == (

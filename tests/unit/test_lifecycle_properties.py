@@ -453,7 +453,9 @@ def check_history(events: list[Any], legal_obligation: bool) -> None:
             assert not holds and not restrictions, (holds, restrictions)
             assert event.due_at == due
             named = event.cause + (f"@recall-{recalled}" if recalled else "")
-            assert event.order_id == identity.order_id(events[0].item_ref, named)
+            assert event.order_id == identity.order_id(
+                events[0].item_ref, named, events[0].content_digest
+            )
             if event.cause == "SUBJECT_ERASURE":
                 assert not legal_obligation
             else:
