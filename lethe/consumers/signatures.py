@@ -55,7 +55,13 @@ def key_id_of(public_key: Ed25519PublicKey) -> str:
 def signed_message(
     contract_topic: str, key: bytes | None, value: bytes, key_id: str, signed_at: str
 ) -> bytes:
-    parts = (contract_topic.encode(), key or b"", value, key_id.encode(), signed_at.encode())
+    parts = (
+        contract_topic.encode(),
+        key or b"",
+        value,
+        key_id.encode(),
+        signed_at.encode(),
+    )
     return _DOMAIN + b"".join(len(p).to_bytes(4, "big") + p for p in parts)
 
 
@@ -142,7 +148,9 @@ def verify(
     signed_at = _text(found.get(SIGNED_AT_HEADER, b""), SIGNED_AT_HEADER)
     signatory = signatories.signatory(key_id)
     if signatory is None:
-        raise PoisonRecord(f"signed with unknown key {key_id!r} (see `lethe signer list`)")
+        raise PoisonRecord(
+            f"signed with unknown key {key_id!r} (see `lethe signer list`)"
+        )
     if signatory.revoked:
         raise PoisonRecord(f"signed with revoked key {key_id!r} ({signatory.name})")
     message = signed_message(contract_topic, key, value, key_id, signed_at)
@@ -194,7 +202,9 @@ def _not_future(signed_at: str, now: datetime, max_skew: timedelta) -> None:
     try:
         at = datetime.fromisoformat(signed_at)
     except ValueError:
-        raise PoisonRecord(f"header {SIGNED_AT_HEADER} is not an ISO 8601 instant") from None
+        raise PoisonRecord(
+            f"header {SIGNED_AT_HEADER} is not an ISO 8601 instant"
+        ) from None
     if at.tzinfo is None:
         raise PoisonRecord(f"header {SIGNED_AT_HEADER} has no UTC offset")
     if at - now > max_skew:
@@ -206,5 +216,7 @@ def _not_future(signed_at: str, now: datetime, max_skew: timedelta) -> None:
 
 def public_key_from_raw(raw: bytes) -> Ed25519PublicKey:
     if len(raw) != PUBLIC_KEY_BYTES:
-        raise ValueError(f"an Ed25519 public key is {PUBLIC_KEY_BYTES} bytes, not {len(raw)}")
+        raise ValueError(
+            f"an Ed25519 public key is {PUBLIC_KEY_BYTES} bytes, not {len(raw)}"
+        )
     return Ed25519PublicKey.from_public_bytes(raw)

@@ -18,7 +18,7 @@ from lethe.consumers.records import KIND_BY_TOPIC
 from lethe.consumers.signatures import ROLE_FOR_TOPIC
 from lethe.ops.kafka.produce_json import JsonLineError, from_json, schema_of
 from lethe.ops.kafka.settings import KafkaClientSettings
-from lethe.ops.kafka.signing import Keyring
+from lethe.ops.kafka.signing import Keyring, RecordSigners
 from lethe.ops.kafka.topics import TopicSettings
 
 __all__ = ["JsonLineError", "LetheProducer", "Metadata", "encode_lines", "line_encoder"]
@@ -70,12 +70,12 @@ class LetheProducer:
         *,
         producer: Any = None,
         catalogue: Catalogue | None = None,
-        keyring: Keyring | None = None,
+        keyring: RecordSigners | None = None,
     ) -> None:
         self.topics = topics or TopicSettings()
         # Commands and confirmations are signed with these keys; without one
         # they go unsigned, and Lethe dead-letters them.
-        self.keyring = keyring or Keyring()
+        self.keyring: RecordSigners = keyring or Keyring()
         self.catalogue = catalogue or Catalogue.shipped()
         self.producer = producer or KafkaProducer(**kafka.producer_config())
 
@@ -98,10 +98,9 @@ class LetheProducer:
     def _signature(
         self, contract_topic: str, key: bytes, data: bytes
     ) -> list[tuple[str, bytes]] | None:
-        kind = KIND_BY_TOPIC[contract_topic]
         if contract_topic not in ROLE_FOR_TOPIC:
             return None
-        value = self.catalogue.decode_as(data, kind.record)
+        value = self.catalogue.decode_as(data, KIND_BY_TOPIC[contract_topic].record)
         signer = self.keyring.for_record(contract_topic, value)
         if signer is None:
             return None

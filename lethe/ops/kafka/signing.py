@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -70,14 +70,20 @@ def public_raw(key: Ed25519PublicKey) -> bytes:
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
-    key = load_pem_private_key(_read(path), password=None) if _pem(path) else None
+    try:
+        key = load_pem_private_key(_read(path), password=None) if _pem(path) else None
+    except (ValueError, TypeError):  # another PEM, or one under a passphrase
+        key = None
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{path} is not an Ed25519 private key (PEM)")
     return key
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    key = load_pem_public_key(_read(path)) if _pem(path) else None
+    try:
+        key = load_pem_public_key(_read(path)) if _pem(path) else None
+    except ValueError:  # a private key, a certificate: not a public key
+        key = None
     if not isinstance(key, Ed25519PublicKey):
         raise KeyFileError(f"{path} is not an Ed25519 public key (PEM)")
     return key
@@ -96,7 +102,6 @@ def _read(path: Path) -> bytes:
 
 def _pem(path: Path) -> bool:
     return _read(path).lstrip().startswith(b"-----BEGIN ")
-
 
 
 class SigningProducer:
@@ -142,6 +147,14 @@ class SigningProducer:
         return getattr(self.inner, name)
 
 
+class RecordSigners(Protocol):
+    """Which key signs a record (None: it goes unsigned)."""
+
+    def for_record(
+        self, contract_topic: str, value: Mapping[str, Any]
+    ) -> Signer | None: ...
+
+
 class Keyring:
     """The keys a producer signs with: a pipeline's for commands, each store's
     for its own confirmations (the key registered under that store's name)."""
@@ -150,7 +163,9 @@ class Keyring:
         self.pipeline = pipeline
         self.stores = {signer.name: signer for signer in stores}
 
-    def for_record(self, contract_topic: str, value: Mapping[str, Any]) -> Signer | None:
+    def for_record(
+        self, contract_topic: str, value: Mapping[str, Any]
+    ) -> Signer | None:
         role = ROLE_FOR_TOPIC.get(contract_topic)
         if role == SignerRole.PIPELINE:
             return self.pipeline
@@ -163,3 +178,15 @@ def lethe_signatory(public_key_file: Path) -> KnownKeys:
     """What an eraser trusts: Lethe's public key, and only it."""
     key = load_public_key(public_key_file)
     return KnownKeys(Signatory(key_id_of(key), "lethe", SignerRole.LETHE, key))
+
+
+class OneSigner:
+    """One key for every signed record (`lethe produce --key`)."""
+
+    def __init__(self, signer: Signer) -> None:
+        self.signer = signer
+
+    def for_record(
+        self, contract_topic: str, value: Mapping[str, Any]
+    ) -> Signer | None:
+        return self.signer if contract_topic in ROLE_FOR_TOPIC else None

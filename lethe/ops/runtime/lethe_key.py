@@ -63,6 +63,8 @@ def lethe_signer(settings: Settings, create: bool = False) -> Signer:
         raise SettingsError(f"LETHE_SIGNING_KEY_FILE: {error}") from None
 
 
-def signing_orders(producer: Any, signer: Signer, topics: TopicSettings) -> SigningProducer:
+def signing_orders(
+    producer: Any, signer: Signer, topics: TopicSettings
+) -> SigningProducer:
     """`producer`, signing every record it sends on the orders topic as Lethe."""
     return SigningProducer(producer, signer, {topics.name(ORDERS_TOPIC): ORDERS_TOPIC})

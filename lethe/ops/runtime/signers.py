@@ -71,7 +71,8 @@ class SignerStore:
         self.views.execute(
             [
                 (
-                    f"INSERT INTO lethe_signers ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                    f"INSERT INTO lethe_signers ({_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, NULL)",
                     (key_id, name, role.value, public_raw.hex(), by, _ms(now)),
                 )
             ]
@@ -82,7 +83,9 @@ class SignerStore:
 
     def revoke(self, key_id: str, by: str, now: datetime) -> SignerInfo:
         if self._info(key_id) is None:
-            raise BadCommandError(f"no signing key {key_id!r} (see `lethe signer list`)")
+            raise BadCommandError(
+                f"no signing key {key_id!r} (see `lethe signer list`)"
+            )
         self.views.execute(
             [
                 (
