@@ -39,6 +39,12 @@ from tests.support.ingest import (
     producer_for,
     read_topic,
 )
+from tests.support.signing import (
+    lethe_key_of,
+    signing_as_lethe,
+    signing_as_store,
+    store_key_file,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -77,8 +83,12 @@ class World:
         self.runtime: Runtime = build_runtime(Settings.from_env(env))
         self.topics = TopicSettings.from_env(env)
         kafka = KafkaClientSettings.from_mapping(env)
-        self.producer = KafkaProducer(**kafka.producer_config())  # the eraser's
-        self.relay_producer = RdKafkaProducer(kafka.rdkafka_producer_config())
+        self.producer = signing_as_store(  # the eraser's
+            env, KafkaProducer(**kafka.producer_config()), "images"
+        )
+        self.relay_producer = signing_as_lethe(
+            env, RdKafkaProducer(kafka.rdkafka_producer_config())
+        )
         self.relay = Relay(
             self.runtime.app,
             self.relay_producer,
@@ -95,6 +105,7 @@ class World:
             Catalogue.shipped(),
             FileEraser(root, "images"),
             self.topics.name(CONFIRMATIONS_TOPIC),
+            lethe_key=lethe_key_of(env),
         )
 
     def publish_image(
@@ -327,7 +338,9 @@ def test_lethe_sweep_and_lethe_eraser_as_commands(
 
     eraser = subprocess.run(
         [sys.executable, "-c", "from lethe.ops.cli.main import main; main()", "eraser",
-         "--root", str(root), "--store", "images", "--exit-when-idle", "3"],
+         "--root", str(root), "--store", "images", "--exit-when-idle", "3",
+         "--key", str(store_key_file("images", tmp_path)),
+         "--lethe-public-key", env["LETHE_SIGNING_KEY_FILE"] + ".pub"],
         env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert eraser.returncode == 0, eraser.stderr

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+)
 
 from lethe.consumers.signatures import (
     ROLE_FOR_TOPIC,
@@ -15,7 +21,16 @@ from lethe.consumers.signatures import (
     Signer,
     SignerRole,
 )
-from lethe.ops.kafka.signing import Keyring
+from lethe.ops.eraser.files import CONFIRMATIONS_TOPIC
+from lethe.ops.kafka.signing import (
+    Keyring,
+    SigningProducer,
+    lethe_signatory,
+    public_path,
+)
+from lethe.ops.kafka.topics import TopicSettings
+from lethe.ops.runtime.lethe_key import lethe_signer, signing_orders
+from lethe.ops.settings import Settings
 
 # One pipeline, and every store name the tests' confirmations give.
 TEST_PIPELINE = Signer("test-pipeline", Ed25519PrivateKey.generate())
@@ -50,3 +65,41 @@ def signed_headers(
     # A store no trial key is named for: signed by another store (and refused).
     signer = TEST_KEYRING.for_record(contract_topic, value) or TEST_STORES[0]
     return signer.headers(contract_topic, key, data, at or datetime.now(UTC))
+
+
+def store_signer(name: str) -> Signer:
+    return next(s for s in TEST_STORES if s.name == name)
+
+
+def lethe_key_of(env: Mapping[str, str]) -> KnownKeys:
+    """What an eraser of this env trusts: the public half of Lethe's key file."""
+    return lethe_signatory(public_path(Path(env["LETHE_SIGNING_KEY_FILE"])))
+
+
+def signing_as_lethe(env: Mapping[str, str], producer: Any) -> SigningProducer:
+    """A relay's producer for this env: signing orders with Lethe's key."""
+    settings = Settings.from_env(dict(env))
+    return signing_orders(
+        producer, lethe_signer(settings), TopicSettings.from_env(dict(env))
+    )
+
+
+def signing_as_store(
+    env: Mapping[str, str], producer: Any, store: str
+) -> SigningProducer:
+    """An eraser's producer for this env: signing confirmations as `store`."""
+    confirmations = TopicSettings.from_env(dict(env)).name(CONFIRMATIONS_TOPIC)
+    return SigningProducer(
+        producer, store_signer(store), {confirmations: CONFIRMATIONS_TOPIC}
+    )
+
+
+def store_key_file(store: str, folder: Path) -> Path:
+    """The trial key of `store` as a PEM file, for a `lethe eraser --key`."""
+    path = folder / f"{store}.key"
+    key = store_signer(store).private_key
+    path.write_bytes(
+        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    path.chmod(0o600)
+    return path
