@@ -50,7 +50,7 @@ def read(kind: Kind, record: Delivered, contract: Contract, now: datetime) -> An
     if signed:
         signatory = verify(
             getattr(record, "headers", None), kind.topic, record.key, record.value,
-            contract.signatories, now, contract.max_clock_skew,
+            contract.signatories,
         )  # fmt: skip
     value = contract.catalogue.decode_as(record.value, kind.record)
     if signed:
