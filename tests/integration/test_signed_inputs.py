@@ -237,7 +237,8 @@ def test_a_forged_order_makes_the_eraser_delete_nothing_and_answer_nothing(
         "order_id": "00000000-0000-5000-8000-000000000000", "item_id": "img-s3",
         "source_topic": topics.name(IMAGES), "category": "verification-image",
         "blob_uri": path.as_uri(), "sha256": item.sha256, "reason": "SUBJECT_ERASURE",
-        "rule": "verification-image", "due_at": None, "ordered_at": datetime.now(UTC), "attempt": 1,
+        "rule": "verification-image", "due_at": None,
+        "ordered_at": datetime.now(UTC), "attempt": 1,
     }  # fmt: skip
     data = Catalogue.shipped().encode("ErasureOrder", order)
     orders = topics.name(ORDERS_TOPIC)

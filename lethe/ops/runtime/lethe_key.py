@@ -41,6 +41,17 @@ def signing_key_path(settings: Settings) -> Path:
     return settings.sqlite_path.with_name(DEFAULT_FILE)
 
 
+def check_signing_key(settings: Settings) -> None:
+    """SettingsError now, before any store or broker is touched, when Lethe
+    could not sign its orders (PostgreSQL without a key file)."""
+    path = signing_key_path(settings)
+    if settings.store != "sqlite" and not path.exists():
+        raise SettingsError(
+            f"LETHE_SIGNING_KEY_FILE={str(path)!r} does not exist "
+            "(make one with `lethe signer keygen FILE`)"
+        )
+
+
 def lethe_signer(settings: Settings, create: bool = False) -> Signer:
     """Lethe's signer; `create` makes the key on the embedded default if missing."""
     path = signing_key_path(settings)
