@@ -39,8 +39,19 @@ def signing_key_file() -> str:
     return str(path)
 
 
+_REGISTERED: set[tuple[str, ...]] = set()
+# What names a store: each test has its own file, database or schema.
+_STORE_NAMES = (
+    "LETHE_STORE", "LETHE_SQLITE_PATH", "LETHE_POSTGRES_DBNAME", "LETHE_POSTGRES_SCHEMA",
+)  # fmt: skip
+
+
 def register_trial_signers(env: dict[str, str]) -> None:
-    """The trial keys registered with the store of `env` (once each)."""
+    """The trial keys registered with the store of `env` (once each, and once
+    per test process: a race test must not wait for a store to open)."""
+    store = tuple(env.get(name, "") for name in _STORE_NAMES)
+    if store in _REGISTERED:
+        return
     app = build_app(Settings.from_env(env))
     try:
         store = SignerStore(SqlViews(app.process_recorder))
@@ -51,6 +62,7 @@ def register_trial_signers(env: dict[str, str]) -> None:
                 store.add(trial.name, trial.role, raw, "tests", datetime.now(UTC))
     finally:
         app.close()
+    _REGISTERED.add(store)
 
 
 def lethe_env(

@@ -36,6 +36,7 @@ from lethe.ops.settings import Settings
 TEST_PIPELINE = Signer("test-pipeline", Ed25519PrivateKey.generate())
 TEST_STORE_NAMES = (
     "files", "blobstore", "backup", "image-store", "images", "demo-blob-store",
+    "event-store",
 )  # fmt: skip
 TEST_STORES = tuple(Signer(n, Ed25519PrivateKey.generate()) for n in TEST_STORE_NAMES)
 TEST_KEYRING = Keyring(TEST_PIPELINE, TEST_STORES)
