@@ -86,6 +86,20 @@ def test_support_commands_go_through_the_api_with_no_database_settings(
     assert not (nowhere / "var").exists()  # no store was opened or made here
 
 
+def test_an_item_looked_up_through_the_api_prints_what_the_store_prints(
+    server: tuple[str, dict[Role, str], Any], nowhere: Path
+) -> None:
+    base, tokens, runtime = server
+    lethe(base, tokens[Role.LEGAL], "hold", "place", "--item", ITEM, "--case",
+          "POL-3", "--reason", "police case")  # fmt: skip
+    remote = lethe(base, tokens[Role.SUPPORT], "item", ITEM)
+    assert remote.exit_code == 0, remote.output
+    local = CliRunner().invoke(main, ["item", ITEM], env=runtime.settings.env)
+    assert local.exit_code == 0, local.output
+    assert remote.output == local.output
+    assert "hold      POL-3: police case (by token:legal" in remote.output
+
+
 def test_a_refused_call_prints_the_role_it_needs(
     server: tuple[str, dict[Role, str], Any], nowhere: Path
 ) -> None:

@@ -26,8 +26,8 @@ from lethe.ops.kafka.signing import (
     write_key_pair,
 )
 from lethe.ops.runtime.bootstrap import Runtime
-from lethe.ops.settings import Settings
 from lethe.ops.runtime.signers import SignerStore
+from lethe.ops.settings import Settings
 
 TRIAL_PIPELINE = "trial-pipeline"
 
