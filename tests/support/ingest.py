@@ -42,8 +42,11 @@ def signing_key_file() -> str:
 _REGISTERED: set[tuple[str, ...]] = set()
 # What names a store: each test has its own file, database or schema.
 _STORE_NAMES = (
-    "LETHE_STORE", "LETHE_SQLITE_PATH", "LETHE_POSTGRES_DBNAME", "LETHE_POSTGRES_SCHEMA",
-)  # fmt: skip
+    "LETHE_STORE",
+    "LETHE_SQLITE_PATH",
+    "LETHE_POSTGRES_DBNAME",
+    "LETHE_POSTGRES_SCHEMA",
+)
 
 
 def register_trial_signers(env: dict[str, str]) -> None:
