@@ -10,12 +10,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka import KafkaAdminClient
 from psycopg import sql
 
+from lethe.consumers.signatures import Signer
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.signing import SigningProducer
 from lethe.ops.kafka.topics import TopicSettings, ensure
 from lethe.ops.runtime.bootstrap import build_app, shipped_policies
+from lethe.ops.runtime.lethe_key import signing_orders
 from lethe.ops.settings import Settings
 
 PSEUDONYM_KEY = "5e" * 32  # a fixed bench key: pseudonyms agree across processes
@@ -173,3 +178,15 @@ class Stopwatch:
 
     def split(self) -> tuple[float, float]:
         return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+# Orders are signed as `lethe run` signs them, so the relay figures include it;
+# a key of the bench's own, since nothing here verifies them.
+BENCH_SIGNER = Signer("lethe-bench", Ed25519PrivateKey.generate())
+
+
+def relay_producer(kafka: KafkaClientSettings) -> SigningProducer:
+    """The relay's librdkafka producer, signing orders as Lethe does."""
+    return signing_orders(
+        RdKafkaProducer(kafka.rdkafka_producer_config()), BENCH_SIGNER, TopicSettings()
+    )
