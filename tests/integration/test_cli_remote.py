@@ -100,6 +100,38 @@ def test_an_item_looked_up_through_the_api_prints_what_the_store_prints(
     assert "hold      POL-3: police case (by token:legal" in remote.output
 
 
+def test_an_erasure_request_through_the_api_is_recorded_for_the_principal(
+    server: tuple[str, dict[Role, str], Any], nowhere: Path
+) -> None:
+    base, tokens, runtime = server
+    asked = lethe(base, tokens[Role.SUPPORT], "erase", "subject", SUBJECT,
+                  "--reason", "customer asked", "--ticket", "T-77")  # fmt: skip
+    assert asked.exit_code == 0, asked.output
+    request, answer_by, *_ = asked.output.splitlines()
+    assert request.startswith("request   ")
+    assert answer_by.startswith("answer by end of ") and "(Europe/Oslo)" in answer_by
+    subject = runtime.app.get_subject("sector-alarm", SUBJECT)
+    [recorded] = subject.requests.values()
+    assert recorded["ticket"] == "T-77"
+    [event] = [
+        e for e in runtime.app.events.get(subject.id)
+        if type(e).__name__ == "ErasureRequested"
+    ]  # fmt: skip
+    assert event.requested_by == "token:support"
+
+
+def test_at_is_refused_through_the_api_and_nothing_is_sent(
+    server: tuple[str, dict[Role, str], Any], nowhere: Path
+) -> None:
+    base, tokens, runtime = server
+    result = lethe(base, tokens[Role.LEGAL], "hold", "place", "--item", ITEM,
+                   "--case", "POL-4", "--reason", "r",
+                   "--at", "2026-01-01T00:00Z")  # fmt: skip
+    assert result.exit_code == 2
+    assert "--at is not available through the API" in result.output
+    assert runtime.app.get_item(ITEM).holds == {}
+
+
 def test_a_refused_call_prints_the_role_it_needs(
     server: tuple[str, dict[Role, str], Any], nowhere: Path
 ) -> None:
