@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -73,7 +74,7 @@ class Signer:
     name: str
     private_key: Ed25519PrivateKey
 
-    @property
+    @cached_property  # once: a relay signs every order it sends
     def key_id(self) -> str:
         return key_id_of(self.private_key.public_key())
 
