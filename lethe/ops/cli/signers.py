@@ -18,21 +18,18 @@ from lethe.ops.kafka.signing import (
     public_raw,
     write_key_pair,
 )
+from lethe.ops.runtime.bootstrap import Runtime
 from lethe.ops.runtime.signers import SignerStore
 
 # Lethe's own key is a file, never registered: only pipelines and stores are.
 REGISTERED_ROLES = [SignerRole.PIPELINE.value, SignerRole.STORE.value]
 
 
-def _store() -> SignerStore:
+def _store() -> tuple[SignerStore, Runtime]:
     runtime = open_runtime()
     store = SignerStore(runtime.views)
     store.owner = runtime  # keeps the recorder the views read through open
-    return store
-
-
-def _changed(store: SignerStore) -> None:
-    name_store(store.owner.settings)  # type: ignore[attr-defined]
+    return store, runtime
 
 
 def _operator() -> str:
@@ -74,9 +71,9 @@ def signer_add(name: str, role: str, public_key: Path) -> None:
         raw = public_raw(load_public_key(public_key))
     except KeyFileError as error:
         raise UserError(str(error)) from None
-    store = _store()
+    store, runtime = _store()
     info = store.add(name, SignerRole(role), raw, _operator(), datetime.now(UTC))
-    _changed(store)
+    name_store(runtime.settings)
     s = info.signatory
     click.echo(f"signer {s.key_id} ({s.name}, {s.role.value}) added")
 
@@ -85,9 +82,9 @@ def signer_add(name: str, role: str, public_key: Path) -> None:
 @click.argument("key_id")
 def signer_revoke(key_id: str) -> None:
     """Revoke KEY_ID (see `lethe signer list`): what it signs is dead-lettered."""
-    store = _store()
+    store, runtime = _store()
     info = store.revoke(key_id, _operator(), datetime.now(UTC))
-    _changed(store)
+    name_store(runtime.settings)
     when = format_instant(info.revoked_at) if info.revoked_at else "now"
     click.echo(f"signer {key_id} ({info.signatory.name}) revoked at {when}")
 
@@ -96,7 +93,7 @@ def signer_revoke(key_id: str) -> None:
 def signer_list() -> None:
     """Every registered key: id, name, role, state. Public keys only."""
     table = new_table("key id", "name", "role", "state", "added", "added by")
-    for info in _store().list():
+    for info in _store()[0].list():
         s = info.signatory
         state = "revoked" if s.revoked else "active"
         table.add_row(
