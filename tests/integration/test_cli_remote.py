@@ -132,6 +132,19 @@ def test_at_is_refused_through_the_api_and_nothing_is_sent(
     assert runtime.app.get_item(ITEM).holds == {}
 
 
+def test_an_items_history_through_the_api_is_the_table_the_store_prints(
+    server: tuple[str, dict[Role, str], Any], nowhere: Path
+) -> None:
+    base, tokens, runtime = server
+    lethe(base, tokens[Role.LEGAL], "hold", "place", "--item", ITEM, "--case",
+          "POL-5", "--reason", "police case")  # fmt: skip
+    remote = lethe(base, tokens[Role.AUDITOR], "audit", "item", ITEM)
+    assert remote.exit_code == 0, remote.output
+    local = CliRunner().invoke(main, ["audit", "item", ITEM], env=runtime.settings.env)
+    assert remote.output == local.output
+    assert "HoldPlaced" in remote.output
+
+
 def test_a_refused_call_prints_the_role_it_needs(
     server: tuple[str, dict[Role, str], Any], nowhere: Path
 ) -> None:
