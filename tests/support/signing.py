@@ -97,10 +97,22 @@ def signing_as_store(
 
 def store_key_file(store: str, folder: Path) -> Path:
     """The trial key of `store` as a PEM file, for a `lethe eraser --key`."""
-    path = folder / f"{store}.key"
-    key = store_signer(store).private_key
-    path.write_bytes(
-        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    return key_file(store_signer(store), folder)
+
+
+def key_file(signer: Signer, folder: Path) -> Path:
+    """A trial key as a PEM file (`lethe eraser --key`, `lethe produce --key`)."""
+    path = folder / f"{signer.name}.key"
+    pem = signer.private_key.private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
     )
+    path.write_bytes(pem)
     path.chmod(0o600)
     return path
+
+
+def trial_key_for(contract_topic: str, value: Mapping[str, Any], folder: Path) -> Path:
+    """The file of the trial key that signs this record of `contract_topic`."""
+    signer = TEST_KEYRING.for_record(contract_topic, value)
+    assert signer is not None, f"no trial key signs {contract_topic}"
+    return key_file(signer, folder)
