@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from lethe.consumers import limits, shown
 from lethe.consumers.codec import Catalogue, PoisonRecord
+from lethe.consumers.signatures import NoSignatories, Signatories
 from lethe.domain.policy import Policy, UnknownCategoryError
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -46,6 +47,9 @@ class Contract:
     max_clock_skew: timedelta = timedelta(minutes=5)
     catalogue: Catalogue = field(default_factory=Catalogue.shipped)
     earliest: datetime = EARLIEST  # LETHE_EARLIEST_INSTANT
+    # The registered keys commands and confirmations must be signed with; none
+    # unless given, so an unconfigured contract takes no unsigned command.
+    signatories: Signatories = field(default_factory=NoSignatories)
 
 
 def allowed(category: str, permitted: tuple[str, ...], record_name: str) -> None:

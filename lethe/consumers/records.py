@@ -11,6 +11,7 @@ from lethe.consumers import checks
 from lethe.consumers.changes import Command, Confirmation, LifecycleChange
 from lethe.consumers.checks import Contract, Delivered
 from lethe.consumers.codec import HEADER_SIZE, PoisonRecord
+from lethe.consumers.signatures import ROLE_FOR_TOPIC, Signatory, may_sign, verify
 from lethe.domain.application import IngestRecord
 
 EVENT_CATEGORIES = ("alarm-event", "arming-log")
@@ -22,6 +23,8 @@ LINE_CATEGORIES = {
 }
 RECORDING_CATEGORIES = tuple(LINE_CATEGORIES.values())
 
+SIGNED_BY = "lethe.signed-by"  # the verified signer, added to a signed record's value
+UNSIGNED = "(not signed yet)"  # read_unsigned's: a producer's check before it signs
 Reader = Callable[[Delivered, dict[str, Any], Contract, datetime], Any]
 
 
@@ -37,13 +40,49 @@ class Kind:
 
 def read(kind: Kind, record: Delivered, contract: Contract, now: datetime) -> Any:
     """The application input for `record`, or PoisonRecord saying what to fix."""
+    _not_null(kind, record)
+    if kind.topic not in ROLE_FOR_TOPIC:
+        return _checked(kind, record, contract, now, None)
+    headers = getattr(record, "headers", None)
+    assert record.value is not None
+    signatory = verify(
+        headers, kind.topic, record.key, record.value, contract.signatories
+    )
+    return _checked(kind, record, contract, now, signatory)
+
+
+def read_unsigned(
+    kind: Kind, record: Delivered, contract: Contract, now: datetime
+) -> Any:
+    """Every check of `read` but the signature's: for a producer that signs a
+    record as it sends it (`lethe produce` refuses what `lethe run` would)."""
+    _not_null(kind, record)
+    return _checked(kind, record, contract, now, None)
+
+
+def _not_null(kind: Kind, record: Delivered) -> None:
     if record.value is None:
         raise PoisonRecord(f"null value: {kind.topic} takes {kind.record} records")
-    value = contract.catalogue.decode_as(record.value, kind.record)
+
+
+def _checked(
+    kind: Kind,
+    record: Delivered,
+    contract: Contract,
+    now: datetime,
+    signatory: Signatory | None,
+) -> Any:
+    value = contract.catalogue.decode_as(bytes(record.value or b""), kind.record)
+    if kind.topic in ROLE_FOR_TOPIC:
+        # Who asked is the key that signed, not what the record says of itself.
+        value = {**value, SIGNED_BY: signatory.principal if signatory else UNSIGNED}
     try:
         # First: a NUL that PostgreSQL refuses must never reach the store.
         checks.texts(value)
-        return kind.read(record, value, contract, now)
+        taken = kind.read(record, value, contract, now)
+        if signatory is not None:
+            may_sign(signatory, kind.topic, value)
+        return taken
     except PoisonRecord as poison:
         raise PoisonRecord(
             checks.redact(poison.reason, checks.personal(value))
@@ -166,7 +205,7 @@ def command(
         item_ref=item_id or None,
         reason=value["reason"],
         case_ref=value["case_ref"],
-        requested_by=value["requested_by"],
+        requested_by=value[SIGNED_BY],
         requested_at=value["requested_at"],
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from uuid import UUID, uuid5
 
 ITEMS_NAMESPACE = UUID("6f1c1a52-3c2e-4d59-9d0f-6c7d3b1f2a01")
@@ -21,10 +23,18 @@ def subject_id(subject_ref: str) -> UUID:
     return uuid5(SUBJECTS_NAMESPACE, subject_ref)
 
 
-def order_id(item_ref: str, cause: str) -> str:
-    # Derived from item and cause: a re-sent order carries the same id, so stores
-    # recognise it, and an item can never get two different orders for one cause.
-    return str(uuid5(ORDERS_NAMESPACE, f"{item_ref}/{cause}"))
+def order_id(item_ref: str, cause: str, secret: str) -> str:
+    """Derived from item and cause: a re-sent order carries the same id, so stores
+    recognise it, and an item can never get two different orders for one cause.
+
+    Keyed by `secret` (the item's content digest, itself an HMAC under the
+    pseudonym key that is never in the source): whoever knows an item id and a
+    cause cannot work out the id of its order and answer it before the store.
+    """
+    if not secret:
+        raise ValueError("an order id needs the item's secret (its content digest)")
+    name = hmac.new(secret.encode(), f"{item_ref}/{cause}".encode(), hashlib.sha256)
+    return str(uuid5(ORDERS_NAMESPACE, name.hexdigest()))
 
 
 def request_id(subject_ref: str, command_id: str) -> str:

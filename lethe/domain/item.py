@@ -414,7 +414,7 @@ class Item(Aggregate):
         # After a recall the stores know the old id as kept: a new order is new.
         recalled = len(self.recalled_orders)
         named = cause.value if not recalled else f"{cause.value}@recall-{recalled}"
-        order_id = identity.order_id(self.item_ref, named)
+        order_id = identity.order_id(self.item_ref, named, self.content_digest)
         self._erasure_ordered(
             order_id=order_id,
             cause=cause.value,
@@ -561,7 +561,8 @@ class Item(Aggregate):
         if self.state != ItemState.ERASED or self.order is None:
             return False
         where = f"{source_topic}:{source_partition}:{source_offset}"
-        order_id = identity.order_id(self.item_ref, f"{self.order['cause']}@{where}")
+        cause = f"{self.order['cause']}@{where}"
+        order_id = identity.order_id(self.item_ref, cause, self.content_digest)
         if order_id == self.order["order_id"]:
             return False
         self._arrived_again(
@@ -570,6 +571,10 @@ class Item(Aggregate):
             source_offset=source_offset,
             at=at,
         )
+        if self.holds or self.restrictions:
+            # A late hold whose store answered TOO_LATE: the hold wins over the
+            # copy too. The history names its arrival; no order goes out.
+            return True
         self._erasure_ordered(
             order_id=order_id,
             cause=self.order["cause"],

@@ -39,6 +39,9 @@ class Settings:
     kek_in_env: bool = False
     # LETHE_KEK_ROTATION_DAYS: `lethe keys status` calls the KEK overdue after this.
     kek_rotation_days: int = 30
+    # LETHE_SIGNING_KEY_FILE: Lethe's Ed25519 key for its erasure orders, kept
+    # outside the event store (on SQLite, next to it unless set).
+    signing_key_file: Path | None = None
     sweep_interval_s: float = 60.0
     confirm_timeout_s: float = 3600.0
     max_clock_skew_s: float = 300.0
@@ -89,6 +92,7 @@ class Settings:
             kek_rotation_days=get.integer(
                 "LETHE_KEK_ROTATION_DAYS", cls.kek_rotation_days, lowest=1
             ),
+            signing_key_file=get.path("LETHE_SIGNING_KEY_FILE"),
             sweep_interval_s=get.number("LETHE_SWEEP_INTERVAL_S", cls.sweep_interval_s),
             confirm_timeout_s=get.number(
                 "LETHE_CONFIRM_TIMEOUT_S", cls.confirm_timeout_s
@@ -147,6 +151,10 @@ class Settings:
         if self.postgres_schema:
             env["POSTGRES_SCHEMA"] = self.postgres_schema
         return env
+
+
+def _optional_path(text: str) -> Path | None:
+    return Path(text) if text else None
 
 
 class _Getter:
@@ -287,6 +295,9 @@ HELP: dict[str, str] = {
     " `lethe keys init --kek-file PATH` makes one",
     "LETHE_KEK": "the key-encryption key in hex instead of a file",
     "LETHE_KEK_NEXT": "the next one, while `lethe keys rotate` runs",
+    "LETHE_SIGNING_KEY_FILE": "Lethe's Ed25519 key for its erasure orders"
+    " (`lethe signer keygen FILE`); SQLite: `lethe-signing.key` beside the store,"
+    " made; PostgreSQL: required",
     "LETHE_KEK_ROTATION_DAYS": "`lethe status` and `lethe keys status` call the KEK"
     " overdue for `lethe keys rotate` after this",
     "LETHE_SWEEP_INTERVAL_S": "how often `lethe run` sweeps",
@@ -316,6 +327,10 @@ HELP: dict[str, str] = {
     "LETHE_KAFKA_SASL_USERNAME": "the SASL user",
     "LETHE_KAFKA_SASL_PASSWORD": "its password (from your secret store)",
     "LETHE_KAFKA_SSL_CAFILE": "the CA bundle that signed the brokers' certificates",
+    "LETHE_KAFKA_SSL_CERTFILE": "mutual TLS: Lethe's client certificate (with KEYFILE)",
+    "LETHE_KAFKA_SSL_KEYFILE": "mutual TLS: its private key",
+    "LETHE_KAFKA_SSL_CHECK_HOSTNAME": "check the brokers' names against their"
+    " certificates",
     "LETHE_KAFKA_REQUEST_TIMEOUT_MS": "how long a client waits for one answer",
     "LETHE_KAFKA_BOOTSTRAP_TIMEOUT_MS": "how long a command waits for the first"
     " broker before it says Kafka is unreachable",
@@ -338,10 +353,18 @@ HELP: dict[str, str] = {
     "LETHE_TOPIC_MAX_COMPACTION_LAG_MS": "item topics: how soon compaction must"
     " drop a record a tombstone replaced",
     "LETHE_TOPIC_DELETE_RETENTION_MS": "item topics: how long a tombstone stays",
-    "LETHE_TOPIC_INBOUND_RETENTION_MS": "lifecycle, commands and confirmations topics",
+    "LETHE_TOPIC_INBOUND_RETENTION_MS": "the confirmations topic (no subject ids)",
+    "LETHE_TOPIC_COMMANDS_RETENTION_MS": "the commands topic (subject ids, free text):"
+    " kept this long plus at most one segment",
+    "LETHE_TOPIC_LIFECYCLE_RETENTION_MS": "the lifecycle topic (keyed by subject id)",
+    "LETHE_TOPIC_SEGMENT_MS": "segment roll of the short-lived topics: Kafka deletes"
+    " only closed segments",
     "LETHE_TOPIC_ERASURES_RETENTION_MS": "the erasure orders topic",
     "LETHE_TOPIC_DLQ_RETENTION_MS": "the dead-letter topic",
     # `lethe serve` (lethe/ops/access/settings.py)
+    "LETHE_URL": "support commands call this `lethe serve` instead of opening the"
+    " store (e.g. `https://lethe.example:8080`)",
+    "LETHE_TOKEN": "the API token they send (else the one `lethe login` kept)",
     "LETHE_HTTP_HOST": "where `lethe serve` listens",
     "LETHE_HTTP_PORT": "its port",
     "LETHE_OIDC_ISSUER": "OpenID Connect: the issuer (all three of ISSUER,"

@@ -13,11 +13,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lethe.consumers.deadletter import REASON
+from lethe.consumers.signatures import ROLE_FOR_TOPIC
 from lethe.ops.cli.main import main
 from lethe.ops.cli.produce import EXAMPLES
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.topics import TopicSettings
 from tests.support.ingest import Consuming, one_partition_env, producer_for, read_topic
+from tests.support.signing import trial_key_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -67,8 +69,9 @@ def consuming(env: dict[str, str]) -> Iterator[Consuming]:
     running.app.close()  # its connections: PostgreSQL is shared by many tests
 
 
-def produce(env: dict[str, str], topic: str, path: Path) -> Result:
-    return CliRunner().invoke(main, ["produce", topic, "--json", str(path)], env=env)
+def produce(env: dict[str, str], topic: str, path: Path, *more: str) -> Result:
+    args = ["produce", topic, "--json", str(path), *more]
+    return CliRunner().invoke(main, args, env=env)
 
 
 def lines_file(tmp_path: Path, *lines: str) -> Path:
@@ -145,7 +148,11 @@ def test_every_example_in_the_help_is_sent(
     help_text = CliRunner().invoke(main, ["produce", "--help"]).output
     assert f"\n    {topic}:\n      {EXAMPLES[topic]}\n" in help_text
 
-    result = produce(env, topic, lines_file(tmp_path, EXAMPLES[topic]))
+    signed: list[str] = []
+    if topic in ROLE_FOR_TOPIC:  # registered trial keys sign commands and answers
+        key = trial_key_for(topic, json.loads(EXAMPLES[topic]), tmp_path)
+        signed = ["--key", str(key)]
+    result = produce(env, topic, lines_file(tmp_path, EXAMPLES[topic]), *signed)
 
     assert result.exit_code == 0, result.output
     assert (

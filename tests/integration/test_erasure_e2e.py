@@ -39,6 +39,12 @@ from tests.support.ingest import (
     producer_for,
     read_topic,
 )
+from tests.support.signing import (
+    lethe_key_of,
+    signing_as_lethe,
+    signing_as_store,
+    store_key_file,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -77,8 +83,12 @@ class World:
         self.runtime: Runtime = build_runtime(Settings.from_env(env))
         self.topics = TopicSettings.from_env(env)
         kafka = KafkaClientSettings.from_mapping(env)
-        self.producer = KafkaProducer(**kafka.producer_config())  # the eraser's
-        self.relay_producer = RdKafkaProducer(kafka.rdkafka_producer_config())
+        self.producer = signing_as_store(  # the eraser's
+            env, KafkaProducer(**kafka.producer_config()), "images"
+        )
+        self.relay_producer = signing_as_lethe(
+            env, RdKafkaProducer(kafka.rdkafka_producer_config())
+        )
         self.relay = Relay(
             self.runtime.app,
             self.relay_producer,
@@ -95,6 +105,7 @@ class World:
             Catalogue.shipped(),
             FileEraser(root, "images"),
             self.topics.name(CONFIRMATIONS_TOPIC),
+            lethe_key=lethe_key_of(env),
         )
 
     def publish_image(
@@ -241,7 +252,8 @@ def test_a_verification_image_is_forgotten_after_7_days_and_with_police_after_30
     [published, *tombstones] = records_for(world, IMAGES, "img-plain", 3)
     assert [t.value for t in tombstones] == [None]
     assert {t.partition for t in tombstones} == {published.partition}
-    order_id = identity.order_id("img-plain", "RETENTION_EXPIRED")
+    digest = world.get("img-plain").content_digest
+    order_id = identity.order_id("img-plain", "RETENTION_EXPIRED", digest)
     assert [dict(t.headers)[ORDER_ID_HEADER] for t in tombstones] == [order_id.encode()]
     [order] = orders_for(world, "img-plain", 1)
     assert (order["order_id"], order["reason"], order["attempt"]) == (
@@ -326,7 +338,9 @@ def test_lethe_sweep_and_lethe_eraser_as_commands(
 
     eraser = subprocess.run(
         [sys.executable, "-c", "from lethe.ops.cli.main import main; main()", "eraser",
-         "--root", str(root), "--store", "images", "--exit-when-idle", "3"],
+         "--root", str(root), "--store", "images", "--exit-when-idle", "3",
+         "--key", str(store_key_file("images", tmp_path)),
+         "--lethe-public-key", env["LETHE_SIGNING_KEY_FILE"] + ".pub"],
         env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert eraser.returncode == 0, eraser.stderr

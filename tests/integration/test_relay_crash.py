@@ -174,6 +174,8 @@ def test_a_relay_killed_before_it_records_its_position_loses_nothing(
     topics = TopicSettings.from_env(env)
     bootstrap = env["LETHE_KAFKA_BOOTSTRAP"]
     catalogue = Catalogue.shipped()
+    app = build_runtime(Settings.from_env(env)).app
+    digests = {ref: app.get_item(ref).content_digest for ref in refs}
     orders: dict[str, set[str]] = defaultdict(set)
     order_records = read_topic(bootstrap, topics.name(ORDERS_TOPIC), ITEMS, settle=1.0)
     for record in order_records:
@@ -192,7 +194,9 @@ def test_a_relay_killed_before_it_records_its_position_loses_nothing(
         assert record.value is None
         tombstones[record.key.decode()].add(dict(record.headers)[ORDER_ID_HEADER])
 
-    expected = {ref: identity.order_id(ref, "RETENTION_EXPIRED") for ref in refs}
+    expected = {
+        ref: identity.order_id(ref, "RETENTION_EXPIRED", digests[ref]) for ref in refs
+    }
     # Every item: its one order id, on every copy of its order and its tombstone.
     assert {ref: ids for ref, ids in orders.items()} == {
         r: {o} for r, o in expected.items()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -16,15 +18,54 @@ from lethe.domain.item import Item
 from lethe.ops.kafka.offsets import BrokerOffsets
 from lethe.ops.kafka.produce import LetheProducer, Metadata
 from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.signing import public_raw, write_key_pair
 from lethe.ops.kafka.topics import TopicSettings, ensure
 from lethe.ops.runtime.bootstrap import build_app, shipped_policies
 from lethe.ops.runtime.run import RunConfig, build_loop
+from lethe.ops.runtime.signers import SignerStore
 from lethe.ops.settings import Settings
 from lethe.projections.store import SqlViews
 from tests.support.postgres import OUTSIDE_KEYS
+from tests.support.signing import TEST_KEYRING, TRIAL_SIGNATORIES
 
 INGESTED = get_topic(Item.Ingested)
 SHA = "ab" * 32
+
+
+def signing_key_file() -> str:
+    """A fresh Lethe signing key outside any store (its .pub beside it)."""
+    path = Path(tempfile.mkdtemp(prefix="lethe-key-")) / "lethe-signing.key"
+    write_key_pair(path)
+    return str(path)
+
+
+_REGISTERED: set[tuple[str, ...]] = set()
+# What names a store: each test has its own file, database or schema.
+_STORE_NAMES = (
+    "LETHE_STORE",
+    "LETHE_SQLITE_PATH",
+    "LETHE_POSTGRES_DBNAME",
+    "LETHE_POSTGRES_SCHEMA",
+)
+
+
+def register_trial_signers(env: dict[str, str]) -> None:
+    """The trial keys registered with the store of `env` (once each, and once
+    per test process: a race test must not wait for a store to open)."""
+    store = tuple(env.get(name, "") for name in _STORE_NAMES)
+    if store in _REGISTERED:
+        return
+    app = build_app(Settings.from_env(env))
+    try:
+        store = SignerStore(SqlViews(app.process_recorder))
+        known = {info.signatory.key_id for info in store.list()}
+        for trial in TRIAL_SIGNATORIES:
+            if trial.key_id not in known:
+                raw = public_raw(trial.public_key)
+                store.add(trial.name, trial.role, raw, "tests", datetime.now(UTC))
+    finally:
+        app.close()
+    _REGISTERED.add(store)
 
 
 def lethe_env(
@@ -49,6 +90,7 @@ def lethe_env(
         "LETHE_TOPIC_PREFIX": prefix,
         "LETHE_GROUP_ID": group,
         "LETHE_SWEEP_INTERVAL_S": "1",
+        "LETHE_SIGNING_KEY_FILE": signing_key_file(),
     }
 
 
@@ -76,6 +118,7 @@ class Consuming:
     """The consume loop of `lethe run`, driven poll by poll from the test."""
 
     def __init__(self, env: dict[str, str]) -> None:
+        register_trial_signers(env)
         self.config = RunConfig.from_env(Settings.from_env(env))
         self.app = build_app(self.config.settings)
         kafka = self.config.kafka
@@ -120,8 +163,12 @@ class Consuming:
 
 
 def producer_for(env: dict[str, str]) -> LetheProducer:
+    """A producer signing with the trial keys, registered in the env's store."""
+    register_trial_signers(env)
     return LetheProducer(
-        KafkaClientSettings.from_mapping(env), TopicSettings.from_env(env)
+        KafkaClientSettings.from_mapping(env),
+        TopicSettings.from_env(env),
+        keyring=TEST_KEYRING,
     )
 
 

@@ -20,6 +20,7 @@ from lethe.domain.application import Lethe
 from lethe.domain.item import ErasureCause
 from lethe.policies import load_shipped, shipped_ids
 from tests.support.fakes import FakeSubjectVault
+from tests.support.signing import TEST_SIGNATORIES, signed_headers
 
 NOW = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
 CATALOGUE = Catalogue.shipped()
@@ -34,6 +35,7 @@ class Delivered:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class Sent:
@@ -88,7 +90,9 @@ def producer(app: Lethe) -> FakeProducer:
 
 @pytest.fixture
 def taker(app: Lethe, producer: FakeProducer) -> BatchTaker:
-    contract = Contract(POLICIES, timedelta(minutes=5), CATALOGUE)
+    contract = Contract(
+        POLICIES, timedelta(minutes=5), CATALOGUE, signatories=TEST_SIGNATORIES
+    )
     return BatchTaker(app, DeadLetters(producer), contract, lambda: NOW)
 
 
@@ -132,7 +136,9 @@ def command(
         "requested_at": at,
     }
     data = CATALOGUE.encode("LetheCommand", value)
-    return Delivered(COMMANDS, 0, offset, item_id.encode(), data)
+    key = item_id.encode()
+    headers = tuple(signed_headers(COMMANDS, key, data, value, NOW))
+    return Delivered(COMMANDS, 0, offset, key, data, headers)
 
 
 def take(taker: BatchTaker, *records: Delivered) -> Any:
@@ -152,7 +158,9 @@ def test_good_records_are_saved_with_the_batch_s_last_offset(taker, app) -> None
 def test_a_long_batch_is_saved_in_slices_each_with_its_own_offset(
     app, producer, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    contract = Contract(POLICIES, timedelta(minutes=5), CATALOGUE)
+    contract = Contract(
+        POLICIES, timedelta(minutes=5), CATALOGUE, signatories=TEST_SIGNATORIES
+    )
     taker = BatchTaker(
         app, DeadLetters(producer), contract, lambda: NOW, max_per_save=2
     )

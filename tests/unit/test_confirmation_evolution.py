@@ -19,7 +19,7 @@ import pytest
 
 from lethe.consumers.checks import Contract
 from lethe.consumers.codec import Catalogue, PoisonRecord
-from lethe.consumers.records import KIND_BY_TOPIC, read
+from lethe.consumers.records import KIND_BY_TOPIC, read_unsigned
 from lethe.policies import load_shipped, shipped_ids
 from tests.unit.test_lifecycle_evolution import Delivered
 
@@ -104,7 +104,8 @@ def test_lethe_reads_an_old_stores_answer() -> None:
 def test_the_recall_answers_pass_the_contract(outcome: str) -> None:
     catalogue = Catalogue.shipped()
     data = catalogue.encode("ErasureConfirmation", confirmation(outcome))
-    taken = read(
+    # The schema's evolution, apart from who signed (tests/unit/test_signatures.py).
+    taken = read_unsigned(
         KIND_BY_TOPIC[TOPIC], Delivered(TOPIC, b"img-1", data), contract(catalogue), AT
     )
     assert (taken.outcome, taken.order_id) == (outcome, "o-1")
@@ -127,7 +128,7 @@ def test_an_outcome_newer_than_lethe_is_dead_lettered_with_what_to_do(
     data = writer.encode("ErasureConfirmation", confirmation("QUARANTINED"))
     assert reader.decode(data)[1]["outcome"] == "UNKNOWN"
     with pytest.raises(PoisonRecord) as caught:
-        read(
+        read_unsigned(
             KIND_BY_TOPIC[TOPIC], Delivered(TOPIC, b"img-1", data), contract(reader), AT
         )
     assert caught.value.reason.startswith("outcome UNKNOWN: an erasure outcome newer")

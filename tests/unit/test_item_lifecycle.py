@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import uuid5
 
 import pytest
 from hypothesis import given
@@ -226,10 +227,21 @@ def test_the_order_id_is_derived_from_item_and_cause() -> None:
     first, second = new_item(), new_item()
     a = first.order_erasure(ErasureCause.RETENTION_EXPIRED, IMAGE_DUE)
     b = second.order_erasure(ErasureCause.RETENTION_EXPIRED, IMAGE_DUE + DAY)
-    assert a == b == identity.order_id("img-1", "RETENTION_EXPIRED")
+    assert a == b == identity.order_id("img-1", "RETENTION_EXPIRED", "d1")
     other = new_item().order_erasure(ErasureCause.SUBJECT_ERASURE, T0)
-    assert other == identity.order_id("img-1", "SUBJECT_ERASURE") != a
+    assert other == identity.order_id("img-1", "SUBJECT_ERASURE", "d1") != a
     assert new_item(item_ref="img-2").order_due_erasure(IMAGE_DUE) != a
+
+
+def test_an_order_id_cannot_be_worked_out_without_the_items_secret() -> None:
+    """The id is keyed: item id and cause alone (all a forger knows) give
+    another id, and so does another content digest."""
+    ordered = new_item().order_erasure(ErasureCause.RETENTION_EXPIRED, IMAGE_DUE)
+    assert ordered != identity.order_id("img-1", "RETENTION_EXPIRED", "d2")
+    unkeyed = uuid5(identity.ORDERS_NAMESPACE, "img-1/RETENTION_EXPIRED")
+    assert ordered != str(unkeyed)
+    with pytest.raises(ValueError, match="secret"):
+        identity.order_id("img-1", "RETENTION_EXPIRED", "")
 
 
 def test_the_ordered_event_carries_what_a_store_needs() -> None:

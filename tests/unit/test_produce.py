@@ -114,11 +114,17 @@ def test_lethe_produce_refuses_a_topic_that_is_not_inbound_in_one_line(
 class FakeKafkaProducer:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes | None]] = []
+        self.headers: list[list[tuple[str, bytes]] | None] = []
 
     def send(
-        self, topic: str, value: bytes | None = None, key: bytes | None = None
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
     ) -> None:
         self.sent.append((topic, key, value))
+        self.headers.append(headers)
 
 
 def test_the_producer_api_keys_each_record_as_the_contract_says() -> None:

@@ -14,6 +14,7 @@ from lethe.consumers.codec import HEADER_SIZE, Catalogue, PoisonRecord
 from lethe.consumers.records import KIND_BY_TOPIC, read
 from lethe.consumers.shown import digest
 from lethe.policies import load_shipped, shipped_ids
+from tests.support.signing import TEST_SIGNATORIES, signed_headers
 
 NOW = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
 SUBJECT = "customer-4711-secret"
@@ -23,6 +24,7 @@ CONTRACT = Contract(
     policies={policy_id: load_shipped(policy_id) for policy_id in shipped_ids()},
     max_clock_skew=timedelta(seconds=300),
     catalogue=CATALOGUE,
+    signatories=TEST_SIGNATORIES,
 )
 RECORD_OF = {topic: kind.record for topic, kind in KIND_BY_TOPIC.items()}
 
@@ -34,6 +36,7 @@ class Delivered:
     value: bytes | None
     partition: int = 0
     offset: int = 42
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def metadata(**changes: Any) -> dict[str, Any]:
@@ -130,7 +133,9 @@ def delivered(topic: str, value: dict[str, Any], key: str | None = "") -> Delive
     if key == "":
         key = value.get(KEY_FIELD.get(topic, "item_id")) or value.get("subject_id")
     data = CATALOGUE.encode(RECORD_OF[topic], value)
-    return Delivered(topic, None if key is None else key.encode(), data)
+    raw_key = None if key is None else key.encode()
+    headers = tuple(signed_headers(topic, raw_key, data, value, NOW))
+    return Delivered(topic, raw_key, data, headers=headers)
 
 
 def take(topic: str, value: dict[str, Any], key: str | None = "") -> Any:

@@ -11,9 +11,8 @@ from typing import Any
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
-from lethe.ops.bench.infra import BenchContext, Stopwatch
+from lethe.ops.bench.infra import BenchContext, Stopwatch, relay_producer
 from lethe.ops.bench.stats import Figure, Say, Target, percentile
-from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import Relay
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.runtime.projector import Projector
@@ -68,7 +67,7 @@ def erase_subjects(
         _ingest(runtime.app, _records(s, items, now - timedelta(hours=1)), now)
     runtime.catch_up()  # the subject index must know every item first
     bench.contract_topics()
-    producer = RdKafkaProducer(bench.kafka.rdkafka_producer_config())
+    producer = relay_producer(bench.kafka)
     relay = Relay(runtime.app, producer, Catalogue.shipped())
     samples = [_erase(runtime, relay, s, items) for s in range(subjects)]
     producer.close()

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
 
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kafka import KafkaAdminClient
 from psycopg import sql
 
+from lethe.consumers.signatures import Signer
+from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.signing import SigningProducer, write_key_pair
 from lethe.ops.kafka.topics import TopicSettings, ensure
 from lethe.ops.runtime.bootstrap import build_app, shipped_policies
+from lethe.ops.runtime.lethe_key import signing_orders
 from lethe.ops.settings import Settings
 
 PSEUDONYM_KEY = "5e" * 32  # a fixed bench key: pseudonyms agree across processes
@@ -92,6 +100,7 @@ class BenchContext:
             "LETHE_POSTGRES_DBNAME": settings.postgres_dbname,
             "LETHE_PSEUDONYM_KEY": PSEUDONYM_KEY,
             "LETHE_KEK": KEK,
+            "LETHE_SIGNING_KEY_FILE": bench_key_file(),
             "LETHE_KAFKA_BOOTSTRAP": self.bootstrap,
             "LETHE_KAFKA_MAX_POLL_RECORDS": str(MAX_POLL_RECORDS),
             "LETHE_TOPIC_PREFIX": topics.prefix,
@@ -173,3 +182,23 @@ class Stopwatch:
 
     def split(self) -> tuple[float, float]:
         return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+# Orders are signed as `lethe run` signs them, so the relay figures include it;
+# a key of the bench's own, since nothing here verifies them.
+BENCH_SIGNER = Signer("lethe-bench", Ed25519PrivateKey.generate())
+
+
+@cache
+def bench_key_file() -> str:
+    """A signing key for the bench's `lethe run`s, made once per bench."""
+    path = Path(tempfile.mkdtemp(prefix="lethe-bench-key-")) / "lethe-signing.key"
+    write_key_pair(path)
+    return str(path)
+
+
+def relay_producer(kafka: KafkaClientSettings) -> SigningProducer:
+    """The relay's librdkafka producer, signing orders as Lethe does."""
+    return signing_orders(
+        RdKafkaProducer(kafka.rdkafka_producer_config()), BENCH_SIGNER, TopicSettings()
+    )

@@ -9,10 +9,9 @@ from typing import Any
 
 from lethe.consumers.codec import Catalogue
 from lethe.ops.bench import baseline
-from lethe.ops.bench.infra import BenchContext, Stopwatch
+from lethe.ops.bench.infra import BenchContext, Stopwatch, relay_producer
 from lethe.ops.bench.stats import Figure, Say, Target
 from lethe.ops.bench.sweep_solo import CAPTURED, ingest
-from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import Relay
 from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
@@ -40,7 +39,7 @@ def sweep_once(bench: BenchContext, settings: Settings, items: int) -> SweepRun:
     ingest(runtime.app, items)  # not timed: that is the ingest figure
     runtime.catch_up()
     bench.contract_topics()
-    producer = RdKafkaProducer(bench.kafka.rdkafka_producer_config())
+    producer = relay_producer(bench.kafka)
     relay = Relay(runtime.app, producer, Catalogue.shipped())
     now = CAPTURED + timedelta(days=8)  # every image is due
     watch = Stopwatch()

@@ -21,9 +21,8 @@ from kafka import KafkaAdminClient
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.ops import logging as lethe_logging
-from lethe.ops.bench.infra import fresh_database
+from lethe.ops.bench.infra import fresh_database, relay_producer
 from lethe.ops.kafka.broker import EmbeddedBroker
-from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
 from lethe.ops.kafka.topics import TopicSettings, ensure
@@ -80,7 +79,7 @@ def run(settings: Settings, items: int, bootstrap: str, relay_page: int) -> floa
         ensure(admin, TopicSettings(), shipped_policies().values())
     finally:
         admin.close()
-    kafka = RdKafkaProducer(client.rdkafka_producer_config())
+    kafka = relay_producer(client)
     relay = Relay(app, kafka, Catalogue.shipped(), page_size=relay_page)
     now = CAPTURED + timedelta(days=8)
     report, t_sweep = timed("sweep: order", lambda: sweeper.sweep(now), items)

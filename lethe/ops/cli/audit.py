@@ -10,12 +10,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, cast
+from urllib.parse import quote
 
 import click
 
 from lethe.domain import identity
 from lethe.domain.errors import ItemNotFoundError
 from lethe.domain.item import Item
+from lethe.ops.cli.remote import Api, api
 from lethe.ops.cli.requests import CONTROLLER
 from lethe.ops.cli.store import open_runtime, opened_settings
 from lethe.ops.cli.support import (
@@ -51,6 +53,8 @@ def audit() -> None:
 @JSON_OPTION
 def audit_item(item_id: str, as_json: bool) -> None:
     """The whole history of ITEM_ID: ingest, schedule, holds, erasure, confirmation."""
+    if (client := api()) is not None:
+        return _remote_audit_item(client, item_id, as_json)
     app = open_runtime().app
     events = list(app.events.get(identity.item_id(item_id)))
     if not events:
@@ -62,6 +66,20 @@ def audit_item(item_id: str, as_json: bool) -> None:
         return
     click.echo(f"item      {first.item_ref} ({first.category}, {first.controller})")
     rows = opened_rows(rows_of(events), partial(app.open_text, first.subject_ref))
+    _echo_rows(rows, with_item=False)
+
+
+def _remote_audit_item(client: Api, item_id: str, as_json: bool) -> None:
+    """The server's document; in text, the same table as from the store."""
+    _, doc = client.call("GET", f"/api/audit/items/{quote(item_id, safe='')}")
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))  # instants as the server wrote them
+        return
+    click.echo(f"item      {doc['item']} ({doc['category']}, {doc['controller']})")
+    rows = [
+        Row(datetime.fromisoformat(r["at"]), "", r["event"], r["details"])
+        for r in doc["timeline"]
+    ]
     _echo_rows(rows, with_item=False)
 
 

@@ -18,6 +18,7 @@ from lethe.ops.kafka.topics import (
     ensure,
 )
 from lethe.ops.runtime.bootstrap import build_app, shipped_policies
+from lethe.ops.runtime.lethe_key import check_signing_key
 from lethe.ops.runtime.run import RunConfig, run, stop_on_signals
 from lethe.ops.settings import Settings, SettingsError
 from lethe.projections.aside import PartitionStates
@@ -52,6 +53,10 @@ def run_command(log_level: str) -> None:
     batch and stops.
     """
     config = run_config()
+    try:
+        check_signing_key(config.settings)
+    except SettingsError as error:
+        raise UserError(str(error)) from None
     # run may start a store; its 'started' log line names the one it uses.
     opened_settings(config.settings, create=True)
     lethe_logging.configure(log_level)

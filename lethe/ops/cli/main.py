@@ -50,6 +50,8 @@ COMMANDS = {
     "serve": Lazy("lethe.ops.cli.serve:serve", "Serve the HTTP API (OpenAPI at /openapi.json)."),
     "token": Lazy("lethe.ops.cli.tokens:token", "API tokens for `lethe serve`: shown once, stored hashed, revocable."),
     "keys": Lazy("lethe.ops.cli.keys:keys", "The key-encryption key and the pseudonym key (docs/keys.md)."),
+    "login": Lazy("lethe.ops.cli.remote:login", "Check a token against the server and keep it for the support commands."),
+    "signer": Lazy("lethe.ops.cli.signers:signer", "Keys that sign commands (pipelines) and confirmations (stores)."),
 }
 # fmt: on
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import BinaryIO
 
 import click
@@ -10,6 +11,7 @@ import click
 from lethe.consumers.codec import Catalogue
 from lethe.ops.cli.kafka import run_config
 from lethe.ops.cli.support import UserError
+from lethe.ops.cli.trial_keys import keyring_for
 from lethe.ops.kafka.produce import LetheProducer, line_encoder
 from lethe.ops.kafka.produce_check import Judged, contract_for, judge_lines
 from lethe.ops.runtime.bootstrap import shipped_policies
@@ -63,7 +65,15 @@ def _epilog() -> str:
     required=True,
     help="A file of JSON lines, one record each; - reads stdin.",
 )
-def produce_command(topic: str, source: BinaryIO) -> None:
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Sign commands or confirmations with this private key (registered with "
+    "`lethe signer add`) [the embedded default: a trial key].",
+)
+def produce_command(topic: str, source: BinaryIO, key_file: Path | None) -> None:
     """Publish JSON lines to an inbound TOPIC as contract records, checked as the
     consumer checks them.
 
@@ -76,7 +86,8 @@ def produce_command(topic: str, source: BinaryIO) -> None:
     What only Lethe's store can judge (releasing a hold that is not placed,
     confirming an unknown order) is left to `lethe run`.
 
-    Timestamps are ISO-8601 with an offset (2026-03-25T11:00:00Z).
+    Timestamps are ISO-8601 with an offset (2026-03-25T11:00:00Z). Commands
+    and confirmations are signed (--key).
     """
     config = run_config()
     catalogue = Catalogue.shipped()
@@ -88,7 +99,7 @@ def produce_command(topic: str, source: BinaryIO) -> None:
     judged = judge_lines(encode_line, contract, topic, source, datetime.now(UTC))
     for number, reason in judged.refused:
         click.echo(f"lethe: line {number} refused: {reason}", err=True)
-    sent = _send(config, topic, judged) if judged.fit else 0
+    sent = _send(config, topic, judged, key_file, catalogue) if judged.fit else 0
     total = sent + len(judged.refused)
     refused = f"; refused {len(judged.refused)}" if judged.refused else ""
     click.echo(
@@ -98,9 +109,17 @@ def produce_command(topic: str, source: BinaryIO) -> None:
         raise SystemExit(REFUSED_EXIT)
 
 
-def _send(config: RunConfig, topic: str, judged: Judged) -> int:
+def _send(
+    config: RunConfig,
+    topic: str,
+    judged: Judged,
+    key_file: Path | None,
+    catalogue: Catalogue,
+) -> int:
     """Send the fit lines; the count once Kafka has acknowledged every one."""
-    with LetheProducer(config.kafka, config.topics) as producer:
+    values = [data for _, _, data in judged.fit]
+    keyring = keyring_for(config.settings, topic, key_file, catalogue, values)
+    with LetheProducer(config.kafka, config.topics, keyring=keyring) as producer:
         futures = [
             producer.send_encoded(topic, key, data) for _, key, data in judged.fit
         ]

@@ -14,12 +14,15 @@ from lethe.consumers import limits
 from lethe.domain.answers import Outcome
 from lethe.domain.application import Lethe
 from lethe.domain.errors import BadCommandError
+from lethe.ops.cli import remote_requests as remote
+from lethe.ops.cli import wording
 from lethe.ops.cli.answers import (
     deadline_text,
     erasure_summary,
     items_found,
     outcome_lines,
 )
+from lethe.ops.cli.remote import api
 from lethe.ops.cli.store import name_store, open_runtime
 from lethe.ops.cli.support import INSTANT, format_instant
 from lethe.ops.runtime.bootstrap import Runtime
@@ -52,10 +55,19 @@ BY = click.option(
     "--by",
     "--requested-by",
     "by",
-    required=True,
+    default=None,
     callback=_text,
-    help="Who asks (staff id).",
+    help="Who asks (staff id); required on the store, where no login says who. "
+    "Through the API (LETHE_URL) the server records the token's principal.",
 )
+
+
+def _by(by: str | None) -> str:
+    if not by:
+        raise click.UsageError("Missing option '--by' (who asks: a staff id)")
+    return by
+
+
 AT = click.option(
     "--at",
     type=INSTANT,
@@ -114,14 +126,14 @@ def _change_target(
     desk = open_runtime().desk
     if item:
         ref = item
-        return f"item {item}", desk.on_item(
+        return wording.target(item, controller), desk.on_item(
             controller, item, lambda app: on_item(app, ref), **required
         )
     sid = subject or ""
     outcome = desk.on_subject(
         controller, sid, lambda app: on_subject(app, controller, sid), **required
     )
-    return f"the subject ({controller})", outcome
+    return wording.target(None, controller), outcome
 
 
 def _echo_outcome(outcome: Outcome, controller: str, of_subject: bool) -> None:
@@ -151,23 +163,26 @@ def erase_subject(
     subject_id: str,
     controller: str,
     reason: str,
-    by: str,
+    by: str | None,
     ticket: str | None,
     at: datetime | None,
 ) -> None:
     """Erase everything of SUBJECT_ID that no law requires Lethe to keep."""
+    if (client := api()) is not None:
+        return remote.erase_subject(client, subject_id, controller, reason, ticket, at)
+    by = _by(by)
     command_id = ticket or str(uuid.uuid4())
     runtime = open_runtime()
     answer = runtime.desk.erase_subject(
         controller, subject_id, command_id, reason, by, ticket, _now(at)
     )
     zone = runtime.app.policy(controller).zone
-    click.echo(f"request   {answer.request_id}")
+    click.echo(wording.request_recorded(answer.request_id))
     if not answer.new:
         click.echo("          the same request was recorded before; nothing new")
     click.echo(f"received  {format_instant(answer.requested_at)}")
     click.echo(
-        f"answer by {deadline_text(answer.answer_due_at, zone)}  (GDPR art. 12(3))"
+        f"answer by {deadline_text(answer.answer_due_at, zone)}  {wording.ANSWER_LAW}"
     )
     if answer.extended_due_at is not None:
         click.echo(
@@ -178,7 +193,7 @@ def erase_subject(
     for line in outcome_lines(answer.outcome):
         click.echo(line)
     if answer.carried_out_at is None:
-        click.echo("status    recorded; `lethe run` carries it out")
+        click.echo(wording.CARRIED_OUT_BY_RUN)
         return
     shredded = "; subject key destroyed" if answer.key_destroyed else ""
     click.echo(f"status    answered: {erasure_summary(answer.outcome)}{shredded}")
@@ -209,10 +224,15 @@ def hold_place(
     controller: str,
     case_ref: str,
     reason: str,
-    by: str,
+    by: str | None,
     at: datetime | None,
 ) -> None:
     """Place a hold on one item or on everything a subject has (and will have)."""
+    if (client := api()) is not None:
+        return remote.hold_place(
+            client, item, subject, controller, case_ref, reason, at
+        )
+    by = _by(by)
     target, outcome = _change_target(
         item,
         subject,
@@ -225,12 +245,7 @@ def hold_place(
         reason=reason,
         requested_by=by,
     )
-    if outcome.recorded:
-        click.echo(f"hold {case_ref} placed on {target}")
-    else:
-        click.echo(
-            f"hold {case_ref} is already in force on {target}; nothing new recorded"
-        )
+    click.echo(wording.hold_placed(case_ref, target, outcome.recorded))
     _echo_outcome(outcome, controller, of_subject=subject is not None)
 
 
@@ -246,10 +261,13 @@ def hold_release(
     subject: str | None,
     controller: str,
     case_ref: str,
-    by: str,
+    by: str | None,
     at: datetime | None,
 ) -> None:
     """Release a hold; an overdue item becomes due at the release."""
+    if (client := api()) is not None:
+        return remote.hold_release(client, item, subject, controller, case_ref, at)
+    by = _by(by)
     target, outcome = _change_target(
         item,
         subject,
@@ -261,7 +279,7 @@ def hold_release(
         case_ref=case_ref,
         requested_by=by,
     )
-    click.echo(f"hold {case_ref} released from {target}")
+    click.echo(wording.hold_released(case_ref, target))
     _echo_outcome(outcome, controller, of_subject=subject is not None)
 
 
@@ -272,12 +290,14 @@ def hold_release(
 @AT
 def hold_police_extend(item: str, case_ref: str, by: str, at: datetime | None) -> None:
     """Keep a verification image for the police period (30 days from capture)."""
+    if (client := api()) is not None:
+        return remote.police_extend(client, item, case_ref, at)
+    by = _by(by)
     runtime = _apply(
         lambda rt: rt.app.flag_police_relevant(item, case_ref, by, _now(at))
     )
     found = runtime.app.get_item(item)
-    due = format_instant(found.due_at) if found.due_at else "not yet known"
-    click.echo(f"item {item} now due {due} ({found.rule})")
+    click.echo(wording.police_extended(item, found.due_at, found.rule))
 
 
 @click.command(short_help="Restrict processing (GDPR article 18).")
@@ -294,12 +314,15 @@ def restrict(
     controller: str,
     ticket: str,
     reason: str,
-    by: str,
+    by: str | None,
     at: datetime | None,
 ) -> None:
     """Restrict processing (GDPR art. 18): stored, not processed, not erased
     until lifted.
     """
+    if (client := api()) is not None:
+        return remote.restrict(client, item, subject, controller, ticket, reason, at)
+    by = _by(by)
     target, outcome = _change_target(
         item,
         subject,
@@ -312,13 +335,7 @@ def restrict(
         reason=reason,
         requested_by=by,
     )
-    if outcome.recorded:
-        click.echo(f"restriction {ticket} recorded on {target}")
-    else:
-        click.echo(
-            f"restriction {ticket} is already in force on {target};"
-            " nothing new recorded"
-        )
+    click.echo(wording.restriction_recorded(ticket, target, outcome.recorded))
     _echo_outcome(outcome, controller, of_subject=subject is not None)
 
 
@@ -334,10 +351,13 @@ def lift(
     subject: str | None,
     controller: str,
     ticket: str,
-    by: str,
+    by: str | None,
     at: datetime | None,
 ) -> None:
     """Lift a restriction; an overdue item becomes due at the lift."""
+    if (client := api()) is not None:
+        return remote.lift(client, item, subject, controller, ticket, at)
+    by = _by(by)
     target, outcome = _change_target(
         item,
         subject,
@@ -349,5 +369,5 @@ def lift(
         ticket=ticket,
         requested_by=by,
     )
-    click.echo(f"restriction {ticket} lifted from {target}")
+    click.echo(wording.restriction_lifted(ticket, target))
     _echo_outcome(outcome, controller, of_subject=subject is not None)

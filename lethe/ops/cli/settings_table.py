@@ -49,6 +49,9 @@ def variables() -> list[tuple[str, object]]:
         ("LETHE_OIDC_NAME_CLAIM", _default(OidcSettings, "name_claim")),
         ("LETHE_OIDC_ROLE_MAP", None),
         ("LETHE_FOUR_EYES", None),
+        # The support CLI as a client of `lethe serve` (lethe/ops/cli/remote.py).
+        ("LETHE_URL", None),
+        ("LETHE_TOKEN", None),
     ]
     return found
 

@@ -16,6 +16,7 @@ from lethe.ops.kafka.relay import ORDERS_TOPIC, Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
 from lethe.ops.kafka.topics import TopicSettings
 from lethe.ops.runtime.bootstrap import Runtime
+from lethe.ops.runtime.lethe_key import lethe_signer, signing_orders
 from lethe.ops.settings import Settings
 
 
@@ -70,9 +71,12 @@ def _relay(runtime: Runtime) -> str:
     try:
         kafka = KafkaClientSettings.from_mapping(env)
         topics = TopicSettings.from_env(env)
+        signer = lethe_signer(runtime.settings, create=True)
     except ValueError as error:
         raise UserError(str(error)) from None
-    producer = RdKafkaProducer(kafka.rdkafka_producer_config())
+    producer = signing_orders(
+        RdKafkaProducer(kafka.rdkafka_producer_config()), signer, topics
+    )
     try:
         relay = Relay(
             runtime.app,

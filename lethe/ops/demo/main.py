@@ -24,25 +24,30 @@ import click
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from rich.table import Table
 
-from lethe.consumers.codec import Catalogue
+from lethe.consumers.codec import Catalogue, PoisonRecord
+from lethe.consumers.signatures import SignerRole
 from lethe.ops import logging as lethe_logging
 from lethe.ops.cli.serve import default_console_address
 from lethe.ops.cli.support import echo_table, format_instant
+from lethe.ops.cli.trial_keys import trial_signer
 from lethe.ops.demo.story import Story, sweep_through
 from lethe.ops.demo.workload import DayShape, synthetic_day
-from lethe.ops.eraser.files import FileEraser
+from lethe.ops.eraser.files import FileEraser, signed_order
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.produce import LetheProducer
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import ORDERS_TOPIC, Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.signing import SigningProducer, lethe_signatory, public_path
 from lethe.ops.kafka.topics import TopicSettings, ensure
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
+from lethe.ops.runtime.lethe_key import lethe_signer, signing_key_path, signing_orders
 from lethe.ops.runtime.run import RunConfig, build_loop
 from lethe.ops.settings import Settings
 from lethe.projections.sweeper import Sweeper
 
 CONFIRMATIONS = "lethe.erasure-confirmations.v1"
+DEMO_STORE = "demo-blob-store"
 DLQ = "lethe.dlq.v1"
 
 
@@ -311,11 +316,21 @@ class DemoEraser:
         self.answered: set[str] = set()
 
     def answer_orders(self, at: datetime) -> str:
-        relay_producer = RdKafkaProducer(self.kafka.rdkafka_producer_config())
+        settings = self.runtime.settings
+        relay_producer = signing_orders(
+            RdKafkaProducer(self.kafka.rdkafka_producer_config()),
+            lethe_signer(settings, create=True),
+            TopicSettings(),
+        )
         relay = Relay(self.runtime.app, relay_producer, Catalogue.shipped())
         try:
             relayed = relay.relay_pending()
-            producer = KafkaProducer(**self.kafka.producer_config())
+            # The eraser signs its answers with the store's (trial) key.
+            producer = SigningProducer(
+                KafkaProducer(**self.kafka.producer_config()),
+                trial_signer(self.runtime, DEMO_STORE, SignerRole.STORE),
+                {CONFIRMATIONS: CONFIRMATIONS},
+            )
             files_before = sum(1 for _ in self.blobs.glob("*"))
             confirmed = self._erase_files(producer, at)
             producer.close()
@@ -341,17 +356,24 @@ class DemoEraser:
         self.runtime.catch_up()
         return taken
 
-    def _erase_files(self, producer: KafkaProducer, at: datetime) -> int:
+    def _erase_files(self, producer: SigningProducer, at: datetime) -> int:
         catalogue = Catalogue.shipped()
+        lethe_key = lethe_signatory(
+            public_path(signing_key_path(self.runtime.settings))
+        )
         eraser = FileEraser(
             self.blobs.resolve(),
-            store="demo-blob-store",
+            store=DEMO_STORE,
             state_dir=self.blobs.parent / "eraser",
             clock=lambda: at,
         )
         answered = 0
         for record in _read_topic(self.kafka, ORDERS_TOPIC):
-            order = catalogue.decode_as(record.value, "ErasureOrder")
+            try:
+                order = signed_order(record, catalogue, lethe_key)
+            except PoisonRecord as refused:
+                click.echo(f"eraser: order refused, nothing deleted: {refused.reason}")
+                continue
             if order["order_id"] in self.answered:
                 continue  # answered in an earlier pass
             confirmation = eraser.answer(order)

@@ -30,10 +30,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lethe.consumers.codec import Catalogue, PoisonRecord
+from lethe.consumers.signatures import Signatories
+from lethe.consumers.signatures import verify as verify_signature
 from lethe.domain.item import Outcome
 from lethe.ops import logging as lethe_logging
 from lethe.ops.eraser.journal import Journal, whole_ms
-from lethe.ops.kafka.relay import ORDER_ID_HEADER, Producer
+from lethe.ops.kafka.relay import ORDER_ID_HEADER, ORDERS_TOPIC, Producer
 
 STATE_DIR = ".lethe-eraser"
 CONFIRMATIONS_TOPIC = "lethe.erasure-confirmations.v1"
@@ -199,8 +201,13 @@ class EraserLoop:
         catalogue: Catalogue,
         eraser: FileEraser,
         confirmations_topic: str = CONFIRMATIONS_TOPIC,
+        *,
+        lethe_key: Signatories,
     ) -> None:
         self.consumer = consumer
+        # Only orders signed with Lethe's key are worked; `producer` signs the
+        # answers with this store's key (ops/kafka/signing.py).
+        self.lethe_key = lethe_key
         self.producer = producer
         self.catalogue = catalogue
         self.eraser = eraser
@@ -228,6 +235,10 @@ class EraserLoop:
     def _decode(self, record: Any) -> tuple[str, dict[str, Any]]:
         where = _where(record)
         try:
+            # Only what Lethe's key signed is worked. A forged order or recall
+            # is neither carried out nor answered: an answer could tell Lethe
+            # that its real order of that id had failed.
+            verified(record, self.lethe_key)
             name, value = self.catalogue.decode(record.value)
         except PoisonRecord as error:
             log.warning("not an erasure order, skipped", reason=error.reason, **where)
@@ -273,3 +284,19 @@ def _where(record: Any) -> dict[str, Any]:
         "partition": record.partition,
         "offset": record.offset,
     }
+
+
+def verified(record: Any, lethe_key: Signatories) -> None:
+    """PoisonRecord unless Lethe's key signed this record of lethe.erasures.v1."""
+    if record.value is None:
+        raise PoisonRecord("a null value is not an erasure order")
+    headers = getattr(record, "headers", None)
+    verify_signature(headers, ORDERS_TOPIC, record.key, record.value, lethe_key)
+
+
+def signed_order(
+    record: Any, catalogue: Catalogue, lethe_key: Signatories
+) -> dict[str, Any]:
+    """The ErasureOrder a record carries, if Lethe's key signed it."""
+    verified(record, lethe_key)
+    return catalogue.decode_as(record.value, "ErasureOrder")

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kafka import KafkaProducer
 
 from lethe.consumers.codec import Catalogue
 from lethe.consumers.records import KIND_BY_TOPIC
+from lethe.consumers.signatures import ROLE_FOR_TOPIC
 from lethe.ops.kafka.produce_json import JsonLineError, from_json, schema_of
 from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.signing import Keyring, RecordSigners
 from lethe.ops.kafka.topics import TopicSettings
 
 __all__ = ["JsonLineError", "LetheProducer", "Metadata", "encode_lines", "line_encoder"]
@@ -68,8 +70,12 @@ class LetheProducer:
         *,
         producer: Any = None,
         catalogue: Catalogue | None = None,
+        keyring: RecordSigners | None = None,
     ) -> None:
         self.topics = topics or TopicSettings()
+        # Commands and confirmations are signed with these keys; without one
+        # they go unsigned, and Lethe dead-letters them.
+        self.keyring: RecordSigners = keyring or Keyring()
         self.catalogue = catalogue or Catalogue.shipped()
         self.producer = producer or KafkaProducer(**kafka.producer_config())
 
@@ -84,7 +90,21 @@ class LetheProducer:
         return self.send_encoded(contract_topic, key, data)
 
     def send_encoded(self, contract_topic: str, key: bytes, data: bytes) -> Any:
-        return self.producer.send(self.topics.name(contract_topic), value=data, key=key)
+        headers = self._signature(contract_topic, key, data)
+        return self.producer.send(
+            self.topics.name(contract_topic), value=data, key=key, headers=headers
+        )
+
+    def _signature(
+        self, contract_topic: str, key: bytes, data: bytes
+    ) -> list[tuple[str, bytes]] | None:
+        if contract_topic not in ROLE_FOR_TOPIC:
+            return None
+        value = self.catalogue.decode_as(data, KIND_BY_TOPIC[contract_topic].record)
+        signer = self.keyring.for_record(contract_topic, value)
+        if signer is None:
+            return None
+        return signer.headers(contract_topic, key, data, datetime.now(UTC))
 
     def send_event(
         self, item_id: str, event_code: str, metadata: Metadata, zone: str | None = None

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from lethe.consumers.checks import Contract
 from lethe.consumers.codec import Catalogue, PoisonRecord
-from lethe.consumers.records import KIND_BY_TOPIC, read
+from lethe.consumers.records import KIND_BY_TOPIC, read_unsigned
 from lethe.domain.policy import Policy
 from lethe.ops.kafka.produce_json import JsonLineError
 from lethe.ops.settings import Settings
@@ -50,7 +50,8 @@ def refusal(
     """Why `lethe run` would dead-letter this record at `now`, or None."""
     kind = KIND_BY_TOPIC[contract_topic]
     try:
-        read(kind, _Outgoing(contract_topic, key, data), contract, now)
+        # Unsigned: the producer signs each record as it sends it.
+        read_unsigned(kind, _Outgoing(contract_topic, key, data), contract, now)
     except PoisonRecord as poison:
         return poison.reason
     return None

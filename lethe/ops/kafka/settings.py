@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SECURITY_PROTOCOLS = frozenset({"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"})
+# What both kafka-python and librdkafka speak (GSSAPI and OAUTHBEARER need more
+# than a username and password).
+SASL_MECHANISMS = frozenset({"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 # How long librdkafka keeps retrying a record before reporting it failed: the
@@ -40,6 +43,11 @@ class KafkaClientSettings:
     sasl_username: str | None = None
     sasl_password: str | None = field(default=None, repr=False)
     ssl_cafile: str | None = None
+    # Mutual TLS: the client's certificate and key (PEM files).
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    # Off only for a broker whose certificate names no host the clients use.
+    ssl_check_hostname: bool = True
     request_timeout_ms: int = 30_000
     # How long a client waits for the first broker to answer before it gives up.
     bootstrap_timeout_ms: int = 30_000
@@ -62,15 +70,32 @@ class KafkaClientSettings:
                 f"security_protocol {self.security_protocol!r} is not one of "
                 f"{sorted(SECURITY_PROTOCOLS)}"
             )
-        if self.security_protocol.startswith("SASL_") and not self.sasl_mechanism:
-            raise KafkaSettingsError(f"{self.security_protocol} needs sasl_mechanism")
-        if self.sasl_mechanism and not (self.sasl_username and self.sasl_password):
-            raise KafkaSettingsError("sasl_mechanism needs sasl_username/password")
+        self._check_security()
         # The broker expires a member that misses heartbeats for a whole session.
         if self.heartbeat_interval_ms >= self.session_timeout_ms:
             raise KafkaSettingsError(
                 "heartbeat_interval_ms must be < session_timeout_ms"
             )
+
+    def _check_security(self) -> None:
+        sasl = self.security_protocol.startswith("SASL_")
+        if sasl and not self.sasl_mechanism:
+            raise KafkaSettingsError(f"{self.security_protocol} needs sasl_mechanism")
+        if self.sasl_mechanism and not sasl:
+            # Else the clients would silently connect without authenticating.
+            raise KafkaSettingsError(
+                f"sasl_mechanism needs security_protocol SASL_SSL or SASL_PLAINTEXT, "
+                f"not {self.security_protocol}"
+            )
+        if self.sasl_mechanism and self.sasl_mechanism not in SASL_MECHANISMS:
+            raise KafkaSettingsError(
+                f"sasl_mechanism {self.sasl_mechanism!r} is not one of "
+                f"{sorted(SASL_MECHANISMS)}"
+            )
+        if self.sasl_mechanism and not (self.sasl_username and self.sasl_password):
+            raise KafkaSettingsError("sasl_mechanism needs sasl_username/password")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise KafkaSettingsError("ssl_certfile and ssl_keyfile go together")
 
     @classmethod
     def from_mapping(
@@ -148,6 +173,12 @@ class KafkaClientSettings:
             config["sasl.password"] = self.sasl_password
         if self.ssl_cafile:
             config["ssl.ca.location"] = self.ssl_cafile
+        if self.ssl_certfile:
+            config["ssl.certificate.location"] = self.ssl_certfile
+            config["ssl.key.location"] = self.ssl_keyfile
+        if "SSL" in self.security_protocol:
+            check = "https" if self.ssl_check_hostname else "none"
+            config["ssl.endpoint.identification.algorithm"] = check
         return config
 
     def admin_config(self) -> dict[str, Any]:
@@ -162,12 +193,18 @@ class KafkaClientSettings:
             "request_timeout_ms": self.request_timeout_ms,
             "bootstrap_timeout_ms": self.bootstrap_timeout_ms,
         }
+        # kafka-python's names: sasl_plain_* serve PLAIN and SCRAM alike.
         if self.sasl_mechanism:
-            config["sasl.mechanism"] = self.sasl_mechanism
+            config["sasl_mechanism"] = self.sasl_mechanism
             config["sasl_plain_username"] = self.sasl_username
             config["sasl_plain_password"] = self.sasl_password
         if self.ssl_cafile:
             config["ssl_cafile"] = self.ssl_cafile
+        if self.ssl_certfile:
+            config["ssl_certfile"] = self.ssl_certfile
+            config["ssl_keyfile"] = self.ssl_keyfile
+        if "SSL" in self.security_protocol:
+            config["ssl_check_hostname"] = self.ssl_check_hostname
         return config
 
 

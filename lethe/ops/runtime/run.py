@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -25,10 +25,12 @@ from lethe.ops.kafka.topics import TopicSettings, check_item_topics
 from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.runtime.heartbeat import Heartbeat
 from lethe.ops.runtime.lease import lease_for
+from lethe.ops.runtime.lethe_key import lethe_signer, signing_orders
 from lethe.ops.runtime.metrics import Metrics
 from lethe.ops.runtime.metrics_server import start_metrics
 from lethe.ops.runtime.preflight import describe_store
 from lethe.ops.runtime.projector import Projector, at_start
+from lethe.ops.runtime.signers import SignerStore
 from lethe.ops.settings import Settings
 from lethe.projections.aside import PartitionStates
 from lethe.projections.store import SqlViews
@@ -72,8 +74,12 @@ def build_loop(
     metrics: Metrics | None = None,
 ) -> ConsumeLoop:
     settings, topics = config.settings, config.topics
-    # The same contract `lethe produce` checks records against before sending.
-    contract = contract_for(settings, app.policies, Catalogue.shipped())
+    # The same contract `lethe produce` checks records against before sending,
+    # and the registered keys commands and confirmations must be signed with.
+    contract = replace(
+        contract_for(settings, app.policies, Catalogue.shipped()),
+        signatories=SignerStore(SqlViews(app.process_recorder)),
+    )
     dead_letters = DeadLetters(producer, topics.name(DLQ_TOPIC))
     taker = BatchTaker(app, dead_letters, contract, clock)
     return ConsumeLoop(
@@ -127,12 +133,16 @@ def check_topics(config: RunConfig) -> None:
 def run(config: RunConfig, stop: threading.Event) -> None:
     """Consume until `stop` is set; the current batch is always finished first."""
     check_topics(config)
+    # Before anything starts: on PostgreSQL a missing key is a one-line refusal.
+    signer = lethe_signer(config.settings, create=True)
     app = build_app_at_start(config.settings)
     metrics = Metrics()
     server = start_metrics(app, config.settings, metrics)
     producer = KafkaProducer(**config.kafka.producer_config())  # dead letters
     # The relay's own, on librdkafka: ~8 µs of CPU a record, kafka-python's ~34.
-    relay_producer = RdKafkaProducer(config.kafka.rdkafka_producer_config())
+    relay_producer = signing_orders(
+        RdKafkaProducer(config.kafka.rdkafka_producer_config()), signer, config.topics
+    )
     consumer_config = config.kafka.consumer_config(config.settings.group_id)
     consumer = KafkaConsumer(**consumer_config)
     offsets = BrokerOffsets(consumer_config)
