@@ -145,6 +145,24 @@ def test_an_items_history_through_the_api_is_the_table_the_store_prints(
     assert "HoldPlaced" in remote.output
 
 
+def test_a_subjects_history_through_the_api_is_the_table_the_store_prints(
+    server: tuple[str, dict[Role, str], Any], nowhere: Path
+) -> None:
+    base, tokens, runtime = server
+    lethe(base, tokens[Role.LEGAL], "hold", "place", "--subject", SUBJECT, "--case",
+          "POL-6", "--reason", "police case")  # fmt: skip
+    remote = lethe(base, tokens[Role.AUDITOR], "audit", "subject", SUBJECT)
+    assert remote.exit_code == 0, remote.output
+    local = CliRunner().invoke(
+        main, ["audit", "subject", SUBJECT], env=runtime.settings.env
+    )
+    assert local.exit_code == 0, local.output
+    assert remote.output == local.output
+    assert f"subject   {SUBJECT}" in remote.output and ITEM in remote.output
+    refused = lethe(base, tokens[Role.SUPPORT], "audit", "subject", SUBJECT)
+    assert refused.exit_code == 2 and "auditor" in refused.output
+
+
 def test_a_refused_call_prints_the_role_it_needs(
     server: tuple[str, dict[Role, str], Any], nowhere: Path
 ) -> None:

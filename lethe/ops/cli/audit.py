@@ -76,11 +76,44 @@ def _remote_audit_item(client: Api, item_id: str, as_json: bool) -> None:
         click.echo(json.dumps(doc, indent=2))  # instants as the server wrote them
         return
     click.echo(f"item      {doc['item']} ({doc['category']}, {doc['controller']})")
-    rows = [
-        Row(datetime.fromisoformat(r["at"]), "", r["event"], r["details"])
-        for r in doc["timeline"]
+    _echo_rows(_rows_of_document(doc["timeline"]), with_item=False)
+
+
+def _rows_of_document(timeline: list[dict[str, Any]], item: str = "") -> list[Row]:
+    """The rows of a timeline as the server sent it (instants in ISO 8601)."""
+
+    def instant(text: str | None) -> datetime | None:
+        return datetime.fromisoformat(text) if text else None
+
+    return [
+        Row(
+            datetime.fromisoformat(r["at"]),
+            item,
+            r["event"],
+            r["details"],
+            instant(r.get("recorded")),
+        )
+        for r in timeline
     ]
-    _echo_rows(rows, with_item=False)
+
+
+def _remote_audit_subject(
+    client: Api, subject_id: str, controller: str, as_json: bool
+) -> None:
+    """The server's document; in text, the same table as from the store."""
+    body = {"subject_id": subject_id, "controller": controller}
+    _, doc = client.call("POST", "/api/audit/subjects", body)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))  # instants as the server wrote them
+        return
+    click.echo(f"subject   {doc['subject']}")
+    click.echo(
+        f"pseudonym {doc['pseudonym']} ({controller}); {len(doc['items'])} items"
+    )
+    rows = _rows_of_document(doc["timeline"])
+    for item in doc["items"]:
+        rows += _rows_of_document(item["timeline"], item=item["item"])
+    _echo_rows(sorted(rows, key=lambda r: r.at), with_item=True)
 
 
 @audit.command("subject")
@@ -89,6 +122,8 @@ def _remote_audit_item(client: Api, item_id: str, as_json: bool) -> None:
 @JSON_OPTION
 def audit_subject(subject_id: str, controller: str, as_json: bool) -> None:
     """The history of SUBJECT_ID and of every item Lethe held of them."""
+    if (client := api()) is not None:
+        return _remote_audit_subject(client, subject_id, controller, as_json)
     runtime = open_runtime()
     runtime.catch_up()  # the subject's items are found through the schedule's index
     history = subject_history(runtime.app, runtime.views, controller, subject_id)
