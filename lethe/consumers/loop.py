@@ -240,7 +240,30 @@ def _by_topic(
     shown: dict[str, Any] = {}
     for topic, numbers in sorted(topics.items()):
         offsets = [resume_at[tp] for tp in resume_at if tp.topic == topic]
-        shown[topic] = {"partitions": len(numbers)}
+        shown[topic] = {"partitions": len(numbers), "numbers": _ranges(numbers)}
         if offsets:
             shown[topic]["resume_at"] = f"{min(offsets)}..{max(offsets)}"
     return {"partitions": sum(map(len, topics.values())), "topics": shown}
+
+
+def _ranges(numbers: Iterable[int]) -> str:
+    """0,1,2,3,7 as "0..3,7": twelve partitions take five characters."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ",".join(f"{a}..{b}" if a != b else f"{a}" for a, b in runs)
+
+
+def assigned_partitions(line: Mapping[str, Any]) -> set[str]:
+    """The "topic:partition"s a "partitions assigned" log line names (scale-out
+    tests and benches read which process holds what from the log)."""
+    held = set()
+    for topic, shown in line.get("topics", {}).items():
+        for part in filter(None, str(shown.get("numbers", "")).split(",")):
+            first, _, last = part.partition("..")
+            for n in range(int(first), int(last or first) + 1):
+                held.add(f"{topic}:{n}")
+    return held

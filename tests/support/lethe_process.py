@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lethe.consumers.loop import assigned_partitions
+
 LETHE = Path(sys.executable).with_name("lethe")
 
 
@@ -41,10 +43,10 @@ class LetheProcess:
     def events(self, name: str) -> list[dict[str, Any]]:
         return [line for line in self.lines() if line.get("event") == name]
 
-    def assigned(self) -> list[str]:
+    def assigned(self) -> set[str]:
         """The partitions of the latest assignment (empty before the first)."""
         assignments = self.events("partitions assigned")
-        return assignments[-1]["partitions"] if assignments else []
+        return assigned_partitions(assignments[-1]) if assignments else set()
 
     def wait_for(
         self, what: str, done: Callable[[], bool], timeout: float = 120

@@ -7,7 +7,7 @@ import json
 import structlog
 from kafka import TopicPartition
 
-from lethe.consumers.loop import ResumeFromTracking
+from lethe.consumers.loop import ResumeFromTracking, assigned_partitions
 from lethe.consumers.shown import digest, is_digest
 from lethe.ops.logging import MAX_LINE, guard
 from tests.support.leaks import captured_log
@@ -61,4 +61,9 @@ def test_partitions_assigned_is_one_short_line_by_topic() -> None:
     assert len(line) < 1000
     event = json.loads(line)
     assert event["partitions"] == 72
-    assert event["topics"][topics[0]] == {"partitions": 12, "resume_at": "1000..1011"}
+    assert event["topics"][topics[0]] == {
+        "partitions": 12,
+        "numbers": "0..11",
+        "resume_at": "1000..1011",
+    }
+    assert assigned_partitions(event) == {f"{t}:{p}" for t in topics for p in range(12)}

@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from lethe.consumers.loop import assigned_partitions
+
 
 def lethe_binary() -> str:
     beside = Path(sys.executable).with_name("lethe")
@@ -53,7 +55,7 @@ class RunProcess:
     def assigned(self) -> set[str]:
         """The partitions of the latest assignment (empty before the first)."""
         assignments = self.lines("partitions assigned")
-        return set(assignments[-1]["partitions"]) if assignments else set()
+        return assigned_partitions(assignments[-1]) if assignments else set()
 
     def stop(self, timeout: float = 120) -> None:
         """SIGTERM and wait; RuntimeError with the log's tail on a bad exit."""
