@@ -338,6 +338,7 @@ class Item(Aggregate):
         if case_ref not in self.holds:
             raise NoSuchHoldError(f"item {self.item_ref}", case_ref)
         self._hold_released(case_ref=case_ref, by=by, at=at)
+        self._order_kept_copy(at)
 
     @event("HoldReleased")
     def _hold_released(self, case_ref: str, by: str, at: datetime) -> None:
@@ -360,6 +361,7 @@ class Item(Aggregate):
         if ticket not in self.restrictions:
             raise NoSuchRestrictionError(f"item {self.item_ref}", ticket)
         self._restriction_lifted(ticket=ticket, by=by, at=at)
+        self._order_kept_copy(at)
 
     @event("RestrictionLifted")
     def _restriction_lifted(self, ticket: str, by: str, at: datetime) -> None:
@@ -561,9 +563,7 @@ class Item(Aggregate):
         if self.state != ItemState.ERASED or self.order is None:
             return False
         where = f"{source_topic}:{source_partition}:{source_offset}"
-        cause = f"{self.order['cause']}@{where}"
-        order_id = identity.order_id(self.item_ref, cause, self.content_digest)
-        if order_id == self.order["order_id"]:
+        if self._copy_order_id(where) == self.order["order_id"]:
             return False
         self._arrived_again(
             source_topic=source_topic,
@@ -573,29 +573,53 @@ class Item(Aggregate):
         )
         if self.holds or self.restrictions:
             # A late hold whose store answered TOO_LATE: the hold wins over the
-            # copy too. The history names its arrival; no order goes out.
+            # copy too. The history names its arrival; the order waits for the
+            # last release (_order_kept_copy).
             return True
+        self._order_copy(where, at)
+        return True
+
+    def _copy_order_id(self, where: str) -> str:
+        assert self.order is not None
+        return identity.order_id(
+            self.item_ref, f"{self.order['cause']}@{where}", self.content_digest
+        )
+
+    def _order_copy(self, where: str, at: datetime) -> None:
+        """Order the copy read at `where` erased, under its own order id."""
+        assert self.order is not None
+        topic, partition, _offset = where.rsplit(":", 2)  # topic names have no ":"
         self._erasure_ordered(
-            order_id=order_id,
+            order_id=self._copy_order_id(where),
             cause=self.order["cause"],
             rule=self.rule,
             policy=self.policy,
             due_at=self.due_at,
             item_ref=self.item_ref,
-            source_topic=source_topic,
-            source_partition=source_partition,
+            source_topic=topic,
+            source_partition=int(partition),
             category=self.category,
             blob_uri=self.blob_uri,
             sha256=self.sha256,
             at=at,
         )
-        return True
+
+    def _order_kept_copy(self, at: datetime) -> None:
+        """After the last release: a copy that came back while held goes now."""
+        where = getattr(self, "copy_back", None)
+        if self.holds or self.restrictions or where is None:
+            return
+        if self.state != ItemState.ERASED or self.order is None:
+            return
+        if self._copy_order_id(where) != self.order["order_id"]:
+            self._order_copy(where, at)
 
     @event("ArrivedAgain")
     def _arrived_again(
         self, source_topic: str, source_partition: int, source_offset: int, at: datetime
     ) -> None:
-        pass  # the record is named in the history; the order that follows acts
+        # The latest copy back: ordered at once, or at the last release if held.
+        self.copy_back = f"{source_topic}:{source_partition}:{source_offset}"
 
     def reissue_erasure(self, at: datetime) -> int:
         """Send the same order again (unconfirmed or failed); returns the attempt."""

@@ -84,6 +84,7 @@ SETTLE = st.booleans()  # let the schedule process catch up right after the step
 class ItemLives(RuleBasedStateMachine):
     @initialize()
     def start(self) -> None:
+        self.kept_copies: dict[str, str] = {}  # item ref: the order id when kept
         self.directory = Path(tempfile.mkdtemp(prefix="lethe-props-"))
         self.rt: Runtime = build_runtime(
             Settings.from_env(
@@ -188,6 +189,8 @@ class ItemLives(RuleBasedStateMachine):
             return
         if item.holds or item.restrictions:  # a hold whose store was too late
             assert after.order == item.order, "a held copy was ordered erased"
+            assert item.order is not None
+            self.kept_copies[item.item_ref] = item.order["order_id"]
             seen("an erased item's copy came back under a hold")
         else:  # part 7: erased stays erased
             assert result.again and after.order != item.order
@@ -217,6 +220,14 @@ class ItemLives(RuleBasedStateMachine):
         case = _own(_stops(item, kind))[0]
         free = self.app.release_hold if kind == "hold" else self.app.lift_restriction
         free(item.item_ref, case, "support:ola", self.tick())
+        after = self.app.get_item(item.item_ref)
+        kept_under = self.kept_copies.get(item.item_ref)
+        if not after.holds and not after.restrictions and kept_under is not None:
+            del self.kept_copies[item.item_ref]
+            if item.order is not None and item.order["order_id"] == kept_under:
+                # A copy that came back while held goes at the last release.
+                assert after.order != item.order, "a kept copy outlived its hold"
+                seen("a copy kept under a hold is ordered at its release")
         self.settle(settle)
 
     @rule(customer=CUSTOMER, kind=KINDS, case=st.sampled_from(CASES), settle=SETTLE)

@@ -158,3 +158,20 @@ def test_a_late_subject_hold_reaches_an_ordered_item_and_recalls_it() -> None:
     assert apply_subject(item, subject, POLICY, "subject-holdreleased", LATER + DAY)
     assert not item.holds and item.state == ItemState.RECALL_SENT
     assert item.order is not None and item.order["order_id"] == order_id
+
+
+def test_a_copy_back_under_a_hold_is_kept_and_ordered_at_the_last_release() -> None:
+    item, order_id = sent()
+    item.place_hold("POL-1", "evidence", "officer", LATER)
+    answer(item, order_id, Outcome.TOO_LATE)  # the store had already deleted it
+    assert item.state == ItemState.ERASED
+    item.collect_events()
+    # The record is republished (a pipeline's replay) while the hold is on.
+    assert item.erase_again("alarm.images.v1", 0, 99, LATER + DAY)
+    assert event_names(item) == ["ArrivedAgain"]  # recorded; no order past the hold
+    assert item.order is not None and item.order["order_id"] == order_id
+    item.release_hold("POL-1", "officer", LATER + 2 * DAY)
+    assert event_names(item) == ["HoldReleased", "ErasureOrdered"]
+    assert item.order["order_id"] != order_id
+    # The same record again changes nothing: its copy is already ordered.
+    assert not item.erase_again("alarm.images.v1", 0, 99, LATER + 3 * DAY)
