@@ -456,12 +456,12 @@ class StoreContract:
         rt.catch_up()
         assert self.row(rt, "img")["state"] == "recall-sent"
         later = now + timedelta(hours=5)
-        assert rt.sweeper.sweep(later).reissued == 0
+        rt.sweeper.sweep(later)  # the store is shared: count only this test's item
         assert self.item(rt, "img").attempts == 1
         status = read_status(rt.views, later, 60, 3600, 7, {})
-        assert [(a.item_ref, a.what) for a in status.unconfirmed] == [
-            (img, "ordered, then recalled: no answer yet")
-        ]
+        assert [
+            (a.item_ref, a.what) for a in status.unconfirmed if a.item_ref == img
+        ] == [(img, "ordered, then recalled: no answer yet")]
         order = self.item(rt, "img").order
         assert order is not None
         rt.app.confirm_erasure(
@@ -486,6 +486,12 @@ class StoreContract:
         # Backoff doubles: one hour after the reissue is too soon for all of them.
         rt.sweeper.sweep(now + timedelta(hours=2))
         assert [self.item(rt, n).attempts for n in names] == [2] * 5
+        for n in names:  # leave no unconfirmed order to the tests sharing the store
+            order = self.item(rt, n).order
+            assert order is not None
+            rt.app.confirm_erasure(
+                self.ref(n), order["order_id"], "blob", Outcome.DELETED, None, now
+            )
 
     def test_a_confirmation_the_schedule_has_not_seen_does_not_stop_the_sweep(
         self, rt: Runtime

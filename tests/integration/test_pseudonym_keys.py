@@ -56,8 +56,7 @@ def test_postgres_refuses_to_start_without_a_kek(
 
 def test_a_key_that_is_not_the_stores_is_refused_in_one_line(tmp_path: Path) -> None:
     keys = key_env(tmp_path)
-    created = run_lethe(["--create", "status"], keys, tmp_path)
-    assert created.returncode == 0, created.stderr
+    assert_store_read(run_lethe(["--create", "status"], keys, tmp_path))
     wrong = {**keys, "LETHE_PSEUDONYM_KEY": os.urandom(32).hex()}
     erase = ["erase", "subject", "CUST-777", "--controller", CONTROLLER,
              "--reason", "asked", "--by", "support"]  # fmt: skip
@@ -198,7 +197,7 @@ def test_rotate_pseudonym_on_the_command_line(tmp_path: Path) -> None:
     # The embedded default: the old key was generated into the database.
     keys = {"LETHE_KEK_FILE": key_env(tmp_path)["LETHE_KEK_FILE"]}
     env = sqlite_env(tmp_path, keys)
-    assert run_lethe(["--create", "status"], env, tmp_path).returncode == 0
+    assert_store_read(run_lethe(["--create", "status"], env, tmp_path))
     new_key = tmp_path / "new.key"
     new_key.write_text(os.urandom(32).hex())
     new_key.chmod(0o600)
@@ -209,7 +208,7 @@ def test_rotate_pseudonym_on_the_command_line(tmp_path: Path) -> None:
     assert "re-keyed 0 subjects" in done.stdout
     after = {**sqlite_env(tmp_path, {"LETHE_KEK_FILE": keys["LETHE_KEK_FILE"]}),
              "LETHE_PSEUDONYM_KEY_FILE": str(new_key)}  # fmt: skip
-    assert run_lethe(["status"], after, tmp_path).returncode == 0
+    assert_store_read(run_lethe(["status"], after, tmp_path))
     # The old key is gone from the database: a process without the new is refused.
     assert_one_line(run_lethe(["status"], env, tmp_path), ["was not given"])
     old_key = {**env, "LETHE_PSEUDONYM_KEY": new_key.read_text()[::-1]}
@@ -234,4 +233,18 @@ def test_keys_init_makes_private_key_files_and_never_overwrites(tmp_path: Path) 
     assert kek.read_text() == before
     env = {"LETHE_KEK_FILE": str(kek), "LETHE_PSEUDONYM_KEY_FILE": str(pseudonym)}
     started = run_lethe(["--create", "status"], env, tmp_path)
-    assert started.returncode == 0 and "warning" not in started.stderr, started.stderr
+    assert_store_read(started)
+    assert "warning" not in started.stderr, started.stderr
+
+
+def assert_store_read(result: Any) -> None:
+    """`lethe status` opened and read the store: exit 0 (all well) or 1 (needs
+    attention: a new store has never had a `lethe run`), never 2 or a refusal."""
+    assert result.returncode in (0, 1), result.stderr
+    assert result.stdout.startswith("store: "), result.stdout
+    refusals = [
+        line
+        for line in result.stderr.splitlines()
+        if line.startswith("lethe:") and not line.startswith("lethe: warning:")
+    ]
+    assert refusals == [], result.stderr
