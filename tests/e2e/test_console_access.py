@@ -10,6 +10,7 @@ import urllib.request
 from datetime import UTC, datetime
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -150,9 +151,11 @@ def _tab_to(browser: WebDriver, element_id: str, most: int = 60) -> object:
 
 
 def _wait_for_h1(browser: WebDriver, text: str) -> None:
-    WebDriverWait(browser, 30).until(
-        lambda b: b.find_element(By.TAG_NAME, "h1").text == text
-    )
+    # The old page's h1 can go stale between finding it and reading it while
+    # the next page loads: try again rather than fail.
+    WebDriverWait(
+        browser, 30, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(lambda b: b.find_element(By.TAG_NAME, "h1").text == text)
 
 
 def test_every_page_has_a_language_one_h1_landmarks_labels_and_aa_contrast(
