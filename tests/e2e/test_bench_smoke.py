@@ -43,6 +43,7 @@ FIGURES = (
     "run_peak_rss_mb",
     "scaleout_1_items_per_s",
     "scaleout_2_items_per_s",
+    "scaleout_2_vs_1",
 )
 
 

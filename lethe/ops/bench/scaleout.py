@@ -17,7 +17,7 @@ from lethe.consumers.records import KIND_BY_TOPIC
 from lethe.ops.bench.infra import BenchContext
 from lethe.ops.bench.process import RunProcess
 from lethe.ops.bench.publish import Encoded, send
-from lethe.ops.bench.stats import Figure, Say
+from lethe.ops.bench.stats import Figure, Say, Target
 from lethe.ops.kafka.topics import TopicSettings
 from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.settings import Settings
@@ -107,26 +107,42 @@ def measure(
     runs: int,
     say: Say,
 ) -> tuple[list[Figure], dict[str, Any]]:
-    """1 to `most` processes, `runs` times each, each time on a fresh database."""
-    figures: list[Figure] = []
-    details: list[dict[str, Any]] = []
-    for n in range(1, most + 1):
-        results = []
-        for r in range(runs):
+    """1 to `most` processes, `runs` times each, each time on a fresh database.
+
+    The sizes alternate within a round (1, 2, 1, 2, ...), so the n-th runs of
+    each size share a stretch of the host's drifting speed and their ratio is fair."""
+    results: dict[int, list[GroupRun]] = {n: [] for n in range(1, most + 1)}
+    for r in range(runs):
+        for n in results:
             with bench.database() as settings:
-                results.append(run_group(bench, settings, encoded, partitions, n))
+                results[n].append(run_group(bench, settings, encoded, partitions, n))
             say(
                 f"scale-out {n} process(es) run {r + 1}: "
-                f"{results[-1].items_per_s:,.0f} items/s"
+                f"{results[n][-1].items_per_s:,.0f} items/s"
             )
-        figures.append(
-            Figure(
-                f"scaleout_{n}_items_per_s",
-                f"scale-out: {n} `lethe run` process(es), one group, one PostgreSQL",
-                "items/s",
-                f"{results[0].items:,} items, {partitions} partitions/topic",
-                [run.items_per_s for run in results],
-            )
+    figures = [
+        Figure(
+            f"scaleout_{n}_items_per_s",
+            f"scale-out: {n} `lethe run` process(es), one group, one PostgreSQL",
+            "items/s",
+            f"{done[0].items:,} items, {partitions} partitions/topic",
+            [run.items_per_s for run in done],
         )
-        details.extend(asdict(run) for run in results)
+        for n, done in results.items()
+    ]
+    if most >= 2:
+        figures.append(speed_up(figures[0], figures[1]))
+    details = [asdict(run) for done in results.values() for run in done]
     return figures, {"runs": details}
+
+
+def speed_up(one: Figure, two: Figure) -> Figure:
+    """Two processes ÷ one, round by round."""
+    return Figure(
+        "scaleout_2_vs_1",
+        "scale-out: 2 processes ÷ 1 (items/s ÷ items/s)",
+        "ratio",
+        one.size,
+        [b / a for a, b in zip(one.runs, two.runs, strict=True)],
+        Target(">=", 1.6),  # issue 16
+    )

@@ -21,7 +21,7 @@ from kafka import KafkaAdminClient
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.ops import logging as lethe_logging
-from lethe.ops.bench.infra import fresh_database, relay_producer
+from lethe.ops.bench.infra import KEK, PSEUDONYM_KEY, fresh_database, relay_producer
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.relay import Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args(argv)
     lethe_logging.configure("WARNING")  # a log line a page is noise here
-    settings = Settings.from_env()
+    # The bench's keys, from outside the database, as PostgreSQL requires.
+    bench_keys = {"LETHE_PSEUDONYM_KEY": PSEUDONYM_KEY, "LETHE_KEK": KEK}
+    settings = Settings.from_env({**bench_keys, **os.environ})
     with ExitStack() as stack:
         bench_settings = stack.enter_context(fresh_database(settings, args.keep))
         bootstrap = args.bootstrap or stack.enter_context(EmbeddedBroker()).bootstrap
