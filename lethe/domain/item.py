@@ -430,6 +430,7 @@ class Item(Aggregate):
             blob_uri=self.blob_uri,
             sha256=self.sha256,
             at=at,
+            subject_ref=self.subject_ref,
         )
         return order_id
 
@@ -448,10 +449,12 @@ class Item(Aggregate):
 
         Version 2 carries the item's ref and source partition, so the relay sends
         the tombstone without reading `Ingested` back; version 1 has neither, and
-        the relay reads them from `Ingested` for such an order.
+        the relay reads them from `Ingested` for such an order. Version 3 carries
+        the subject's pseudonym, so the relay's gate finds the subject's holds
+        without looking the item up; older orders are looked up.
         """
 
-        class_version = 2
+        class_version = 3
         order_id: str
         cause: str
         rule: str
@@ -464,10 +467,15 @@ class Item(Aggregate):
         blob_uri: str | None
         sha256: str | None
         at: datetime
+        subject_ref: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.update(item_ref=None, source_partition=None)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.update(subject_ref=None)
 
     @event(ErasureOrdered)
     def _erasure_ordered(
@@ -484,6 +492,7 @@ class Item(Aggregate):
         blob_uri: str | None,
         sha256: str | None,
         at: datetime,
+        subject_ref: str | None,
     ) -> None:
         # The version names this order among equal ids: a withheld order made
         # again later carries the same id (item and cause) but a new version.
@@ -602,6 +611,7 @@ class Item(Aggregate):
             blob_uri=self.blob_uri,
             sha256=self.sha256,
             at=at,
+            subject_ref=self.subject_ref,
         )
 
     def _order_kept_copy(self, at: datetime) -> None:

@@ -303,6 +303,7 @@ def bypass_order(ref: str, cause: ErasureCause, at: datetime) -> None:
         blob_uri=item.blob_uri,
         sha256=item.sha256,
         at=at,
+        subject_ref=item.subject_ref,
     )
     app.save(item)
 

@@ -70,6 +70,7 @@ def bypass_order(rt: Runtime, ref: str, cause: ErasureCause, at: datetime) -> It
         blob_uri=item.blob_uri,
         sha256=item.sha256,
         at=at,
+        subject_ref=item.subject_ref,
     )
     rt.app.save(item)
     return item

@@ -1,7 +1,10 @@
-"""The relay sends an order of either event version to the item's own partition.
+"""The relay sends an order of any event version to the item's own partition,
+and keeps back an order of any version whose subject was held first.
 
 A version-2 ErasureOrdered carries the item's ref and source partition; a
 version-1 one does not, and the relay reads them from the item's Ingested.
+Version 3 carries the subject's pseudonym for the gate; older orders have
+their subject looked up.
 """
 
 from __future__ import annotations
@@ -85,3 +88,40 @@ def test_orders_of_both_versions_reach_the_items_partition(
     values = [catalogue.decode_as(r.value, "ErasureOrder") for r in sent]
     assert sorted(v["item_id"] for v in values) == ["img-current", "img-old"]
     assert {v["source_topic"] for v in values} == {images}
+
+
+def test_the_gate_keeps_back_orders_of_every_version_under_a_subject_hold(
+    kafka: KafkaClientSettings, topic_name: Callable[..., str], tmp_path: Path
+) -> None:
+    images, orders = topic_name("images"), topic_name("erasures")
+    admin = KafkaAdminClient(**kafka.admin_config())
+    try:
+        admin.create_topics([NewTopic(images, 3, 1), NewTopic(orders, 1, 1)])
+    finally:
+        admin.close()
+    runtime = build_runtime(
+        Settings.from_env({"LETHE_SQLITE_PATH": str(tmp_path / "lethe.db")})
+    )
+    app = runtime.app
+    # The hold is in the log before either order; the items do not know it yet
+    # (the schedule process has not mirrored it), so only the gate stands.
+    app.place_subject_hold("sector-alarm", "cust-1", "POL-7", "police", "o", T0)
+    old = ordered_item(app, "img-old", images)
+    app.process_recorder.insert_events(as_version_1(app, old))
+    current = ordered_item(app, "img-current", images)
+    ordered = [e for e in current.pending_events if isinstance(e, Item.ErasureOrdered)]
+    assert ordered[0].subject_ref is not None  # version 3: the gate needs no lookup
+    app.save(current)
+
+    producer = RdKafkaProducer(kafka.rdkafka_producer_config())
+    try:
+        relay = Relay(app, producer, Catalogue.shipped(), orders_topic=orders)
+        relay.relay_pending()
+    finally:
+        producer.close()
+
+    assert read_topic(kafka.bootstrap, orders, 0, settle=0.5) == []
+    for ref in ("img-old", "img-current"):
+        item_id = app.get_item(ref).id
+        last = list(app.repository.event_store.get(item_id))[-1]
+        assert isinstance(last, Item.ErasureWithheld), (ref, type(last).__name__)

@@ -21,7 +21,7 @@ def as_version_1(app: Lethe, item: Item) -> list[StoredEvent]:
     scheduled = _scheduled_v1(ingested, version=2)
     last = _edit(
         stored[-1],
-        drop=("class_version", "item_ref", "source_partition"),
+        drop=("class_version", "item_ref", "source_partition", "subject_ref"),
         version=3,
     )
     assert type(ordered).__name__ == "ErasureOrdered"

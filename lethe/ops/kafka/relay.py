@@ -319,7 +319,7 @@ class Relay:
         ordered = list(zip((n.id for n in notifications), events, strict=True))
         if not ordered:
             return {}
-        subjects = self._subjects_of([e.originator_id for _, e in ordered])
+        subjects = self._subjects_of(events)
         marks = self._marks(set(subjects.values()), below=ordered[-1][0])
         held: dict[int, list[str]] = {}
         for position, event in ordered:
@@ -328,10 +328,20 @@ class Relay:
                 held[position] = on
         return held
 
-    def _subjects_of(self, item_ids: list[UUID]) -> dict[UUID, UUID]:
-        """Each item's subject's stream id: from the schedule, else its Ingested."""
-        wanted = list(dict.fromkeys(item_ids))
+    def _subjects_of(self, orders: list[Any]) -> dict[UUID, UUID]:
+        """Each ordered item's subject's stream id: from the order itself (version
+        3 carries the subject's pseudonym), else the schedule, else its Ingested."""
         found: dict[UUID, UUID] = {}
+        by_ref: dict[str, UUID] = {}  # a subject's items come in runs
+        for order in orders:
+            subject_ref = getattr(order, "subject_ref", None)
+            if subject_ref is not None:
+                if subject_ref not in by_ref:
+                    by_ref[subject_ref] = identity.subject_id(subject_ref)
+                found[order.originator_id] = by_ref[subject_ref]
+        wanted = list(
+            dict.fromkeys(o.originator_id for o in orders if o.originator_id not in found)
+        )
         for start in range(0, len(wanted), 500):
             chunk = [str(i) for i in wanted[start : start + 500]]
             marks = ",".join("?" for _ in chunk)
