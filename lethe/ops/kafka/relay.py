@@ -339,9 +339,8 @@ class Relay:
                 if subject_ref not in by_ref:
                     by_ref[subject_ref] = identity.subject_id(subject_ref)
                 found[order.originator_id] = by_ref[subject_ref]
-        wanted = list(
-            dict.fromkeys(o.originator_id for o in orders if o.originator_id not in found)
-        )
+        unnamed = (o.originator_id for o in orders if o.originator_id not in found)
+        wanted = list(dict.fromkeys(unnamed))
         for start in range(0, len(wanted), 500):
             chunk = [str(i) for i in wanted[start : start + 500]]
             marks = ",".join("?" for _ in chunk)
