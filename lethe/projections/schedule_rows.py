@@ -18,7 +18,12 @@ DDL = [
     " due_at BIGINT, rule TEXT, holds INTEGER NOT NULL DEFAULT 0,"
     " restrictions INTEGER NOT NULL DEFAULT 0, cause TEXT, ordered_at BIGINT,"
     " attempts INTEGER NOT NULL DEFAULT 0, closed_at BIGINT)",
-    "CREATE INDEX IF NOT EXISTS lethe_schedule_due ON lethe_schedule (state, due_at)",
+    # The sweeper pages by (due_at, item_ref): the index holds both, so a page
+    # is a range of it. It replaces lethe_schedule_due (state, due_at), which
+    # it also serves; a store made before gets it on its next start.
+    "CREATE INDEX IF NOT EXISTS lethe_schedule_due_ref"
+    " ON lethe_schedule (state, due_at, item_ref)",
+    "DROP INDEX IF EXISTS lethe_schedule_due",
     "CREATE INDEX IF NOT EXISTS lethe_schedule_subject ON lethe_schedule (subject_ref)",
     # For the sweeper's paged look for unconfirmed orders to send again.
     "CREATE INDEX IF NOT EXISTS lethe_schedule_ordered"

@@ -25,6 +25,7 @@ TINY = {
     "rss_items": 1000,
     "rss_window_s": 3,
     "scaleout_processes": 2,
+    "unconfirmed_orders": 2000,
 }
 FIGURES = (
     "ingest_items_per_s",
@@ -41,6 +42,8 @@ FIGURES = (
     "subject_erasure_p99_s",
     "verify_events_per_s",
     "run_peak_rss_mb",
+    "unconfirmed_peak_rss_mb",
+    "unconfirmed_rss_ratio",
     "scaleout_1_items_per_s",
     "scaleout_2_items_per_s",
     "scaleout_2_vs_1",
@@ -54,7 +57,7 @@ def test_a_tiny_bench_reports_every_figure_with_positive_numbers(
     sizes = [
         arg for name, value in TINY.items() for arg in ("--size", f"{name}={value}")
     ]
-    groups = ["ingest", "sweep", "erasure", "verify", "rss", "scaleout"]
+    groups = ["ingest", "sweep", "erasure", "verify", "rss", "unconfirmed", "scaleout"]
     only = [arg for group in groups for arg in ("--only", group)]
     done = subprocess.run(
         [

@@ -10,7 +10,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lethe.ops.bench import erasure, ingest, policy, rss, scaleout, sweep, verify
+from lethe.ops.bench import (
+    erasure,
+    ingest,
+    policy,
+    rss,
+    scaleout,
+    sweep,
+    unconfirmed,
+    verify,
+)
 from lethe.ops.bench.infra import BenchContext, base_settings
 from lethe.ops.bench.machine import describe, load
 from lethe.ops.bench.publish import Encoded, Published, encode_day, send
@@ -18,7 +27,16 @@ from lethe.ops.bench.sizes import Sizes
 from lethe.ops.bench.stats import Figure, Say
 from lethe.ops.kafka.broker import EmbeddedBroker
 
-GROUPS = ("ingest", "sweep", "erasure", "verify", "rss", "policy", "scaleout")
+GROUPS = (
+    "ingest",
+    "sweep",
+    "erasure",
+    "verify",
+    "rss",
+    "unconfirmed",
+    "policy",
+    "scaleout",
+)
 
 
 @dataclass
@@ -147,6 +165,12 @@ class Runner:
             self.runs,
             quick,
             self.say,
+        )
+
+    def _unconfirmed(self) -> tuple[list[Figure], dict[str, Any]]:
+        quick = self._quick("unconfirmed_orders")
+        return unconfirmed.measure(
+            self.bench, self.sizes.unconfirmed_orders, self.runs, quick, self.say
         )
 
     def _policy(self) -> tuple[list[Figure], dict[str, Any]]:

@@ -17,6 +17,7 @@ class Sizes:
     rss_window_s: float = 60.0
     scaleout_processes: int = 2
     policy_items: int = 100_000  # live items a new policy version moves
+    unconfirmed_orders: int = 1_000_000  # a store down for a week
 
     def smaller_than_full(self, name: str) -> bool:
         """Whether a figure's size is below what the full run measures."""
@@ -44,4 +45,5 @@ QUICK = Sizes(
     rss_items=50_000,
     rss_window_s=15.0,
     policy_items=10_000,
+    unconfirmed_orders=100_000,
 )
