@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaProducer
 
 from lethe.domain import identity
 from lethe.ops.cli.main import main
@@ -222,6 +222,30 @@ def test_a_start_refuses_in_one_line_when_the_ledger_cannot_be_read(
         assert ledger not in admin.list_topics()
     finally:
         admin.close()
+
+
+def test_a_record_on_the_ledger_that_is_not_a_shred_record_stops_the_start(
+    sqlite_env: dict[str, str],
+    broker: EmbeddedBroker,
+    topic_name: Callable[..., str],
+) -> None:
+    env = lethe_env(sqlite_env, broker.bootstrap, topic_name("foreign") + ".", "g")
+    create_topics(env)
+    ledger = env["LETHE_TOPIC_PREFIX"] + SHRED_LEDGER_TOPIC
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    producer.send(ledger, key=b"cust-10001", value=b"erase me", partition=0)
+    producer.flush()
+    producer.close()
+    settings = Settings.from_env(env)
+    app = build_app(settings)
+    try:
+        with pytest.raises(LedgerUnreadable) as refused:
+            reapply_before_serving(settings, app)
+    finally:
+        app.close()
+    message = str(refused.value)
+    assert f"({ledger}:0 offset 0: a ledger record is not a shred record" in message
+    assert "cust-10001" not in message and "erase me" not in message
 
 
 # -- a kill between the shred's commit and the ledger record ---------------------

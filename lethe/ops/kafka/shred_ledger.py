@@ -41,7 +41,7 @@ from lethe.projections.decode import fast_decoder
 SHRED_LEDGER_TOPIC = "lethe.shredded-subjects.v1"
 TRACKING_NAME = "lethe-shred-ledger"
 CARRIED_OUT = get_topic(Subject.ErasureCarriedOut)
-READ_TIMEOUT_S = 120.0  # the whole ledger, at start; then it counts as unreadable
+READ_TIMEOUT_S = 120.0  # with no record before the end: the ledger is unreadable
 POLL_MS = 200
 
 log = lethe_logging.get_logger(__name__)
@@ -167,8 +167,9 @@ def read_ledger(
 ) -> LedgerRead:
     """Every subject the ledger names, read from its first record to its last.
 
-    LedgerError when the topic is missing, the broker does not answer, or the
-    end is not reached within `timeout_s`: a start must not take a part for all.
+    LedgerError when the topic is missing, the broker does not answer, or no
+    record comes for `timeout_s` before the end: a start must not take a part
+    for all.
     """
     config = {**consumer_config, "group_id": None, "enable_auto_commit": False}
     try:
@@ -199,9 +200,13 @@ def _read_all(consumer: KafkaConsumer, topic: str, timeout_s: float) -> LedgerRe
     ends = consumer.end_offsets(assigned)
     subjects: set[UUID] = set()
     records = 0
-    for batch in _until_end(consumer, ends, time.monotonic() + timeout_s, topic):
+    for batch in _until_end(consumer, ends, timeout_s, topic):
         for record in batch:
-            subjects.add(subject_of(record.key, record.value))
+            try:
+                subjects.add(subject_of(record.key, record.value))
+            except LedgerError as error:
+                where = f"{record.topic}:{record.partition} offset {record.offset}"
+                raise LedgerError(f"{where}: {error}") from None
             records += 1
     return LedgerRead(frozenset(subjects), records)
 
@@ -209,16 +214,22 @@ def _read_all(consumer: KafkaConsumer, topic: str, timeout_s: float) -> LedgerRe
 def _until_end(
     consumer: KafkaConsumer,
     ends: Mapping[TopicPartition, int],
-    deadline: float,
+    stall_s: float,
     topic: str,
 ) -> Iterator[list[Any]]:
     """Record batches until every partition is past its end offset and a poll
     brings nothing more (the embedded broker's end offset is the last batch's
-    base offset + 1, so the rest of that batch may still be on its way)."""
+    base offset + 1, so the rest of that batch may still be on its way).
+    LedgerError when `stall_s` pass with no record before the end."""
+    deadline = time.monotonic() + stall_s
     while True:
         if time.monotonic() > deadline:
-            raise LedgerError(f"{topic} was not read to its end in time")
+            raise LedgerError(
+                f"{topic} stopped before its end: nothing came for {stall_s:g} s"
+            )
         polled = consumer.poll(timeout_ms=POLL_MS)
+        if polled:  # a ledger of millions reads for minutes: only a stall fails
+            deadline = time.monotonic() + stall_s
         yield from polled.values()
         reached = all(consumer.position(tp) >= end for tp, end in ends.items())
         if reached and not polled:
