@@ -217,6 +217,14 @@ def test_a_start_refuses_in_one_line_when_the_ledger_cannot_be_read(
             reapply_before_serving(Settings.from_env(no_broker), app)
     finally:
         app.close()
+    served = CliRunner().invoke(main, ["serve"], env=no_broker)
+    assert served.exit_code == 2
+    assert served.output.splitlines() == [
+        "lethe: the shred ledger cannot be read (LETHE_KAFKA_BOOTSTRAP is not set): "
+        "Lethe does not start without it, or a key restored from a backup would "
+        "open again. Fix it, or set LETHE_START_WITHOUT_SHRED_LEDGER=true for a "
+        "first start"
+    ]
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
     try:  # looking for it did not make the broker create it, uncompacted
         assert ledger not in admin.list_topics()
