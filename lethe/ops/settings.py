@@ -52,6 +52,9 @@ class Settings:
     answer_warning_days: int = 7
     # LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS: consume item topics not seen compacted.
     allow_uncompacted_item_topics: bool = False
+    # LETHE_START_WITHOUT_SHRED_LEDGER: start even if the shred ledger cannot be
+    # read (a first start before `lethe topics ensure`); docs/keys.md.
+    start_without_shred_ledger: bool = False
     default_controller: str = "sector-alarm"
     metrics_port: int = 0  # LETHE_METRICS_PORT: lethe run's /metrics; 0 = off
     metrics_host: str = "127.0.0.1"
@@ -111,6 +114,7 @@ class Settings:
             allow_uncompacted_item_topics=get.boolean(
                 "LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS"
             ),
+            start_without_shred_ledger=get.boolean("LETHE_START_WITHOUT_SHRED_LEDGER"),
             default_controller=get.text(
                 "LETHE_DEFAULT_CONTROLLER", cls.default_controller
             ),
@@ -313,6 +317,9 @@ HELP: dict[str, str] = {
     " deadline needs attention",
     "LETHE_ALLOW_UNCOMPACTED_ITEM_TOPICS": "`lethe run` refuses item topics it does"
     " not see compacted unless this is `true`",
+    "LETHE_START_WITHOUT_SHRED_LEDGER": "`lethe run` and `lethe serve` refuse to"
+    " start when the shred ledger (`lethe.shredded-subjects.v1`) cannot be read,"
+    " unless this is `true` (a first start; docs/keys.md)",
     "LETHE_DEFAULT_CONTROLLER": "the controller support commands act for when"
     " `--controller` is not given",
     "LETHE_METRICS_PORT": "`lethe run` serves /metrics, /healthz, /readyz on this"

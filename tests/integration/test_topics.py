@@ -28,7 +28,7 @@ def test_ensure_creates_every_topic_then_finds_them_fitting(
     env = {"LETHE_KAFKA_BOOTSTRAP": broker.bootstrap, "LETHE_TOPIC_PREFIX": prefix}
     first = CliRunner().invoke(main, ["topics", "ensure"], env=env)
     assert first.exit_code == 0, first.output
-    assert [line.split()[0] for line in _verdicts(first.output)] == ["created"] * 8
+    assert [line.split()[0] for line in _verdicts(first.output)] == ["created"] * 9
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
     try:
         assert {prefix + t for t in ALL_TOPICS} <= set(admin.list_topics())
@@ -36,7 +36,7 @@ def test_ensure_creates_every_topic_then_finds_them_fitting(
         admin.close()
     again = CliRunner().invoke(main, ["topics", "ensure"], env=env)
     assert again.exit_code == 0, again.output
-    assert [line.split()[0] for line in _verdicts(again.output)] == ["ok"] * 8
+    assert [line.split()[0] for line in _verdicts(again.output)] == ["ok"] * 9
 
 
 def _verdicts(output: str) -> list[str]:

@@ -75,8 +75,8 @@ def topics() -> None:
 def ensure_command() -> None:
     """Create Lethe's topics that are missing, with configs that make Kafka forget
     on time; audit the ones that exist. Exits 3 when an existing topic's config
-    keeps records longer than a policy allows, 4 when a config could not be
-    verified (the broker did not describe it).
+    keeps records longer than a policy allows (or lets the shred ledger forget
+    one), 4 when a config could not be verified (the broker did not describe it).
     """
     env = Settings.from_env().env or {}
     try:

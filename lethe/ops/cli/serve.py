@@ -10,6 +10,7 @@ import uvicorn
 from lethe.ops.access.settings import AccessSettings
 from lethe.ops.access.tokens import TokenStore
 from lethe.ops.runtime.bootstrap import build_runtime
+from lethe.ops.runtime.ledger import reapply_before_serving
 
 # An import string, not an import: cli/ and http/ never import each other, and
 # uvicorn builds the application in the process that serves it.
@@ -22,6 +23,8 @@ APP_FACTORY = "lethe.ops.http.app:from_env"
 def serve(host: str | None, port: int | None) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json)."""
     runtime = build_runtime()
+    # Before the first request: a key restored with the database dies again.
+    click.echo(reapply_before_serving(runtime.settings, runtime.app).line())
     access = AccessSettings.from_env(runtime.settings.env or {})
     if runtime.settings.store == "sqlite":
         _first_admin_token(TokenStore(runtime.views))

@@ -14,6 +14,7 @@ from lethe.ops.cli.support import INSTANT, UserError, format_instant
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import ORDERS_TOPIC, Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.shred_ledger import SHRED_LEDGER_TOPIC, LedgerRelay
 from lethe.ops.kafka.topics import TopicSettings
 from lethe.ops.runtime.bootstrap import Runtime
 from lethe.ops.runtime.lethe_key import lethe_signer, signing_orders
@@ -87,6 +88,17 @@ def _relay(runtime: Runtime) -> str:
         )
         # The relay's records: orders, recalls, and the tombstones of erasures
         # a store has confirmed (tombstones follow the stores' answers).
-        return f"relayed   {relay.relay_pending()} (orders, recalls, tombstones)"
+        relayed = relay.relay_pending()
+        ledger = LedgerRelay(
+            runtime.app,
+            producer,
+            topics.name(SHRED_LEDGER_TOPIC),
+            page_size=runtime.settings.batch_size,
+        )
+        shreds = ledger.relay_pending()
+        return (
+            f"relayed   {relayed} (orders, recalls, tombstones); "
+            f"{shreds} erasures to the shred ledger"
+        )
     finally:
         producer.close()

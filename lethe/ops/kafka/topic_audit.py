@@ -32,6 +32,8 @@ ITEM_CATEGORIES: dict[str, tuple[str, ...]] = {
     "alarm.recordings.v1": RECORDING_CATEGORIES,
 }
 CANNOT_VERIFY = "cannot verify: the broker describes no configuration for it"
+# The shred ledger (lethe/ops/kafka/shred_ledger.py): it must never forget.
+LEDGER_TOPIC = "lethe.shredded-subjects.v1"
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ def audit(
     policy = {p.strip() for p in configs.get("cleanup.policy", "delete").split(",")}
     retention = kept_by_age(configs)
     lag = _ms(configs.get("max.compaction.lag.ms"), FOREVER)
+    if topic == LEDGER_TOPIC:
+        return Verdict(topic, tuple(_ledger_forgets(policy, retention)))
     problems: list[str] = []
     if topic in ITEM_CATEGORIES and "compact" not in policy:
         problems.append(
@@ -121,6 +125,19 @@ def audit(
     elif "delete" in policy and retention == FOREVER:
         problems.append("retention.ms is -1: Kafka keeps every record forever")
     return Verdict(topic, tuple(problems))
+
+
+def _ledger_forgets(policy: set[str], retention: int) -> list[str]:
+    """The shred ledger's problems: any config under which it loses a record
+    (a restore from an old backup would then bring a shredded key back)."""
+    problems = []
+    if "compact" not in policy:
+        problems.append("cleanup.policy has no 'compact'")
+    if "delete" in policy and retention < FOREVER:
+        problems.append(f"records are deleted after {duration(retention)}")
+    if problems:
+        problems.append("the ledger must keep every shred for ever")
+    return problems
 
 
 def _beyond_horizon(
@@ -158,6 +175,7 @@ HOLDS = {
     "lethe.dlq.v1": "copies of rejected records, subject ids included",
     "lethe.erasures.v1": "item ids and blob URIs, no subject id",
     "lethe.erasure-confirmations.v1": "item ids and stores' answers, no subject id",
+    LEDGER_TOPIC: "erased subjects' aggregate ids and when, no subject id",
 }
 
 
@@ -173,6 +191,8 @@ def kept_for(topic: str, configs: Mapping[str, str] | None) -> str:
             f"{duration(lag)} after Lethe's tombstone (max.compaction.lag.ms), "
             f"the tombstone {duration(tombstone)} more (delete.retention.ms)"
         )
+    if topic == LEDGER_TOPIC:
+        return f"keeps {HOLDS[topic]}: for ever, one record a subject (compacted)"
     kept = duration(kept_by_age(configs))
     return (
         f"keeps {HOLDS.get(topic, 'records')}: at most {kept} after each is "

@@ -4,6 +4,7 @@ Kafka is a store too. An item's record (subject id included) must leave Kafka
 within the policy's horizon: item topics are compacted so Lethe's tombstones
 take effect, with `max.compaction.lag.ms` bounded so compaction actually runs;
 the dead-letter topic, which holds copies of rejected items, is deleted by age.
+The shred ledger is the one topic that must never forget: compacted, kept for ever.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from lethe.consumers.deadletter import DLQ_TOPIC
 from lethe.consumers.records import KINDS, Kind
 from lethe.domain.policy import Policy
 from lethe.ops.kafka.relay import ORDERS_TOPIC
+from lethe.ops.kafka.shred_ledger import SHRED_LEDGER_TOPIC
 from lethe.ops.kafka.topic_audit import (
     ITEM_CATEGORIES,
+    LEDGER_TOPIC,
     Verdict,
     audit,
     configs_of,
@@ -31,7 +34,7 @@ from lethe.ops.kafka.topic_audit import (
 DAY_MS = 86_400_000
 COMMANDS_TOPIC, LIFECYCLE_TOPIC = "lethe.commands.v1", "customer.lifecycle.v1"
 INBOUND = tuple(kind.topic for kind in KINDS)
-ALL_TOPICS = (*INBOUND, ORDERS_TOPIC, DLQ_TOPIC)
+ALL_TOPICS = (*INBOUND, ORDERS_TOPIC, DLQ_TOPIC, SHRED_LEDGER_TOPIC)
 
 
 class TopicSettingsError(ValueError):
@@ -88,6 +91,10 @@ class TopicSettings:
                 "max.compaction.lag.ms": str(self.max_compaction_lag_ms),
                 "delete.retention.ms": str(self.delete_retention_ms),
             }
+        if contract_topic == SHRED_LEDGER_TOPIC:
+            # Kept for ever, one record a subject: a restore of Lethe's database
+            # from any backup, however old, must find every shred since.
+            return {"cleanup.policy": "compact", "retention.ms": "-1"}
         retention = {
             ORDERS_TOPIC: self.erasures_retention_ms,
             DLQ_TOPIC: self.dlq_retention_ms,
@@ -134,7 +141,8 @@ class Ensured:
             return f"UNVERIFIED  {self.topic}: {'; '.join(self.verdict.problems)}"
         if self.verdict.ok:
             return f"ok          {self.topic}"
-        return f"TOO LONG    {self.topic}: {'; '.join(self.verdict.problems)}"
+        label = "TOO SHORT" if contract_topic == LEDGER_TOPIC else "TOO LONG "
+        return f"{label}   {self.topic}: {'; '.join(self.verdict.problems)}"
 
     def keeps(self, settings: TopicSettings, contract_topic: str) -> str:
         """How long the topic keeps what it holds, by the configs it has."""

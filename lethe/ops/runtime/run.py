@@ -21,10 +21,12 @@ from lethe.ops.kafka.produce_check import contract_for
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import ORDERS_TOPIC, Producer, Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
+from lethe.ops.kafka.shred_ledger import SHRED_LEDGER_TOPIC, LedgerRelay
 from lethe.ops.kafka.topics import TopicSettings, check_item_topics
 from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.runtime.heartbeat import Heartbeat
 from lethe.ops.runtime.lease import lease_for
+from lethe.ops.runtime.ledger import reapply_before_serving
 from lethe.ops.runtime.lethe_key import lethe_signer, signing_orders
 from lethe.ops.runtime.metrics import Metrics
 from lethe.ops.runtime.metrics_server import start_metrics
@@ -104,8 +106,13 @@ def build_projector(
     settings = config.settings
     orders_topic = config.topics.name(ORDERS_TOPIC)
 
-    def make_relay(app: Lethe) -> Relay:
-        return Relay(app, producer, Catalogue.shipped(), orders_topic=orders_topic)
+    ledger_topic = config.topics.name(SHRED_LEDGER_TOPIC)
+
+    def make_relay(app: Lethe) -> Relays:
+        return Relays(
+            Relay(app, producer, Catalogue.shipped(), orders_topic=orders_topic),
+            LedgerRelay(app, producer, ledger_topic, page_size=settings.batch_size),
+        )
 
     return Projector(
         lambda: build_app(settings),
@@ -117,6 +124,17 @@ def build_projector(
         lease=lease_for(settings),
         observer=Heartbeat(settings.sweep_interval_s, metrics),
     )
+
+
+@dataclass(frozen=True)
+class Relays:
+    """What the projector relays: erasure orders, then the shred ledger's records."""
+
+    orders: Relay
+    ledger: LedgerRelay
+
+    def relay_pending(self, limit: int | None = None) -> int:
+        return self.orders.relay_pending(limit) + self.ledger.relay_pending(limit)
 
 
 def check_topics(config: RunConfig) -> None:
@@ -136,6 +154,8 @@ def run(config: RunConfig, stop: threading.Event) -> None:
     # Before anything starts: on PostgreSQL a missing key is a one-line refusal.
     signer = lethe_signer(config.settings, create=True)
     app = build_app_at_start(config.settings)
+    # Before a record is taken: a key restored with the database dies again.
+    reapply_before_serving(config.settings, app).log()
     metrics = Metrics()
     server = start_metrics(app, config.settings, metrics)
     producer = KafkaProducer(**config.kafka.producer_config())  # dead letters
