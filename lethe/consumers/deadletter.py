@@ -41,10 +41,15 @@ class Producer(Protocol):
     def flush(self, timeout: float | None = None) -> None: ...
 
 
+# What is noted of a letter: (source topic, partition, offset, reason code,
+# rejected at). Plain values: projections/dead_letters.py keeps them.
+Noted = tuple[str, int, int, str, datetime]
+
+
 class Kept(Protocol):
     """Where the PII-free facts of the letters Kafka took are noted."""
 
-    def note(self, letters: Sequence[DeadLetter]) -> None: ...
+    def note(self, letters: Sequence[Noted]) -> None: ...
 
 
 class DeadLetterError(RuntimeError):
@@ -59,6 +64,16 @@ class DeadLetter:
 
     def header(self, name: str) -> str:
         return dict(self.headers)[name].decode("utf-8")
+
+    def noted(self) -> Noted:
+        """Its origin, code and instant: no key, value or reason sentence."""
+        return (
+            self.header(SOURCE_TOPIC),
+            int(self.header(SOURCE_PARTITION)),
+            int(self.header(SOURCE_OFFSET)),
+            self.header(REASON_CODE),
+            datetime.fromisoformat(self.header(REJECTED_AT)),
+        )
 
 
 def dead_letter(
@@ -130,5 +145,5 @@ class DeadLetters:
                     f"{type(error).__name__}"
                 ) from error
         if self.kept is not None:
-            self.kept.note(letters)
+            self.kept.note([letter.noted() for letter in letters])
         return len(pending)

@@ -39,7 +39,7 @@ from lethe.domain.item import ErasureCause, Item
 from lethe.domain.subject import Subject
 from lethe.projections.audit_replay import replay
 from lethe.projections.audit_report_items import Note
-from lethe.projections.audit_report_requests import RequestTally
+from lethe.projections.audit_report_requests import Request, RequestTally
 from lethe.projections.audit_verify import (
     REQUEST_ANSWERED_LATE,
     REQUEST_RULE,
@@ -169,9 +169,12 @@ class AcrossVerifier:
             self._judge(request)
         return self.result
 
-    def _judge(self, request: Any) -> None:
+    def _judge(self, request: Request) -> None:
         deadline, answered = request.deadline, request.answered
-        seen = {"requested": request.received, "answer_due": deadline}
+        seen: dict[str, datetime | None] = {
+            "requested": request.received,
+            "answer_due": deadline,
+        }
         # In time strictly before the deadline: the instant its last day ends.
         if answered is not None and answered >= deadline:
             seen["answered"] = answered

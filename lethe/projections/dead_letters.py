@@ -15,14 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from lethe.consumers.deadletter import (
-    REASON_CODE,
-    REJECTED_AT,
-    SOURCE_OFFSET,
-    SOURCE_PARTITION,
-    SOURCE_TOPIC,
-    DeadLetter,
-)
 from lethe.projections.schedule_rows import ms
 from lethe.projections.store import SqlViews
 
@@ -41,6 +33,11 @@ INSERT = (
 )
 
 
+# (source topic, partition, offset, reason code, rejected at), as
+# consumers/deadletter.py's `Noted`.
+Noted = tuple[str, int, int, str, datetime]
+
+
 class DeadLetterNotes:
     """`DeadLetters`' Kept: one row per letter, in one transaction per flush."""
 
@@ -48,19 +45,9 @@ class DeadLetterNotes:
         self.views = views
         views.run_ddl(DDL)
 
-    def note(self, letters: Sequence[DeadLetter]) -> None:
-        self.views.execute([(INSERT, _row(letter)) for letter in letters])
-
-
-def _row(letter: DeadLetter) -> tuple[object, ...]:
-    at = datetime.fromisoformat(letter.header(REJECTED_AT))
-    return (
-        letter.header(SOURCE_TOPIC),
-        int(letter.header(SOURCE_PARTITION)),
-        int(letter.header(SOURCE_OFFSET)),
-        letter.header(REASON_CODE),
-        ms(at),
-    )
+    def note(self, letters: Sequence[Noted]) -> None:
+        rows = [(t, p, o, code, ms(at)) for t, p, o, code, at in letters]
+        self.views.execute([(INSERT, row) for row in rows])
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from lethe.consumers.codec import Catalogue, PoisonRecord
-from lethe.consumers.deadletter import REASON, REASON_CODE, dead_letter
+from lethe.consumers.deadletter import (
+    REASON,
+    REASON_CODE,
+    DeadLetterError,
+    DeadLetters,
+    dead_letter,
+)
 from lethe.consumers.reasons import ReasonCode
 from lethe.projections.audit_report_labels import LABELS, LANGUAGES, label
 
@@ -51,3 +57,54 @@ def test_the_decoder_names_why_it_refused(value: bytes, code: ReasonCode) -> Non
     with pytest.raises(PoisonRecord) as refused:
         Catalogue.shipped().decode(value)
     assert refused.value.code == code
+
+
+class Future:
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def get(self, timeout: float | None = None) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class Producer:
+    """Kafka's side of a send, which takes the letter or fails it."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+
+    def send(self, topic: str, value: object = None, key: object = None,
+             headers: object = None) -> Future:  # fmt: skip
+        return Future(self.error)
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+
+class Notes:
+    def __init__(self) -> None:
+        self.noted: list[tuple[str, int, int, str, datetime]] = []
+
+    def note(self, letters: list[tuple[str, int, int, str, datetime]]) -> None:
+        self.noted += letters
+
+
+def test_a_letter_is_noted_without_its_contents_once_kafka_took_it() -> None:
+    at = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
+    notes = Notes()
+    letters = DeadLetters(Producer(), kept=notes)
+    letters.send(dead_letter(Record(), "a reason", at, ReasonCode.BAD_TEXT))
+    assert notes.noted == []  # sent, not yet taken
+    assert letters.flush() == 1
+    assert notes.noted == [("alarm.images.v1", 3, 41, "BAD_TEXT", at)]
+
+
+def test_a_letter_kafka_did_not_take_is_not_noted() -> None:
+    notes = Notes()
+    letters = DeadLetters(Producer(TimeoutError("broker gone")), kept=notes)
+    at = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
+    letters.send(dead_letter(Record(), "a reason", at, ReasonCode.NOT_AVRO))
+    with pytest.raises(DeadLetterError):
+        letters.flush()
+    assert notes.noted == []

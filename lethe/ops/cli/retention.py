@@ -19,9 +19,6 @@ from lethe.ops.cli.support import (
     format_instant,
     new_table,
 )
-from lethe.ops.runtime.policies_in_force import policies_in_force
-from lethe.ops.runtime.preflight import describe_store
-from lethe.ops.settings import Settings
 from lethe.policies import load_shipped, shipped_ids
 
 if TYPE_CHECKING:
@@ -194,6 +191,12 @@ def show(policy_id: str | None, as_json: bool) -> None:
 def _in_force(shipped: dict[str, Policy]) -> dict[str, Policy]:
     """The versions in force in the store here (`lethe policy apply` adopts
     them), or the shipped ones when there is no store; stderr says which."""
+    # Here, not at the top: `retention due` shares this module and must start
+    # without eventsourcing or psycopg (tests/unit/test_cli_lazy.py).
+    from lethe.ops.runtime.policies_in_force import policies_in_force
+    from lethe.ops.runtime.preflight import describe_store
+    from lethe.ops.settings import Settings
+
     settings = Settings.from_env()
     found = policies_in_force(settings)
     if found is None:
