@@ -214,7 +214,23 @@ class ReportBuilder:
 
     def finish(self) -> Report:
         self.report.events = self.verifier.finish().events
+        self._unanswered_with_orders()
         return self.report
+
+    def _unanswered_with_orders(self) -> None:
+        """REQUEST_UNANSWERED for a request whose orders were made: the
+        Verifier names only those never carried out (its stream alone tells);
+        the tally knows whether the orders answered it (audit_across.py does
+        the same for `audit verify`)."""
+        report = self.report
+        judged = min(report.end, report.generated_at)
+        for request in report.requests.latest.values():
+            if (
+                request.orders_made is not None
+                and request.answered is None
+                and request.deadline < judged
+            ):
+                report.open_at_end[REQUEST_UNANSWERED] += 1
 
     def _violation(self, v: Violation) -> None:
         report = self.report

@@ -145,3 +145,16 @@ def test_the_report_shows_when_each_request_was_answered(store: Store) -> None:
         "awaiting_confirmation", None
     )  # fmt: skip
     assert still_open["on_time"] is False
+
+
+def test_the_report_counts_a_request_open_at_month_end_though_its_orders_were_made(
+    store: Store,
+) -> None:
+    history(store)
+    code, out = store.cli(
+        "audit", "report", "--month", "2026-04", "--now", NOW.isoformat()
+    )
+    assert code == 0, out
+    # OPEN's order went out on 10 January and was never confirmed; the others
+    # were answered by the end of April.
+    assert json.loads(out)["open_at_month_end"]["REQUEST_UNANSWERED"] == 1
