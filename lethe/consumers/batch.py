@@ -21,6 +21,7 @@ from lethe.consumers.changes import Change
 from lethe.consumers.checks import Contract, Delivered, redact
 from lethe.consumers.codec import PoisonRecord
 from lethe.consumers.deadletter import DeadLetters, dead_letter
+from lethe.consumers.reasons import ReasonCode
 from lethe.consumers.records import Kind, read
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.domain.errors import ConflictingRedeliveryError, LetheError
@@ -161,7 +162,7 @@ class BatchTaker:
             try:
                 good.append(read(kind, record, self.contract, now))
             except PoisonRecord as poison:
-                self._reject(kind, record, poison.reason, now, taken)
+                self._reject(kind, record, poison.reason, now, taken, poison.code)
         self.dead.flush()
         by_offset = {record.offset: record for record in records}
 
@@ -169,7 +170,12 @@ class BatchTaker:
             for conflict in conflicts:
                 reason = str(ConflictingRedeliveryError(conflict.item_ref))
                 self._reject(
-                    kind, by_offset[conflict.source_offset], reason, now, taken
+                    kind,
+                    by_offset[conflict.source_offset],
+                    reason,
+                    now,
+                    taken,
+                    ReasonCode.CONFLICTING_REDELIVERY,
                 )
             self.dead.flush()
 
@@ -195,6 +201,7 @@ class BatchTaker:
             "items; ask for an erasure with a lethe.commands.v1 command",
             now,
             taken,
+            ReasonCode.FOREIGN_TOMBSTONE,
         )
 
     def _ordered(self, key: bytes | None) -> bool:
@@ -215,7 +222,7 @@ class BatchTaker:
             try:
                 change = read(kind, record, self.contract, now)
             except PoisonRecord as poison:
-                self._reject(kind, record, poison.reason, now, taken)
+                self._reject(kind, record, poison.reason, now, taken, poison.code)
                 continue
             changed = self._apply(kind, change, record, now, taken, bool(pending))
             if changed is None or any(a.id in pending for a in changed):
@@ -251,7 +258,7 @@ class BatchTaker:
                 # The domain said no (no such hold, unknown order): the sender
                 # must act, and the loop goes on.
                 reason = redact(str(refusal), self._personal(change))
-                self._reject(kind, record, reason, now, taken)
+                self._reject(kind, record, reason, now, taken, ReasonCode.REFUSED)
                 return []
         log.info(
             "change",
@@ -267,9 +274,15 @@ class BatchTaker:
         self.app.record(*pending.values(), tracking=Tracking(name, offset))
 
     def _reject(
-        self, kind: Kind, record: Delivered, reason: str, now: datetime, taken: Taken
+        self,
+        kind: Kind,
+        record: Delivered,
+        reason: str,
+        now: datetime,
+        taken: Taken,
+        code: ReasonCode,
     ) -> None:
-        self.dead.send(dead_letter(record, reason, now))
+        self.dead.send(dead_letter(record, reason, now, code))
         taken.dead += 1
         where: dict[str, Any] = {
             "topic": record.topic,
@@ -277,7 +290,7 @@ class BatchTaker:
             "offset": record.offset,
         }
         where.update(self._shown_key(record.key))
-        log.warning("dead letter", **where, reason=reason)
+        log.warning("dead letter", **where, reason=reason, code=code.value)
 
     def _shown_key(self, key: bytes | None) -> dict[str, str]:
         """The key as a log may show it: an item id the store tracks as itself,

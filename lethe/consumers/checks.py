@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from lethe.consumers import limits, shown
 from lethe.consumers.codec import Catalogue, PoisonRecord
+from lethe.consumers.reasons import ReasonCode
 from lethe.consumers.signatures import NoSignatories, Signatories
 from lethe.domain.policy import Policy, UnknownCategoryError
 
@@ -56,7 +57,8 @@ def allowed(category: str, permitted: tuple[str, ...], record_name: str) -> None
     if category not in permitted:
         raise PoisonRecord(
             f"category {category!r} is not allowed for {record_name} "
-            f"(allowed: {', '.join(permitted)})"
+            f"(allowed: {', '.join(permitted)})",
+            code=ReasonCode.UNKNOWN_CATEGORY,
         )
 
 
@@ -64,7 +66,10 @@ def policy(contract: Contract, controller: str) -> Policy:
     found = contract.policies.get(controller)
     if found is None:
         known = ", ".join(sorted(contract.policies))
-        raise PoisonRecord(f"unknown controller {controller!r} (policies: {known})")
+        raise PoisonRecord(
+            f"unknown controller {controller!r} (policies: {known})",
+            code=ReasonCode.UNKNOWN_CONTROLLER,
+        )
     return found
 
 
@@ -72,28 +77,33 @@ def rule_exists(contract: Contract, controller: str, category: str) -> None:
     try:
         policy(contract, controller).rule_for(category)
     except UnknownCategoryError as error:
-        raise PoisonRecord(str(error)) from None
+        raise PoisonRecord(str(error), code=ReasonCode.UNKNOWN_CATEGORY) from None
 
 
 def nonempty(text: str, name: str) -> str:
     if not text.strip():
-        raise PoisonRecord(f"{name} is empty")
+        raise PoisonRecord(f"{name} is empty", code=ReasonCode.BAD_TEXT)
     return text
 
 
 def key_is(record: Delivered, expected: str, name: str) -> None:
     if record.key is None:
-        raise PoisonRecord(f"the record has no key; key it by {name}")
+        raise PoisonRecord(
+            f"the record has no key; key it by {name}", code=ReasonCode.KEY_MISMATCH
+        )
     try:
         key = bytes(record.key).decode("utf-8")
     except UnicodeDecodeError:
-        raise PoisonRecord(f"the key is not UTF-8; key it by {name}") from None
+        raise PoisonRecord(
+            f"the key is not UTF-8; key it by {name}", code=ReasonCode.KEY_MISMATCH
+        ) from None
     if key != expected:
         # Either may be a subject id (a pipeline that keys items by customer):
         # say that they differ and show digests, never what they are.
         raise PoisonRecord(
             f"the key is not the record's {name}"
-            f" (key {shown.digest(key)}, {name} {shown.digest(expected)})"
+            f" (key {shown.digest(key)}, {name} {shown.digest(expected)})",
+            code=ReasonCode.KEY_MISMATCH,
         )
 
 
@@ -104,7 +114,7 @@ def texts(value: Mapping[str, Any]) -> None:
             continue  # most strings: short and printable
         found = limits.problem(name, text)
         if found is not None:
-            raise PoisonRecord(found)
+            raise PoisonRecord(found, code=ReasonCode.BAD_TEXT)
 
 
 def plausible(at: datetime, name: str, contract: Contract, now: datetime) -> None:
@@ -112,7 +122,8 @@ def plausible(at: datetime, name: str, contract: Contract, now: datetime) -> Non
     if at < contract.earliest:
         raise PoisonRecord(
             f"{name} {at.isoformat()} is before {contract.earliest.date()}, "
-            "the earliest instant Lethe believes (a default left unset?)"
+            "the earliest instant Lethe believes (a default left unset?)",
+            code=ReasonCode.IMPLAUSIBLE_TIME,
         )
     not_future(at, name, contract, now)
 
@@ -122,7 +133,8 @@ def not_future(at: datetime, name: str, contract: Contract, now: datetime) -> No
     if ahead > contract.max_clock_skew:
         raise PoisonRecord(
             f"{name} {at.isoformat()} is {ahead.total_seconds():.0f} s in the future "
-            f"(allowed clock skew: {contract.max_clock_skew.total_seconds():.0f} s)"
+            f"(allowed clock skew: {contract.max_clock_skew.total_seconds():.0f} s)",
+            code=ReasonCode.IMPLAUSIBLE_TIME,
         )
 
 
@@ -131,18 +143,22 @@ def blob(value: dict[str, Any]) -> None:
     if not _SHA256.fullmatch(sha256):
         raise PoisonRecord(
             f"sha256 is not 64 lowercase hex characters (got {len(sha256)} "
-            f"characters{', some uppercase' if sha256 != sha256.lower() else ''})"
+            f"characters{', some uppercase' if sha256 != sha256.lower() else ''})",
+            code=ReasonCode.BAD_BLOB,
         )
     # Never echo the URI: a path may carry a customer's name.
     uri = value["blob_uri"]
     if not _URI.fullmatch(uri):
         raise PoisonRecord(
             "blob_uri is not a URI with a scheme (write e.g. s3://bucket/key, "
-            "file:///path or https://host/path)"
+            "file:///path or https://host/path)",
+            code=ReasonCode.BAD_BLOB,
         )
     unclean = _unclean(uri)
     if unclean:
-        raise PoisonRecord(f"blob_uri is not a clean absolute URI: {unclean}")
+        raise PoisonRecord(
+            f"blob_uri is not a clean absolute URI: {unclean}", code=ReasonCode.BAD_BLOB
+        )
 
 
 def _unclean(uri: str) -> str | None:

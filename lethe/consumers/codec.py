@@ -25,6 +25,8 @@ from fastavro.schema import (
 )
 from fastavro.validation import ValidationError, validate
 
+from lethe.consumers.reasons import ReasonCode
+
 MARKER = b"\xc3\x01"
 HEADER_SIZE = 10  # marker + 8-byte CRC-64-AVRO fingerprint
 SCHEMA_PACKAGE = "lethe.schemas"
@@ -37,11 +39,13 @@ SchemaSource = Mapping[str, Any] | str | PathLike[str]
 
 
 class PoisonRecord(Exception):
-    """Bytes that are not a record of Lethe's catalogue; `reason` says why."""
+    """Bytes that are not a record of Lethe's catalogue; `reason` says why,
+    `code` (from the fixed catalogue in reasons.py) what kind of why."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: ReasonCode = ReasonCode.CONTRACT) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,27 +190,33 @@ class Catalogue:
         expected_name = self._full_name(expected)
         writer = self._writer_of(data)
         if writer.full_name != expected_name:
-            raise PoisonRecord(f"expected {expected_name}, got {writer.full_name}")
+            raise PoisonRecord(
+                f"expected {expected_name}, got {writer.full_name}",
+                code=ReasonCode.WRONG_RECORD_TYPE,
+            )
         return _read_body(data, writer)
 
     def _writer_of(self, data: bytes) -> _Writer:
         if not data:
-            raise PoisonRecord("empty value")
+            raise PoisonRecord("empty value", code=ReasonCode.NOT_AVRO)
         if data[:2] != MARKER:
             raise PoisonRecord(
                 "not Avro single-object encoding "
-                f"(no C3 01 marker; starts with {bytes(data[:2]).hex(' ')})"
+                f"(no C3 01 marker; starts with {bytes(data[:2]).hex(' ')})",
+                code=ReasonCode.NOT_AVRO,
             )
         if len(data) < HEADER_SIZE:
             raise PoisonRecord(
                 f"header cut short: {len(data)} bytes, single-object encoding "
-                f"needs {HEADER_SIZE} before the body"
+                f"needs {HEADER_SIZE} before the body",
+                code=ReasonCode.NOT_AVRO,
             )
         writer = self._writers.get(bytes(data[2:HEADER_SIZE]))
         if writer is None:
             raise PoisonRecord(
                 f"unknown schema fingerprint {bytes(data[2:HEADER_SIZE]).hex()} "
-                "(not in Lethe's catalogue)"
+                "(not in Lethe's catalogue)",
+                code=ReasonCode.UNKNOWN_SCHEMA,
             )
         return writer
 
@@ -261,13 +271,15 @@ def _read_body(data: bytes, writer: _Writer) -> dict[str, Any]:
     except Exception as error:
         raise PoisonRecord(
             f"body does not decode as {writer.full_name}: "
-            f"{type(error).__name__}: {error}"
+            f"{type(error).__name__}: {error}",
+            code=ReasonCode.UNDECODABLE,
         ) from None
     trailing = len(data) - body.tell()
     if trailing:
         raise PoisonRecord(
             f"body does not decode as {writer.full_name}: "
-            f"{trailing} bytes left over after the record"
+            f"{trailing} bytes left over after the record",
+            code=ReasonCode.UNDECODABLE,
         )
     return cast(dict[str, Any], value)
 

@@ -11,6 +11,7 @@ from lethe.consumers import checks
 from lethe.consumers.changes import Command, Confirmation, LifecycleChange
 from lethe.consumers.checks import Contract, Delivered
 from lethe.consumers.codec import HEADER_SIZE, PoisonRecord
+from lethe.consumers.reasons import ReasonCode
 from lethe.consumers.signatures import ROLE_FOR_TOPIC, Signatory, may_sign, verify
 from lethe.domain.application import IngestRecord
 
@@ -62,7 +63,10 @@ def read_unsigned(
 
 def _not_null(kind: Kind, record: Delivered) -> None:
     if record.value is None:
-        raise PoisonRecord(f"null value: {kind.topic} takes {kind.record} records")
+        raise PoisonRecord(
+            f"null value: {kind.topic} takes {kind.record} records",
+            code=ReasonCode.NULL_VALUE,
+        )
 
 
 def _checked(
@@ -85,7 +89,7 @@ def _checked(
         return taken
     except PoisonRecord as poison:
         raise PoisonRecord(
-            checks.redact(poison.reason, checks.personal(value))
+            checks.redact(poison.reason, checks.personal(value)), code=poison.code
         ) from None
 
 
@@ -118,7 +122,8 @@ def call_recording(
         checks.allowed(given, RECORDING_CATEGORIES, "CallRecording")
         raise PoisonRecord(
             f"line {value['line']} means category {category}, "
-            f"but metadata.category is {given!r}"
+            f"but metadata.category is {given!r}",
+            code=ReasonCode.BAD_FIELDS,
         )
     checks.blob(value)
     return _item(record, value, "call-recording", category, contract, now)
@@ -172,7 +177,8 @@ def lifecycle_change(
         # what it means could invent a fact; park it until Lethe knows it.
         raise PoisonRecord(
             "kind UNKNOWN: a lifecycle kind newer than this Lethe's schema; "
-            "upgrade Lethe, then replay this record from the dead-letter topic"
+            "upgrade Lethe, then replay this record from the dead-letter topic",
+            code=ReasonCode.NEWER_THAN_LETHE,
         )
     return LifecycleChange(
         value["controller"], subject_id, value["kind"], value["occurred_at"]
@@ -188,7 +194,8 @@ def command(
     if bool(subject_id) == bool(item_id):
         raise PoisonRecord(
             "a command names exactly one of subject_id and item_id "
-            f"({'both are' if subject_id else 'neither is'} set)"
+            f"({'both are' if subject_id else 'neither is'} set)",
+            code=ReasonCode.BAD_FIELDS,
         )
     if item_id:
         checks.key_is(record, item_id, "item_id")
@@ -214,7 +221,10 @@ def _command_fields(value: dict[str, Any], is_item: bool) -> None:
     for name in ("command_id", "reason", "requested_by"):
         checks.nonempty(value[name], name)
     if value["kind"] == "ERASE_SUBJECT" and is_item:
-        raise PoisonRecord("ERASE_SUBJECT names a subject_id, not an item_id")
+        raise PoisonRecord(
+            "ERASE_SUBJECT names a subject_id, not an item_id",
+            code=ReasonCode.BAD_FIELDS,
+        )
     if value["kind"] != "ERASE_SUBJECT":
         # The case reference is the hold's or restriction's handle: lifting needs it.
         checks.nonempty(
@@ -234,7 +244,8 @@ def confirmation(
         # The enum's default: an outcome newer than this Lethe's schema.
         raise PoisonRecord(
             "outcome UNKNOWN: an erasure outcome newer than this Lethe's schema; "
-            "upgrade Lethe, then replay this record from the dead-letter topic"
+            "upgrade Lethe, then replay this record from the dead-letter topic",
+            code=ReasonCode.NEWER_THAN_LETHE,
         )
     return Confirmation(
         item_ref=item_ref,

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from lethe.consumers.codec import PoisonRecord
+from lethe.consumers.reasons import ReasonCode
 
 SIGNATURE_HEADER = "lethe.signature"
 KEY_ID_HEADER = "lethe.key-id"
@@ -142,24 +143,30 @@ def verify(
     if SIGNATURE_HEADER not in found or KEY_ID_HEADER not in found:
         raise PoisonRecord(
             f"unsigned: {contract_topic} takes only records signed by a "
-            "registered key (headers lethe.key-id, lethe.signed-at, lethe.signature)"
+            "registered key (headers lethe.key-id, lethe.signed-at, lethe.signature)",
+            code=ReasonCode.UNSIGNED,
         )
     key_id = _text(found[KEY_ID_HEADER], KEY_ID_HEADER)
     signed_at = _text(found.get(SIGNED_AT_HEADER, b""), SIGNED_AT_HEADER)
     signatory = signatories.signatory(key_id)
     if signatory is None:
         raise PoisonRecord(
-            f"signed with unknown key {key_id!r} (see `lethe signer list`)"
+            f"signed with unknown key {key_id!r} (see `lethe signer list`)",
+            code=ReasonCode.UNKNOWN_SIGNER,
         )
     if signatory.revoked:
-        raise PoisonRecord(f"signed with revoked key {key_id!r} ({signatory.name})")
+        raise PoisonRecord(
+            f"signed with revoked key {key_id!r} ({signatory.name})",
+            code=ReasonCode.REVOKED_SIGNER,
+        )
     message = signed_message(contract_topic, key, value, key_id, signed_at)
     try:
         signatory.public_key.verify(found[SIGNATURE_HEADER], message)
     except InvalidSignature:
         raise PoisonRecord(
             f"bad signature: key {key_id!r} ({signatory.name}) did not sign this "
-            f"record for {contract_topic}"
+            f"record for {contract_topic}",
+            code=ReasonCode.BAD_SIGNATURE,
         ) from None
     _instant(signed_at)
     return signatory
@@ -173,13 +180,15 @@ def may_sign(
     if needed is not None and signatory.role != needed:
         raise PoisonRecord(
             f"key {signatory.key_id!r} ({signatory.name}) has role "
-            f"{signatory.role.value}; {contract_topic} needs role {needed.value}"
+            f"{signatory.role.value}; {contract_topic} needs role {needed.value}",
+            code=ReasonCode.SIGNER_NOT_ALLOWED,
         )
     store = value.get("store")
     if needed == SignerRole.STORE and store != signatory.name:
         raise PoisonRecord(
             f"store {signatory.name!r} signed a confirmation for store {store!r}: "
-            "a store confirms only its own erasures"
+            "a store confirms only its own erasures",
+            code=ReasonCode.SIGNER_NOT_ALLOWED,
         )
 
 
@@ -193,11 +202,16 @@ def _headers(headers: Iterable[tuple[str, bytes]] | None) -> dict[str, bytes]:
 
 def _text(raw: bytes, name: str) -> str:
     if len(raw) > MAX_HEADER_TEXT:
-        raise PoisonRecord(f"header {name} is longer than {MAX_HEADER_TEXT} bytes")
+        raise PoisonRecord(
+            f"header {name} is longer than {MAX_HEADER_TEXT} bytes",
+            code=ReasonCode.BAD_SIGNATURE,
+        )
     try:
         return raw.decode("ascii")
     except UnicodeDecodeError:
-        raise PoisonRecord(f"header {name} is not ASCII") from None
+        raise PoisonRecord(
+            f"header {name} is not ASCII", code=ReasonCode.BAD_SIGNATURE
+        ) from None
 
 
 def _instant(signed_at: str) -> None:
@@ -208,10 +222,14 @@ def _instant(signed_at: str) -> None:
         at = datetime.fromisoformat(signed_at)
     except ValueError:
         raise PoisonRecord(
-            f"header {SIGNED_AT_HEADER} is not an ISO 8601 instant"
+            f"header {SIGNED_AT_HEADER} is not an ISO 8601 instant",
+            code=ReasonCode.BAD_SIGNATURE,
         ) from None
     if at.tzinfo is None:
-        raise PoisonRecord(f"header {SIGNED_AT_HEADER} has no UTC offset")
+        raise PoisonRecord(
+            f"header {SIGNED_AT_HEADER} has no UTC offset",
+            code=ReasonCode.BAD_SIGNATURE,
+        )
 
 
 def public_key_from_raw(raw: bytes) -> Ed25519PublicKey:

@@ -17,12 +17,19 @@ they read, beside the parts:
   restriction it ends.
 - ERASED_AFTER_RESUME: a subject erasure ordered for an item captured after the
   relationship resumed, past the request that ordered it.
+- REQUEST_ANSWERED_LATE: a request answered (every item it covers confirmed
+  erased, or kept by law or under a hold or restriction: the disposal report's
+  tally, audit_report_requests.py) at or after its deadline, extended or not;
+  REQUEST_UNANSWERED for one whose orders were made and that is still not
+  answered when its deadline passed. (A request whose orders were never made
+  is audit_verify's REQUEST_UNANSWERED: its subject's stream alone tells.)
+  The tally keeps one small record per request and per live item.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -31,7 +38,16 @@ from lethe.domain.application import Lethe
 from lethe.domain.item import ErasureCause, Item
 from lethe.domain.subject import Subject
 from lethe.projections.audit_replay import replay
-from lethe.projections.audit_verify import VerifyLimits, VerifyResult, Violation
+from lethe.projections.audit_report_items import Note
+from lethe.projections.audit_report_requests import Request, RequestTally
+from lethe.projections.audit_verify import (
+    REQUEST_ANSWERED_LATE,
+    REQUEST_RULE,
+    REQUEST_UNANSWERED,
+    VerifyLimits,
+    VerifyResult,
+    Violation,
+)
 
 ORDERED_WHILE_SUBJECT_HELD = "ORDERED_WHILE_SUBJECT_HELD"
 ORDERED_WHILE_SUBJECT_RESTRICTED = "ORDERED_WHILE_SUBJECT_RESTRICTED"
@@ -58,7 +74,13 @@ ACROSS: tuple[type, ...] = (
     Subject.RestrictionLifted,
     Subject.ErasureRequested,
     Subject.RelationshipResumed,
+    # What a request's answer needs beyond the above (audit_report_requests.py).
+    Subject.Registered,
+    Subject.RequestExtended,
+    Subject.ErasureCarriedOut,
+    Item.KeptForLegalObligation,
 )
+EVER = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
 
 
 @dataclass
@@ -97,6 +119,9 @@ class AcrossVerifier:
         self.items: dict[UUID, ItemTrack] = {}
         self.subjects: dict[UUID, SubjectTrack] = {}
         self.result = VerifyResult()
+        # Every request in the log followed to its answer, the report's way.
+        self.notes: dict[UUID, Note] = {}
+        self.requests = RequestTally(*EVER, self.notes)
         self._handlers: dict[type, Any] = {
             Item.Ingested: self._ingested,
             Item.HoldPlaced: lambda e: self._place(self._item_marks(e), "holds", e),
@@ -130,20 +155,44 @@ class AcrossVerifier:
         }
 
     def apply(self, event: Any) -> None:
+        self.requests.apply(event)  # first: it reads the item's note
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)
+        if type(event) is Item.Erased:
+            self.notes.pop(event.originator_id, None)
 
     def finish(self) -> VerifyResult:
         for track in self.items.values():
             self._flush(track)
+        for request in self.requests.requests:
+            self._judge(request)
         return self.result
+
+    def _judge(self, request: Request) -> None:
+        deadline, answered = request.deadline, request.answered
+        seen: dict[str, datetime | None] = {
+            "requested": request.received,
+            "answer_due": deadline,
+        }
+        # In time strictly before the deadline: the instant its last day ends.
+        if answered is not None and answered >= deadline:
+            seen["answered"] = answered
+            name = REQUEST_ANSWERED_LATE
+        elif answered is None and request.orders_made and deadline < self.limits.now:
+            name = REQUEST_UNANSWERED
+        else:
+            return
+        self._violate(Violation(name, request.request_id, REQUEST_RULE, deadline, seen))
 
     # -- items -------------------------------------------------------------------
 
     def _ingested(self, e: Any) -> None:
         self.items[e.originator_id] = ItemTrack(
             e.item_ref, e.rule, identity.subject_id(e.subject_ref), e.captured_at
+        )
+        self.notes[e.originator_id] = Note(
+            e.item_ref, e.controller, e.category, e.subject_ref, e.ingested_at, e.due_at
         )
 
     def _ref(self, e: Any) -> str:

@@ -40,6 +40,7 @@ RELEVANT: tuple[type, ...] = (
     Subject.HoldPlaced,
     Subject.HoldReleased,
     Subject.ErasureRequested,
+    Subject.RequestExtended,
     Subject.ErasureCarriedOut,
     Sweep.Recorded,
 )

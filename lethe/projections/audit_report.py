@@ -34,6 +34,8 @@ from lethe.projections.audit_verify import (
     VerifyLimits,
     Violation,
 )
+from lethe.projections.dead_letters import DeadLetterCounts, dead_letters_between
+from lethe.projections.store import SqlViews
 
 OPEN_AT_END = (OVERDUE_WITHOUT_ORDER, ORDER_UNCONFIRMED, REQUEST_UNANSWERED)
 # Beyond what verification reads: who a request's subject is (by pseudonym,
@@ -68,6 +70,11 @@ class Report:
     open_at_end: Counter[str] = field(default_factory=Counter)
     violations_in_month: Counter[str] = field(default_factory=Counter)
     overdue_items: list[dict[str, Any]] = field(default_factory=list)
+    # Records set aside on the dead-letter topic in the month, from Lethe's
+    # PII-free note of each (projections/dead_letters.py), not from the topic.
+    dead_letters: DeadLetterCounts = field(
+        default_factory=lambda: DeadLetterCounts(Counter())
+    )
 
     def document(self) -> dict[str, Any]:
         # Requests as of when the report is made: an answer after the month's
@@ -105,6 +112,7 @@ class Report:
             "late_after_s": items.late_after.total_seconds(),
             "clocks_disagree": items.clocks_disagree,
             "tombstones_sent": items.tombstones,
+            "dead_letters": self._dead_letters(),
             "holds": dict(sorted(self.holds.items())),
             **self.requests.holds_document(),
             "requests": {
@@ -137,6 +145,18 @@ class Report:
             }
             for controller, name, ref in self.controllers
         ]
+
+    def _dead_letters(self) -> dict[str, Any]:
+        dead = self.dead_letters
+        return {
+            "total": dead.total,
+            "by_reason": dict(sorted(dead.by_reason().items())),
+            "by_topic": dict(sorted(dead.by_topic().items())),
+            "by_reason_and_topic": [
+                {"reason_code": code, "topic": topic, "letters": n}
+                for (code, topic), n in sorted(dead.cells.items())
+            ],
+        }
 
     def _by_category(self) -> list[dict[str, Any]]:
         outcomes: dict[str, Counter[str]] = {c: Counter() for c in self.categories}
@@ -194,7 +214,23 @@ class ReportBuilder:
 
     def finish(self) -> Report:
         self.report.events = self.verifier.finish().events
+        self._unanswered_with_orders()
         return self.report
+
+    def _unanswered_with_orders(self) -> None:
+        """REQUEST_UNANSWERED for a request whose orders were made: the
+        Verifier names only those never carried out (its stream alone tells);
+        the tally knows whether the orders answered it (audit_across.py does
+        the same for `audit verify`)."""
+        report = self.report
+        judged = min(report.end, report.generated_at)
+        for request in report.requests.latest.values():
+            if (
+                request.orders_made is not None
+                and request.answered is None
+                and request.deadline < judged
+            ):
+                report.open_at_end[REQUEST_UNANSWERED] += 1
 
     def _violation(self, v: Violation) -> None:
         report = self.report
@@ -268,6 +304,7 @@ def build_report(
         categories=tuple(sorted({c for p in policies for c in p.rules})),
         policies=tuple(p.ref for p in policies),
         controllers=tuple((p.id, controller_name(p.source), p.ref) for p in policies),
+        dead_letters=dead_letters_between(SqlViews(app.process_recorder), start, end),
     )
     builder = ReportBuilder(report, limits)
     for position, event in replay_positioned(app, page_size, classes=REPORT_EVENTS):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from lethe.projections.audit_report_html_parts import (
     chart,
     controllers,
+    dead_letters,
     delays,
     holds,
     requests,
@@ -47,6 +48,7 @@ def render_html(doc: dict[str, Any], lang: str = "en") -> str:
             *delays(doc, lang),
             *holds(doc, lang),
             *requests(doc["requests"], lang),
+            *dead_letters(doc["dead_letters"], lang),
             *_open(doc, lang),
             "</body></html>",
         ]

@@ -166,7 +166,7 @@ def requests(requests: dict[str, Any], lang: str) -> list[str]:
     )
     each = table(
         ("request", "ticket", "controller", "received", "deadline", "orders made",
-         "answered (last erasure confirmed)", "outcome", "erased",
+         "answered (all erased or kept with a reason)", "outcome", "erased",
          "kept by law (until)", "held", "days late"),
         [
             (
@@ -191,11 +191,29 @@ def requests(requests: dict[str, Any], lang: str) -> list[str]:
     )  # fmt: skip
     return [
         "<h2>Subject erasure requests (GDPR art. 17)</h2>",
-        "<p>A request is answered when the last of its items is confirmed erased"
-        " (or kept by law) and none waits on a hold; the orders alone do not"
-        " answer it.</p>",
+        "<p>A request is answered when every item it covers is confirmed erased,"
+        " kept by law, or kept under a legal hold (art. 17(3)(e)) or a"
+        " restriction (art. 18); the orders alone do not answer it.</p>",
         totals,
         each,
+    ]
+
+
+def dead_letters(dead: dict[str, Any], lang: str) -> list[str]:
+    """Records set aside on the dead-letter topic: counts by reason and topic."""
+    rows = [
+        (label(r["reason_code"], lang), r["reason_code"], r["topic"], r["letters"])
+        for r in dead["by_reason_and_topic"]
+    ]
+    return [
+        f"<h2>Records set aside (dead letters): {dead['total']}</h2>",
+        "<p>Inbound records Lethe refused and put on the dead-letter topic this"
+        " month, counted from Lethe's own note of each (origin, reason code, time:"
+        " no contents); the topic deletes the letters themselves after days.</p>",
+        table(
+            ("reason", "code", "source topic", "records"),
+            rows or [("none",) * 3 + (0,)],
+        ),
     ]
 
 

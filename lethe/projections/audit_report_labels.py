@@ -41,11 +41,14 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     # request outcomes
     "erased": ("erased and confirmed", "slettet og bekreftet"),
-    "erased_some_kept": ("erased; some kept by law", "slettet; noe beholdt etter lov"),
+    "erased_some_kept": (
+        "erased; some kept by law, a hold or a restriction",
+        "slettet; noe beholdt etter lov, hold eller begrensning",
+    ),
     "kept_by_law": ("kept by law until due", "beholdt etter lov til forfall"),
-    "waiting_on_holds": (
-        "waiting on holds or restrictions",
-        "venter på hold eller begrensninger",
+    "kept_under_hold": (
+        "kept under a legal hold or restriction",
+        "beholdt under rettslig hold eller begrensning",
     ),
     "awaiting_confirmation": (
         "ordered, not all confirmed",
@@ -76,6 +79,59 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "ORDERED_BEFORE_DUE": ("ordered before due", "beordret før forfall"),
     "ERASED_WITHOUT_ORDER": ("erased without an order", "slettet uten ordre"),
+    # why a record became a dead letter (lethe/consumers/reasons.py)
+    "NOT_AVRO": ("not an Avro record", "ikke en Avro-post"),
+    "UNKNOWN_SCHEMA": ("schema Lethe does not know", "skjema Lethe ikke kjenner"),
+    "WRONG_RECORD_TYPE": (
+        "a record of another type than the topic takes",
+        "en annen posttype enn emnet tar imot",
+    ),
+    "UNDECODABLE": ("does not decode", "kan ikke dekodes"),
+    "NULL_VALUE": ("no value", "ingen verdi"),
+    "NEWER_THAN_LETHE": (
+        "a value newer than this Lethe (upgrade, then replay)",
+        "en verdi nyere enn denne Lethe (oppgrader, spill av igjen)",
+    ),
+    "UNSIGNED": ("not signed", "ikke signert"),
+    "BAD_SIGNATURE": ("signature does not verify", "signaturen stemmer ikke"),
+    "UNKNOWN_SIGNER": ("signed by an unknown key", "signert med ukjent nøkkel"),
+    "REVOKED_SIGNER": ("signed by a revoked key", "signert med tilbakekalt nøkkel"),
+    "SIGNER_NOT_ALLOWED": (
+        "signer not allowed to send it",
+        "signataren har ikke lov å sende den",
+    ),
+    "KEY_MISMATCH": ("key missing or not the record's id", "nøkkel mangler eller feil"),
+    "UNKNOWN_CONTROLLER": ("unknown controller", "ukjent behandlingsansvarlig"),
+    "UNKNOWN_CATEGORY": (
+        "category without a rule, or not allowed",
+        "kategori uten regel, eller ikke tillatt",
+    ),
+    "IMPLAUSIBLE_TIME": (
+        "an instant too early or in the future",
+        "et tidspunkt for tidlig eller i fremtiden",
+    ),
+    "BAD_BLOB": (
+        "checksum or blob address malformed",
+        "sjekksum eller blobadresse ugyldig",
+    ),
+    "BAD_TEXT": (
+        "a text empty, too long or with control characters",
+        "en tekst tom, for lang eller med kontrolltegn",
+    ),
+    "BAD_FIELDS": ("fields that contradict each other", "felt som motsier hverandre"),
+    "FOREIGN_TOMBSTONE": (
+        "a tombstone not sent by Lethe",
+        "en slettemarkør som ikke kom fra Lethe",
+    ),
+    "CONFLICTING_REDELIVERY": (
+        "the same item again with other content",
+        "samme element igjen med annet innhold",
+    ),
+    "REFUSED": (
+        "refused (no such hold, order or request)",
+        "avvist (intet slikt hold, ordre eller forespørsel)",
+    ),
+    "CONTRACT": ("breaks the record contract", "bryter postkontrakten"),
     # holds
     "subject": ("customer", "kunde"),
     "item": ("item", "element"),

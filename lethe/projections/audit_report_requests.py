@@ -1,10 +1,15 @@
 """The disposal report's requests and holds: what each request did, holds in force.
 
 A request's `ErasureCarriedOut` is recorded when its orders are made, at once;
-it says nothing of whether the stores erased. So the report follows each order
-to its confirmation and calls a request answered only when the last of its
-items is confirmed erased and none waits on a hold: that instant, not the
-orders', is judged against the deadline.
+it says nothing of whether the stores erased. So each order is followed to its
+confirmation, and a request is answered (art. 12(3): the subject can be told
+what was done) at the first instant every item it covers is settled: confirmed
+erased (DELETED or NOT_FOUND), kept by law (`KeptForLegalObligation`), or kept
+under a legal hold (art. 17(3)(e)) or a restriction (art. 18): waiting on one
+when the orders were made, or its order withheld or recalled for a hold. That
+instant is judged against the deadline, extensions included; it stays the
+answer when a hold is released later and the item then goes. `audit verify`
+judges requests with this same tally (audit_across.py).
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ class Request:
     kept_until: datetime | None = None
     last_confirmed: datetime | None = None
     pending: set[UUID] = field(default_factory=set)
+    orders_expected: int = 0  # ErasureCarriedOut's count of orders made
+    orders_seen: int = 0  # ErasureOrdered events for it (they may come first)
+    answered: datetime | None = None  # the first instant all was settled
 
     @property
     def deadline(self) -> datetime:
@@ -98,6 +106,8 @@ class RequestTally:
         if (request := self._request_of(e.originator_id, e.request_id)) is not None:
             request.orders_made = e.at
             request.held = e.waiting_on_holds
+            request.orders_expected = e.ordered
+            _settle(request, e.at)
 
     def _kept(self, e: Any) -> None:
         note = self.notes.get(e.originator_id)
@@ -116,16 +126,25 @@ class RequestTally:
         if request is None or e.originator_id in request.pending:
             return
         request.ordered += 1
+        request.orders_seen += 1
         request.pending.add(e.originator_id)
         if request.orders_made is not None and request.held:
             request.held -= 1  # a held item, ordered once its hold went
 
     def _withheld(self, e: Any) -> None:
+        # The relay kept the order back, or the store kept the item on a recall:
+        # a hold came first, and the item is kept under it.
         note = self.notes.get(e.originator_id)
         request = self.latest.get(note.subject_ref) if note else None
         if request is not None and e.originator_id in request.pending:
             request.pending.discard(e.originator_id)
             request.ordered -= 1
+            request.held += 1
+            _settle(request, e.at)
+
+    def _recall_answered(self, e: Any) -> None:
+        if e.outcome == "RECALLED":
+            self._withheld(e)
 
     def _erased(self, e: Any) -> None:
         note = self.notes.get(e.originator_id)
@@ -135,6 +154,7 @@ class RequestTally:
         request.pending.discard(e.originator_id)
         request.erased += 1
         request.last_confirmed = max(request.last_confirmed or e.at, e.at)
+        _settle(request, e.at)
 
     # -- holds -----------------------------------------------------------------------
 
@@ -186,23 +206,30 @@ def _received(request: Request) -> datetime:
     return request.received
 
 
+def _settle(r: Request, at: datetime) -> None:
+    """Latch the answer the first time every item of the request is settled."""
+    if r.answered is not None or r.orders_made is None:
+        return
+    if r.pending or r.orders_seen < r.orders_expected:
+        return  # an order still unconfirmed, or not yet read
+    r.answered = max(at, r.orders_made, r.last_confirmed or at)
+
+
 def outcome(r: Request) -> str:
     if r.orders_made is None:
         return "open"
-    if r.held:
-        return "waiting_on_holds"
-    if r.pending:
+    if r.answered is None:
         return "awaiting_confirmation"
-    if not r.ordered:
-        return "kept_by_law" if r.kept else "nothing_to_erase"
-    return "erased_some_kept" if r.kept else "erased"
+    if r.erased or r.pending:  # pending: ordered after the answer, its hold gone
+        return "erased_some_kept" if r.kept or r.held else "erased"
+    if r.held:
+        return "kept_under_hold"
+    return "kept_by_law" if r.kept else "nothing_to_erase"
 
 
 def answered_at(r: Request) -> datetime | None:
-    """When the request was really done: its last erasure confirmed."""
-    if outcome(r) in ("open", "waiting_on_holds", "awaiting_confirmation"):
-        return None
-    return r.last_confirmed or r.orders_made
+    """When the subject could be answered: every item erased or kept with a reason."""
+    return r.answered
 
 
 def _document(r: Request, now: datetime) -> dict[str, Any]:
@@ -243,5 +270,6 @@ _HANDLERS: dict[type, Any] = {
     Item.KeptForLegalObligation: RequestTally._kept,
     Item.ErasureOrdered: RequestTally._ordered,
     Item.ErasureWithheld: RequestTally._withheld,
+    Item.RecallAnswered: RequestTally._recall_answered,
     Item.Erased: RequestTally._erased,
 }

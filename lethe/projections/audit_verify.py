@@ -6,10 +6,14 @@ item is erased) and one per open subject request, and never holds events.
 
 Every invariant is judged on one stream's own events: an item's checks read
 only that item's events (its track is keyed by the item's originator id), and a
-request's only its subject's ErasureRequested and ErasureCarriedOut (keyed by
-the subject's originator id and the request id) — and the sweeps, which every
-part reads whole. So the log may be verified in parts of whole streams (`Part`)
-and the parts' results merged (`merge`): the same counts as one pass.
+request's only its subject's ErasureRequested, RequestExtended and
+ErasureCarriedOut (keyed by the subject's originator id and the request id) —
+and the sweeps, which every part reads whole. So the log may be verified in
+parts of whole streams (`Part`) and the parts' results merged (`merge`): the
+same counts as one pass. Here a request is REQUEST_UNANSWERED when no orders
+were made by its deadline; whether one whose orders were made was answered in
+time (REQUEST_ANSWERED_LATE) needs its items' confirmations, so audit_across.py
+judges that.
 
 Late is judged against the recorded sweeps (see audit_sweeps): ORDERED_LATE and
 OVERDUE_WITHOUT_ORDER mean a sweep could take the item and finished without
@@ -149,6 +153,7 @@ class Verifier:
             Item.ErasureFailed: self._failed,
             Item.Erased: self._erased,
             Subject.ErasureRequested: self._requested,
+            Subject.RequestExtended: self._extended,
             Subject.ErasureCarriedOut: self._carried_out,
             Sweep.Recorded: self._swept,
         }
@@ -357,23 +362,15 @@ class Verifier:
             e.answer_due_at,
         )
 
-    def _carried_out(self, e: Any) -> None:
+    def _extended(self, e: Any) -> None:
         key = (e.originator_id, e.request_id)
-        requested, answer_due = self.requests.pop(key, (None, None))
-        if answer_due is not None and e.at > answer_due:
-            self._violate(
-                Violation(
-                    REQUEST_ANSWERED_LATE,
-                    e.request_id,
-                    REQUEST_RULE,
-                    answer_due,
-                    {
-                        "requested": requested,
-                        "answer_due": answer_due,
-                        "answered": e.at,
-                    },
-                )
-            )
+        if key in self.requests:
+            self.requests[key] = (self.requests[key][0], e.extended_due_at)
+
+    def _carried_out(self, e: Any) -> None:
+        # The orders are made: whether and when the request is answered needs
+        # its items' confirmations, judged across streams (audit_across.py).
+        self.requests.pop((e.originator_id, e.request_id), None)
 
     # -- recording -------------------------------------------------------------
 

@@ -16,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from lethe.domain.item import ErasureCause, Item, Outcome
+from lethe.ops.cli.main import main
 from lethe.policies import load_shipped
 from lethe.projections.audit_replay import replay
 from tests.integration import test_audit
@@ -180,3 +182,51 @@ def test_apply_refuses_a_version_that_drops_a_category_in_use(
         " items have; a new version must keep every category in use\n",
     )
     assert len(store.all_event_bytes()) == events_before  # not even adopted
+
+
+def _show(s: Store, *args: str) -> tuple[int, str, str]:
+    result = CliRunner(env=s.env).invoke(main, ["policy", "show", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_policy_show_gives_the_version_the_store_adopted(
+    store: Store, tmp_path: Path
+) -> None:
+    shipped = load_shipped("sector-alarm").version
+    code, out, err = _show(store, "sector-alarm")
+    assert code == 0 and out.startswith(f"policy sector-alarm@{shipped}  zone")
+    assert "shipped file holds" not in out and err.startswith("in force in the store")
+
+    path = new_version(tmp_path)
+    code, out = store.cli("policy", "apply", str(path), "--by", "dpo", "--now", AT)
+    assert code == 0, out
+    code, out, _ = _show(store, "sector-alarm")
+    head = out.splitlines()[0]
+    assert code == 0 and head.startswith("policy sector-alarm@2026-12-01.1  zone")
+    assert head.endswith(f"(in force; the shipped file holds {shipped})")
+    # The rules shown are the adopted version's: images kept 14 days, not 7.
+    row = next(line for line in out.splitlines() if line.startswith("verification-"))
+    assert "captured + 14 days" in row
+
+    code, out, _ = _show(store, "--json")
+    listed = {p["policy"]: p for p in json.loads(out)["policies"]}
+    sector = listed["sector-alarm"]
+    assert (sector["version"], sector["shipped_version"]) == ("2026-12-01.1", shipped)
+    assert listed["hedengren"]["version"] == listed["hedengren"]["shipped_version"]
+    code, out, _ = _show(store)
+    row = next(line for line in out.splitlines() if line.startswith("sector-alarm"))
+    assert row.split()[1] == "2026-12-01.1" and row.split()[-1] == shipped
+
+
+def test_policy_show_without_a_store_says_it_gives_the_shipped_version(
+    tmp_path: Path,
+) -> None:
+    env = {"LETHE_STORE": "sqlite", "LETHE_SQLITE_PATH": str(tmp_path / "none.db")}
+    result = CliRunner(env=env).invoke(main, ["policy", "show", "sector-alarm"])
+    version = load_shipped("sector-alarm").version
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"policy sector-alarm@{version}  zone")
+    assert (
+        result.stderr.startswith("no store at sqlite ") and "shipped" in result.stderr
+    )
+    assert not (tmp_path / "none.db").exists()  # showing made no store

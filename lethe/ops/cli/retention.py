@@ -1,4 +1,7 @@
-"""`lethe retention due` and `lethe policy show`: when an item goes, and why."""
+"""`lethe retention due` and `lethe policy show`: when an item goes, and why.
+
+`policy show` gives the version in force in the store (what `lethe policy
+apply` adopted), beside the shipped file's when they differ."""
 
 from __future__ import annotations
 
@@ -174,31 +177,65 @@ def policy_group() -> None:
 @click.argument("policy_id", metavar="[POLICY]", required=False)
 @click.option("--json", "as_json", is_flag=True, help="JSON, for scripts.")
 def show(policy_id: str | None, as_json: bool) -> None:
-    """Show POLICY's rules, or list the shipped policies without one."""
+    """Show POLICY's rules in force here, or list the policies without one."""
+    shipped = {
+        p: load_shipped(p) for p in ([policy_id] if policy_id else shipped_ids())
+    }
+    in_force = _in_force(shipped)
     if policy_id is None:
-        _show_all(as_json)
+        _show_all([(in_force[p], shipped[p]) for p in shipped], as_json)
     else:
-        _show_one(load_shipped(policy_id), as_json)
+        _show_one(in_force[policy_id], shipped[policy_id], as_json)
 
 
-def _show_all(as_json: bool) -> None:
-    policies = [load_shipped(policy_id) for policy_id in shipped_ids()]
+def _in_force(shipped: dict[str, Policy]) -> dict[str, Policy]:
+    """The versions in force in the store here (`lethe policy apply` adopts
+    them), or the shipped ones when there is no store; stderr says which."""
+    # Here, not at the top: `retention due` shares this module and must start
+    # without eventsourcing or psycopg (tests/unit/test_cli_lazy.py).
+    from lethe.ops.runtime.policies_in_force import policies_in_force
+    from lethe.ops.runtime.preflight import describe_store
+    from lethe.ops.settings import Settings
+
+    settings = Settings.from_env()
+    found = policies_in_force(settings)
+    if found is None:
+        click.echo(
+            f"no store at {describe_store(settings)}: the shipped versions", err=True
+        )
+        return shipped
+    click.echo(f"in force in the store: {describe_store(settings)}", err=True)
+    return {policy_id: found.get(policy_id, p) for policy_id, p in shipped.items()}
+
+
+def _show_all(policies: list[tuple[Policy, Policy]], as_json: bool) -> None:
     if as_json:
-        click.echo(_json({"policies": [_summary_json(p) for p in policies]}))
+        listed = [_summary_json(p, file) for p, file in policies]
+        click.echo(_json({"policies": listed}))
         return
-    table = new_table("policy", "version", "rules", "zone", "source")
+    table = new_table("policy", "version", "rules", "zone", "source", "shipped")
     table.columns[2].justify = "right"
-    for p in policies:
-        table.add_row(p.id, p.version, str(len(p.rules)), p.zone.key, p.source)
+    for p, file in policies:
+        table.add_row(
+            p.id, p.version, str(len(p.rules)), p.zone.key, p.source, _file(p, file)
+        )
     echo_table(table)
 
 
-def _show_one(policy: Policy, as_json: bool) -> None:
+def _file(policy: Policy, shipped: Policy) -> str:
+    """The shipped file's version where it is not the one in force, else "-"."""
+    return "-" if shipped.version == policy.version else shipped.version
+
+
+def _show_one(policy: Policy, shipped: Policy, as_json: bool) -> None:
     if as_json:
         rules = [_rule_json(rule) for rule in policy.rules.values()]
-        click.echo(_json({**_summary_json(policy), "rules": rules}))
+        click.echo(_json({**_summary_json(policy, shipped), "rules": rules}))
         return
-    click.echo(f"policy {policy.ref}  zone {policy.zone.key}  source {policy.source}\n")
+    head = f"policy {policy.ref}  zone {policy.zone.key}  source {policy.source}"
+    if shipped.version != policy.version:
+        head += f"  (in force; the shipped file holds {shipped.version})"
+    click.echo(f"{head}\n")
     echo_table(_rules_table(policy))
 
 
@@ -243,10 +280,11 @@ def _police_rule(rule: Rule) -> str:
     return rule.describe(police_relevant=True) if rule.police_terms else "-"
 
 
-def _summary_json(policy: Policy) -> dict[str, Any]:
+def _summary_json(policy: Policy, shipped: Policy) -> dict[str, Any]:
     return {
         "policy": policy.id,
-        "version": policy.version,
+        "version": policy.version,  # in force (adopted in the store, or shipped)
+        "shipped_version": shipped.version,
         "ref": policy.ref,
         "zone": policy.zone.key,
         "source": policy.source,

@@ -46,6 +46,23 @@ def check_store(settings: Settings, *, create: bool) -> None:
         _check_postgres(settings, create)
 
 
+def store_exists(settings: Settings) -> bool:
+    """Whether the store the settings name is there, without making it.
+
+    False for a missing SQLite file or a PostgreSQL database (or schema) without
+    Lethe's tables; StoreError when PostgreSQL cannot be asked at all.
+    """
+    if settings.store == "sqlite":
+        return sqlite_file(settings).is_file()
+    try:
+        with _connect(settings) as connection:
+            return _has_events_table(connection, settings.postgres_schema)
+    except psycopg.OperationalError as error:
+        if "does not exist" in str(error) and "database" in str(error):
+            return False
+        raise StoreError(_unreachable(settings, error)) from None
+
+
 def _check_sqlite(settings: Settings, create: bool) -> None:
     path = sqlite_file(settings)
     if path.is_dir():

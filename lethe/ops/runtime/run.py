@@ -35,6 +35,7 @@ from lethe.ops.runtime.projector import Projector, at_start
 from lethe.ops.runtime.signers import SignerStore
 from lethe.ops.settings import Settings
 from lethe.projections.aside import PartitionStates
+from lethe.projections.dead_letters import DeadLetterNotes
 from lethe.projections.store import SqlViews
 
 POLL_TIMEOUT_MS = 500  # how soon a stop request is noticed when nothing arrives
@@ -82,7 +83,10 @@ def build_loop(
         contract_for(settings, app.policies, Catalogue.shipped()),
         signatories=SignerStore(SqlViews(app.process_recorder)),
     )
-    dead_letters = DeadLetters(producer, topics.name(DLQ_TOPIC))
+    # Each letter Kafka took is noted without its contents, for the monthly
+    # disposal report (the topic deletes letters after days).
+    notes = DeadLetterNotes(SqlViews(app.process_recorder))
+    dead_letters = DeadLetters(producer, topics.name(DLQ_TOPIC), kept=notes)
     taker = BatchTaker(app, dead_letters, contract, clock)
     return ConsumeLoop(
         consumer,
