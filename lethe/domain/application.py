@@ -385,6 +385,39 @@ class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
         self.save(item)
         return item
 
+    def replay_erasures(
+        self,
+        orders: Sequence[tuple[str, str]],
+        store: str,
+        since: datetime,
+        at: datetime,
+    ) -> list[list[str]]:
+        """Record the replay of each confirmed erasure, (item ref, order id), for
+        a restored store, in one transaction (a crash records all or none); the
+        relay sends them. For each, the holds and restrictions (the item's and
+        its subject's) that keep it back: nothing is recorded for that one."""
+        items: dict[str, Item] = {}
+        held = []
+        for item_ref, order_id in orders:
+            item = items.get(item_ref) or self.get_item(item_ref)
+            items[item_ref] = item  # an item erased twice is replayed twice
+            held.append(
+                item.replay_erasure(order_id, store, since, at, self._marks(item))
+            )
+        changed = [item for item in items.values() if item.pending_events]
+        if changed:
+            self.save(*changed)
+        return held
+
+    def _marks(self, item: Item) -> list[str]:
+        """The holds and restrictions on the item's subject."""
+        subject = self.find_subject_by_ref(item.subject_ref)
+        if subject is None:
+            return []
+        return [f"hold:{case}" for case in subject.holds] + [
+            f"restriction:{ticket}" for ticket in subject.restrictions
+        ]
+
     def open_text(self, subject_ref: str, value: Any) -> Any:
         """A view's text or document with the subject's sealed free text opened
         while its key lives, "(shredded)" after; clear (older) text as it is."""

@@ -50,6 +50,16 @@ class UnknownOrderError(LetheError):
         super().__init__(f"item {item_ref} has no erasure order {order_id}")
 
 
+class NotConfirmedError(LetheError):
+    """A replay names an order its store never confirmed erased."""
+
+    def __init__(self, item_ref: str, order_id: str, store: str) -> None:
+        super().__init__(
+            f"item {item_ref}: store {store} never confirmed order {order_id}"
+            " erased; only a confirmed erasure is replayed"
+        )
+
+
 class UnknownRecallError(LetheError):
     def __init__(self, item_ref: str, order_id: str) -> None:
         super().__init__(

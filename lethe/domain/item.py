@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -19,6 +19,7 @@ from lethe.domain.errors import (
     ItemRestrictedError,
     NoSuchHoldError,
     NoSuchRestrictionError,
+    NotConfirmedError,
     NotDueError,
     OrderRecalledError,
     UnknownOrderError,
@@ -54,6 +55,9 @@ class Outcome(StrEnum):
 
 
 RECALL_ANSWERS = (Outcome.RECALLED, Outcome.TOO_LATE)
+# A store's answer to a replay is dated by its own clock: one a little behind
+# Lethe's still answers the replay, not the order before it.
+REPLAY_ANSWER_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,29 @@ class Item(Aggregate):
             source_topic: str
             source_partition: int
             source_offset: int
+            at: datetime
+
+        class ErasureReplayed(Aggregate.Event):
+            order_id: str
+            number: int
+            store: str
+            since: datetime
+            item_ref: str
+            subject_ref: str
+            at: datetime
+
+        class ReplayWithheld(Aggregate.Event):
+            order_id: str
+            number: int
+            held_by: list[str]
+            at: datetime
+
+        class ReplayAnswered(Aggregate.Event):
+            order_id: str
+            number: int
+            store: str
+            outcome: str
+            detail: str | None
             at: datetime
 
     class Ingested(Aggregate.Created):
@@ -631,6 +658,134 @@ class Item(Aggregate):
         # The latest copy back: ordered at once, or at the last release if held.
         self.copy_back = f"{source_topic}:{source_partition}:{source_offset}"
 
+    # -- replay: a store restored from a backup forgets again ----------------------
+
+    def replay_erasure(
+        self, order_id: str, store: str, since: datetime, at: datetime, marks: list[str]
+    ) -> list[str]:
+        """Send an order `store` confirmed (DELETED or NOT_FOUND) again, as a
+        replay: same order id, a new replay number, for that store only. Not a
+        second order: the item's state and its erasure stay as they are.
+
+        Holds win: with a hold or restriction on the item, or `marks` (the
+        subject's) on, nothing is recorded and the marks are returned.
+        """
+        if store not in self.confirmed_by(order_id):
+            raise NotConfirmedError(self.item_ref, order_id, store)
+        held = sorted(
+            [f"hold:{case}" for case in self.holds]
+            + [f"restriction:{ticket}" for ticket in self.restrictions]
+            + list(marks)
+        )
+        if held:
+            return held
+        number = getattr(self, "replay_count", {}).get(order_id, 0) + 1
+        # The item's ref and its subject's pseudonym, so the relay and the audit
+        # judge the replay against its subject's holds without the item's history.
+        self._erasure_replayed(
+            order_id=order_id,
+            number=number,
+            store=store,
+            since=since,
+            item_ref=self.item_ref,
+            subject_ref=self.subject_ref,
+            at=at,
+        )
+        return []
+
+    def confirmed_by(self, order_id: str) -> list[str]:
+        """The stores that confirmed `order_id` erased (DELETED or NOT_FOUND)."""
+        confirmed: dict[str, list[str]] = getattr(self, "confirmed", {})
+        return confirmed.get(order_id, [])
+
+    @event("ErasureReplayed")
+    def _erasure_replayed(
+        self,
+        order_id: str,
+        number: int,
+        store: str,
+        since: datetime,
+        item_ref: str,
+        subject_ref: str,
+        at: datetime,
+    ) -> None:
+        counts = getattr(self, "replay_count", {})
+        self.replay_count = {**counts, order_id: number}
+        out = getattr(self, "replays_out", {})
+        for_order = {**out.get(order_id, {}), store: {"number": number, "at": at}}
+        self.replays_out = {**out, order_id: for_order}
+
+    def withhold_replay(
+        self, order_id: str, number: int, held_by: list[str], at: datetime
+    ) -> bool:
+        """The relay kept a replay back: a mark on the subject preceded it in the
+        log. False when already recorded (a relay's replay of its page)."""
+        pending = self._replay_out(order_id, number)
+        if pending is None:
+            return False
+        self._replay_withheld(order_id=order_id, number=number, held_by=held_by, at=at)
+        return True
+
+    @event("ReplayWithheld")
+    def _replay_withheld(
+        self, order_id: str, number: int, held_by: list[str], at: datetime
+    ) -> None:
+        self._close_replay(order_id, number)
+
+    def _replay_out(self, order_id: str, number: int) -> str | None:
+        """The store a replay still waits on, if it is out."""
+        out: dict[str, dict[str, Any]] = getattr(self, "replays_out", {})
+        for store, pending in out.get(order_id, {}).items():
+            if pending["number"] == number:
+                return store
+        return None
+
+    def _close_replay(self, order_id: str, number: int) -> None:
+        out = getattr(self, "replays_out", {})
+        left = {
+            store: pending
+            for store, pending in out.get(order_id, {}).items()
+            if pending["number"] != number
+        }
+        self.replays_out = {**out, order_id: left}
+
+    def _answer_replay(
+        self,
+        order_id: str,
+        store: str,
+        outcome: Outcome,
+        detail: str | None,
+        at: datetime,
+    ) -> bool | None:
+        """The store's answer to a replay out for it; None when none is out (the
+        answer is to the order itself, or a redelivered one)."""
+        out: dict[str, dict[str, Any]] = getattr(self, "replays_out", {})
+        pending = out.get(order_id, {}).get(store)
+        # The original order's answer, redelivered, was given before the replay.
+        if pending is None or at < pending["at"] - REPLAY_ANSWER_SKEW:
+            return None
+        self._replay_answered(
+            order_id=order_id,
+            number=pending["number"],
+            store=store,
+            outcome=outcome.value,
+            detail=detail,
+            at=at,
+        )
+        return True
+
+    @event("ReplayAnswered")
+    def _replay_answered(
+        self,
+        order_id: str,
+        number: int,
+        store: str,
+        outcome: str,
+        detail: str | None,
+        at: datetime,
+    ) -> None:
+        self._close_replay(order_id, number)
+
     def reissue_erasure(self, at: datetime) -> int:
         """Send the same order again (unconfirmed or failed); returns the attempt."""
         if self.order is None:
@@ -660,6 +815,9 @@ class Item(Aggregate):
         """A store answered an order or a recall; False for a duplicate answer."""
         if outcome in RECALL_ANSWERS:
             return self._answer_recall(order_id, store, outcome, detail, at)
+        replayed = self._answer_replay(order_id, store, outcome, detail, at)
+        if replayed is not None:
+            return replayed
         if order_id in self.recalled_orders:
             # The store kept it (RECALLED), yet says it erased it after all: the
             # bytes are gone, and the history must say so (audit verify names it).
@@ -668,6 +826,8 @@ class Item(Aggregate):
             self._erased(order_id=order_id, store=store, outcome=outcome.value, at=at)
             return True
         if self.order is None or self.order["order_id"] != order_id:
+            if self.confirmed_by(order_id):
+                return False  # an earlier order's answer (a replay's), redelivered
             raise UnknownOrderError(self.item_ref, order_id)
         if self.state == ItemState.ERASED:
             return (
@@ -682,6 +842,9 @@ class Item(Aggregate):
     @event("Erased")
     def _erased(self, order_id: str, store: str, outcome: str, at: datetime) -> None:
         self.state = ItemState.ERASED
+        confirmed = getattr(self, "confirmed", {})
+        stores = [*confirmed.get(order_id, []), store]
+        self.confirmed = {**confirmed, order_id: stores}
 
     @event("ErasureFailed")
     def _erasure_failed(
