@@ -24,6 +24,9 @@ they read, beside the parts:
   answered when its deadline passed. (A request whose orders were never made
   is audit_verify's REQUEST_UNANSWERED: its subject's stream alone tells.)
   The tally keeps one small record per request and per live item.
+- REPLAYED_WHILE_SUBJECT_HELD / _RESTRICTED: a replay (`lethe erasures
+  replay`) that left (was not withheld by the relay afterwards) while the
+  item's subject had a hold or restriction on: holds win over replays too.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ ERASED_WHILE_HELD = "ERASED_WHILE_HELD"
 ERASED_WHILE_RESTRICTED = "ERASED_WHILE_RESTRICTED"
 RELEASE_BEFORE_HOLD = "RELEASE_BEFORE_HOLD"
 ERASED_AFTER_RESUME = "ERASED_AFTER_RESUME"
+REPLAYED_WHILE_SUBJECT_HELD = "REPLAYED_WHILE_SUBJECT_HELD"
+REPLAYED_WHILE_SUBJECT_RESTRICTED = "REPLAYED_WHILE_SUBJECT_RESTRICTED"
 HOLD_RULE = "a hold or restriction stops every erasure (issue 11)"
 RESUME_RULE = "a request covers what the subject had, not a resumed relationship"
 
@@ -68,6 +73,8 @@ ACROSS: tuple[type, ...] = (
     Item.ErasureWithheld,
     Item.RecallAnswered,
     Item.Erased,
+    Item.ErasureReplayed,
+    Item.ReplayWithheld,
     Subject.HoldPlaced,
     Subject.HoldReleased,
     Subject.Restricted,
@@ -122,6 +129,8 @@ class AcrossVerifier:
         # Every request in the log followed to its answer, the report's way.
         self.notes: dict[UUID, Note] = {}
         self.requests = RequestTally(*EVER, self.notes)
+        # A replay's violations, kept until we know it left: (item, number).
+        self.replays: dict[tuple[UUID, int], list[Violation]] = {}
         self._handlers: dict[type, Any] = {
             Item.Ingested: self._ingested,
             Item.HoldPlaced: lambda e: self._place(self._item_marks(e), "holds", e),
@@ -138,6 +147,10 @@ class AcrossVerifier:
             Item.ErasureWithheld: self._withheld,
             Item.RecallAnswered: self._recall_answered,
             Item.Erased: self._erased,
+            Item.ErasureReplayed: self._replayed,
+            Item.ReplayWithheld: lambda e: self.replays.pop(
+                (e.originator_id, e.number), None
+            ),
             Subject.HoldPlaced: lambda e: self._place(
                 self._subject(e).marks, "holds", e
             ),
@@ -167,6 +180,9 @@ class AcrossVerifier:
             self._flush(track)
         for request in self.requests.requests:
             self._judge(request)
+        for violations in self.replays.values():
+            for violation in violations:
+                self._violate(violation)
         return self.result
 
     def _judge(self, request: Request) -> None:
@@ -254,6 +270,22 @@ class AcrossVerifier:
             self._violate(self._violation(ERASED_WHILE_HELD, track, e.at, seen))
         if any(kind == "restrictions" for _, kind, _ in still):
             self._violate(self._violation(ERASED_WHILE_RESTRICTED, track, e.at, seen))
+
+    def _replayed(self, e: Any) -> None:
+        subject = self.subjects.get(identity.subject_id(e.subject_ref))
+        if subject is None:
+            return
+        held = ItemTrack(e.item_ref, "", identity.subject_id(e.subject_ref), e.at)
+        seen = {"replayed": e.at}
+        found = []
+        if subject.marks.holds:
+            found.append(self._violation(REPLAYED_WHILE_SUBJECT_HELD, held, e.at, seen))
+        if subject.marks.restrictions:
+            found.append(
+                self._violation(REPLAYED_WHILE_SUBJECT_RESTRICTED, held, e.at, seen)
+            )
+        if found:
+            self.replays[e.originator_id, e.number] = found
 
     def _on(self, track: ItemTrack) -> set[tuple[str, str, str]]:
         """The marks on the item and on its subject now: (whose, kind, name)."""

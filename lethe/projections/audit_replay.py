@@ -37,6 +37,7 @@ RELEVANT: tuple[type, ...] = (
     Item.ErasureReissued,
     Item.Erased,
     Item.ErasureFailed,
+    Item.ErasureReplayed,
     Subject.HoldPlaced,
     Subject.HoldReleased,
     Subject.ErasureRequested,

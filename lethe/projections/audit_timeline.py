@@ -78,6 +78,18 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
         f" partition {e.source_partition} offset {e.source_offset}"
     ),
     "Erased": lambda e: f"{e.store}: {e.outcome}; order {e.order_id}",
+    "ErasureReplayed": lambda e: (
+        f"order {e.order_id} replayed (#{e.number}) to {e.store}, restored:"
+        f" erasures confirmed after {e.since.isoformat()}"
+    ),
+    "ReplayWithheld": lambda e: (
+        f"replay #{e.number} of order {e.order_id} never sent:"
+        f" {', '.join(e.held_by)} came first"
+    ),
+    "ReplayAnswered": lambda e: (
+        f"{e.store}: {e.outcome} {e.detail or ''}; replay #{e.number}"
+        f" of order {e.order_id}"
+    ).replace("  ", " "),
     "ErasureFailed": lambda e: (
         f"{e.store}: FAILED {e.detail or ''}; order {e.order_id}".strip()
     ),
@@ -167,6 +179,7 @@ def item_document(events: list[Any]) -> dict[str, Any]:
             "withheld": [],
             "recalls": [],
             "confirmations": [],
+            "replays": [],
         },
     }
     for e in events[1:]:
@@ -246,6 +259,8 @@ def _fold(doc: dict[str, Any], name: str, e: Any) -> None:
         )
     elif name == "RecallAnswered":
         _answer_recall(doc, e)
+    elif name in ("ErasureReplayed", "ReplayWithheld", "ReplayAnswered"):
+        _fold_replay(doc, name, e)
     elif name in ("Erased", "ErasureFailed"):
         doc["erasure"]["confirmations"].append(
             {
@@ -255,6 +270,36 @@ def _fold(doc: dict[str, Any], name: str, e: Any) -> None:
                 "detail": getattr(e, "detail", None),
             }
         )
+
+
+def _fold_replay(doc: dict[str, Any], name: str, e: Any) -> None:
+    """A replay and what became of it: withheld, or the store's answer."""
+    replays = doc["erasure"]["replays"]
+    if name == "ErasureReplayed":
+        replays.append(
+            {
+                "at": e.at,
+                "order_id": e.order_id,
+                "number": e.number,
+                "store": e.store,
+                "since": e.since,
+                "withheld_by": None,
+                "answer": None,
+            }
+        )
+        return
+    for replay in replays:
+        if (replay["order_id"], replay["number"]) != (e.order_id, e.number):
+            continue
+        if name == "ReplayWithheld":
+            replay["withheld_by"] = list(e.held_by)
+        else:
+            replay["answer"] = {
+                "at": e.at,
+                "store": e.store,
+                "outcome": e.outcome,
+                "detail": e.detail,
+            }
 
 
 def _answer_recall(doc: dict[str, Any], e: Any) -> None:

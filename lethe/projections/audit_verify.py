@@ -49,6 +49,12 @@ ERASED_WITHOUT_ORDER = "ERASED_WITHOUT_ORDER"
 # A store answered a recall RECALLED (kept), then erased the item all the same.
 ERASED_DESPITE_RECALL = "ERASED_DESPITE_RECALL"
 RECALL_RULE = "a recalled order is not carried out (issue 11, part 2)"
+# A replay (`lethe erasures replay`) re-sends an erasure a store confirmed, for
+# a store restored from a backup. It is neither an order nor an erasure: it
+# moves no clock and needs no confirmation. It is wrong only of an item not
+# erased (a replay of what was never confirmed gone).
+REPLAYED_UNERASED = "REPLAYED_UNERASED"
+REPLAY_RULE = "only an erasure a store confirmed is replayed (issue 15, part 6)"
 REQUEST_ANSWERED_LATE = "REQUEST_ANSWERED_LATE"
 REQUEST_UNANSWERED = "REQUEST_UNANSWERED"
 REQUEST_RULE = "GDPR art. 12(3): answer within one month"
@@ -152,6 +158,7 @@ class Verifier:
             Item.RecallAnswered: self._recall_answered,
             Item.ErasureFailed: self._failed,
             Item.Erased: self._erased,
+            Item.ErasureReplayed: self._replayed,
             Subject.ErasureRequested: self._requested,
             Subject.RequestExtended: self._extended,
             Subject.ErasureCarriedOut: self._carried_out,
@@ -353,6 +360,16 @@ class Verifier:
             self._flag(ERASED_WITHOUT_ORDER, t, e.at, erased=e.at)
         if self.on_erased is not None:
             self.on_erased(t, e)
+
+    def _replayed(self, e: Any) -> None:
+        # An erased item's track is gone: a replay that finds one is of an item
+        # not erased. Otherwise nothing to judge, and nothing changes.
+        if (t := self.tracks.get(e.originator_id)) is not None:
+            self._violate(
+                Violation(
+                    REPLAYED_UNERASED, t.ref, REPLAY_RULE, e.at, {"replayed": e.at}
+                )
+            )
 
     # -- subject requests ------------------------------------------------------
 
