@@ -180,6 +180,29 @@ class Catalogue:
             raise ValueError(f"{full_name}: {error}") from None
         return out.getvalue()
 
+    def writer_fingerprint(self, schema: SchemaSource) -> bytes:
+        """The wire fingerprint of an older (or newer) version of a schema."""
+        return _fingerprint(self._load_writer(schema))
+
+    def encode_as(
+        self, record_name: str, value: Mapping[str, Any], writer: bytes
+    ) -> bytes:
+        """As `encode`, but with the writer schema of fingerprint `writer` (one
+        `add_writer_schema` gave): bytes a reader of that version still reads."""
+        known = self._writers.get(writer)
+        full_name = self._full_name(record_name)
+        if known is None or known.full_name != full_name:
+            raise ValueError(f"{full_name}: no writer schema {writer.hex()} known")
+        _check(full_name, known.schema, value)
+        out = BytesIO()
+        out.write(MARKER)
+        out.write(writer)
+        try:
+            schemaless_writer(out, known.schema, value, strict_allow_default=True)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{full_name}: {error}") from None
+        return out.getvalue()
+
     def decode(self, data: bytes) -> tuple[str, dict[str, Any]]:
         """(short record name, value), or PoisonRecord saying why not."""
         writer = self._writer_of(data)

@@ -1,8 +1,9 @@
 """The erasure relay: the event log is the outbox, and this sends it to Kafka.
 
 It reads the log from its own tracking position, keeping only ErasureOrdered,
-ErasureReissued, ErasureRecalled and Erased. For each it sends its record
-(relay_records.py: an ErasureOrder or an ErasureRecall to `lethe.erasures.v1`,
+ErasureReissued, ErasureReplayed, ErasureRecalled and Erased. For each it sends
+its record (relay_records.py: an ErasureOrder, marked as a replay for a
+restored store's ErasureReplayed, or an ErasureRecall to `lethe.erasures.v1`,
 or, once a store has erased the item, its tombstone); then it flushes, checks
 that every record was acknowledged, and only then records its position. A
 crash anywhere before that re-sends the page on restart: nothing is lost, and a
@@ -13,9 +14,10 @@ an item's recall after the order it takes back.
 The relay is also the gate (docs/architecture.md, "Holds win in log order"):
 an ErasureOrdered preceded in the log by a hold or restriction on its subject
 that is still on at that position is not sent. The relay records
-ErasureWithheld on the item instead, in the transaction that moves its
-position, so the history says the order never left. The decision reads only
-the log below the order, so a replay or a second relay decides the same.
+ErasureWithheld on the item instead (ReplayWithheld for a replay), in the
+transaction that moves its position, so the history says the order never
+left. The decision reads only the log below the order, so a relay reading
+its page again, or a second relay, decides the same.
 
 The producer is librdkafka's (lethe/ops/kafka/rdkafka.py), not kafka-python's: two
 records an order, and kafka-python's send alone took ~34 µs of CPU a record,
@@ -53,11 +55,14 @@ ORDER_ID_HEADER = SENT_BY_LETHE_HEADER
 ORDERED = get_topic(Item.ErasureOrdered)
 REISSUED = get_topic(Item.ErasureReissued)
 RECALLED = get_topic(Item.ErasureRecalled)
+REPLAYED = get_topic(Item.ErasureReplayed)
 ERASED = get_topic(Item.Erased)
 RECALL_ANSWERED = get_topic(Item.RecallAnswered)
 WITHHELD = get_topic(Item.ErasureWithheld)
 INGESTED = get_topic(Item.Ingested)
 ORDERS = (Item.ErasureOrdered, Item.ErasureReissued)
+# What the gate may keep back: an order, its re-sending, or its replay.
+GATED = (*ORDERS, Item.ErasureReplayed)
 __all__ = ["ATTEMPT_HEADER", "ORDER_ID_HEADER", "Outgoing", "Relay", "Source"]
 # The subject's events that put a mark on or take it off: (topic, kind, on).
 MARK_TOPICS = {
@@ -148,14 +153,14 @@ class Relay:
             max(self.position, self._read_to) + 1,
             size,
             stop=head,
-            topics=[ORDERED, REISSUED, RECALLED, ERASED],
+            topics=[ORDERED, REISSUED, REPLAYED, RECALLED, ERASED],
         )
         if notifications:
             events = [self._decode(n) for n in notifications]
             orders = [
                 (n, e)
                 for n, e in zip(notifications, events, strict=True)
-                if isinstance(e, ORDERS)
+                if isinstance(e, GATED)
             ]
             held = self._held([n for n, _ in orders], [e for _, e in orders])
             withheld = {n.id: (e, held[n.id]) for n, e in orders if n.id in held}
@@ -410,7 +415,12 @@ class Relay:
         changed: dict[UUID, Item] = {}
         for event, on in withheld.values():
             item = by_id[event.originator_id]
-            if item.withhold_erasure(event.order_id, event.originator_version, on, at):
+            if isinstance(event, Item.ErasureReplayed):
+                kept = item.withhold_replay(event.order_id, event.number, on, at)
+            else:
+                version = event.originator_version
+                kept = item.withhold_erasure(event.order_id, version, on, at)
+            if kept:
                 changed[item.id] = item
                 log.warning(
                     "order withheld: its subject was held or restricted first",

@@ -1,6 +1,9 @@
 """What the relay sends for each event it reads: an order, a recall, a tombstone.
 
 - ErasureOrdered / ErasureReissued: an ErasureOrder on `lethe.erasures.v1`.
+- ErasureReplayed: the same ErasureOrder again (same order id, attempt 1),
+  with `replay` set (number, store, since): for the store restored, which works
+  it once more instead of answering from its journal.
 - ErasureRecalled: an ErasureRecall on the same topic, with the same key, so a
   store reads it after the order it takes back.
 - Erased: the tombstone (key = item id, value null) on the item's source topic,
@@ -9,11 +12,20 @@
   it. Never for an order a store answered RECALLED.
 
 Every record carries the order id in the `lethe.order-id` header.
+
+A plain order is written with version 1 of the ErasureOrder schema (its bytes
+are what they always were), a replay with version 2, which adds `replay`: an
+eraser that knows only version 1 keeps working every order, and skips a
+replay by its fingerprint (unknown to it) rather than answering it from its
+journal as if the restored file were gone.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any, NamedTuple
 
 from lethe.consumers.batch import ORDER_ID_HEADER
@@ -21,6 +33,8 @@ from lethe.consumers.codec import Catalogue
 from lethe.domain.item import Item
 
 ATTEMPT_HEADER = "lethe.attempt"
+REPLAY_HEADER = "lethe.replay"  # the replay's number, on a replayed order only
+PLAIN_ORDER_SCHEMA = "previous/lethe.v1.ErasureOrder.1.avsc"
 
 
 @dataclass(frozen=True)
@@ -62,8 +76,27 @@ def records_for(
         return [Outgoing(orders_topic, key, value, headers)]
     attempt = getattr(event, "attempt", 1)
     headers.append((ATTEMPT_HEADER, str(attempt).encode()))
-    value = catalogue.encode("ErasureOrder", _order(item_ref, ordered, event, attempt))
+    order = _order(item_ref, ordered, event, attempt)
+    if isinstance(event, Item.ErasureReplayed):
+        headers.append((REPLAY_HEADER, str(event.number).encode()))
+        order["replay"] = {
+            "number": event.number,
+            "store": event.store,
+            "since": event.since,
+        }
+        value = catalogue.encode("ErasureOrder", order)
+    else:
+        value = catalogue.encode_as("ErasureOrder", order, _plain_order(catalogue))
     return [Outgoing(orders_topic, key, value, headers)]
+
+
+@cache
+def _plain_order(catalogue: Catalogue) -> bytes:
+    """The fingerprint of ErasureOrder version 1, known to `catalogue` from now."""
+    text = (resources.files("lethe.schemas") / PLAIN_ORDER_SCHEMA).read_text("utf-8")
+    schema = json.loads(text)
+    catalogue.add_writer_schema(schema)  # the shipped catalogue has it already
+    return catalogue.writer_fingerprint(schema)
 
 
 def _order(item_ref: str, ordered: Any, event: Any, attempt: int) -> dict[str, Any]:
