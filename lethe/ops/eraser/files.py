@@ -8,6 +8,13 @@ being worked twice; a FAILED order is worked again when re-sent, since the store
 may have been fixed. Offsets are committed only after the confirmations are
 acknowledged: a crash re-reads orders, and the journal answers them.
 
+Replays (an ErasureOrder with `replay` set, `lethe erasures replay`): this
+store was restored from a backup, so a file it deleted may be back. A replay
+for this store is worked afresh, whatever the journal says of its order:
+deleted again (DELETED) if the file is there, NOT_FOUND if not; its answer is
+journaled under the replay's number, so a re-sent replay is answered the same.
+A replay for another store is skipped, unanswered: it is not this store's.
+
 Recalls (ErasureRecall, on the orders' topic): the recalls of a poll are
 answered before its orders, so an order and its recall read together keep the
 file. A recall of an order not carried out is journaled RECALLED, and the order,
@@ -145,8 +152,17 @@ class FileEraser:
         self.journal = Journal(self.state_dir / "answers.jsonl")
         self.clock = clock
 
+    def is_for_another_store(self, order: Mapping[str, Any]) -> bool:
+        """A replay restoring another store: not this store's to work or answer."""
+        replay = order.get("replay")
+        return replay is not None and replay["store"] != self.store
+
     def answer(self, order: Mapping[str, Any]) -> dict[str, Any]:
-        """The ErasureConfirmation value for an ErasureOrder value."""
+        """The ErasureConfirmation value for an ErasureOrder value (a replay
+        must be for this store: `is_for_another_store`)."""
+        replay = order.get("replay")
+        if replay is not None:
+            return self._replay(order, replay)
         known = self.journal.get(order["order_id"])
         if known is not None:
             return known  # a re-sent order, or one recalled before it came
@@ -157,6 +173,24 @@ class FileEraser:
         confirmation = self._confirmation(order, result)
         if result.outcome != Outcome.FAILED:
             self.journal.add(confirmation)
+        return confirmation
+
+    def _replay(
+        self, order: Mapping[str, Any], replay: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        if replay["store"] != self.store:
+            raise ValueError(f"a replay for store {replay['store']}, not {self.store}")
+        order_id, number = order["order_id"], replay["number"]
+        known = self.journal.replay_answer(order_id, number)
+        if known is not None:
+            return known  # this replay, re-sent
+        decision = decide(order, self.root, self.state_dir)
+        if isinstance(decision, Delete):
+            self.journal.note_deleting(order_id, decision.path)
+        result = carry_out(decision)
+        confirmation = self._confirmation(order, result)
+        if result.outcome != Outcome.FAILED:
+            self.journal.add_replay(confirmation, number)
         return confirmation
 
     def recall(self, recall: Mapping[str, Any]) -> dict[str, Any]:
@@ -223,9 +257,16 @@ class EraserLoop:
         # Recalls first: an order read with its recall is never carried out.
         recalls = [(r, v) for r, (name, v) in decoded if name == "ErasureRecall"]
         orders = [(r, v) for r, (name, v) in decoded if name == "ErasureOrder"]
-        futures = [self._confirm(r, v, self.eraser.recall(v)) for r, v in recalls] + [
-            self._confirm(r, v, self.eraser.answer(v)) for r, v in orders
-        ]
+        futures = [self._confirm(r, v, self.eraser.recall(v)) for r, v in recalls]
+        for record, value in orders:
+            if self.eraser.is_for_another_store(value):
+                log.info(
+                    "a replay for another store, skipped",
+                    order_id=value["order_id"],
+                    **_where(record),
+                )
+            else:
+                futures.append(self._confirm(record, value, self.eraser.answer(value)))
         self.producer.flush(timeout=SEND_TIMEOUT_S)
         for future in futures:
             future.get(timeout=SEND_TIMEOUT_S)  # raises: no commit, orders come again
