@@ -44,6 +44,7 @@ COMMANDS = {
     "topics": Lazy("lethe.ops.cli.kafka:topics", "Lethe's Kafka topics."),
     "broker": Lazy("lethe.ops.cli.broker:broker_command", "Run the embedded Kafka-protocol broker (Tansu) for a trial, until Ctrl-C."),
     "sweep": Lazy("lethe.ops.cli.sweep:sweep", "Order the erasure of everything due, re-send unanswered orders, relay them."),
+    "erasures": Lazy("lethe.ops.cli.erasures:erasures", "Erasures stores confirmed, and their replay after a restore."),
     "eraser": Lazy("lethe.ops.cli.eraser:eraser_command", "The reference eraser: delete file:// blobs that Lethe orders erased."),
     "demo": Lazy("lethe.ops.demo.main:demo", "Run a synthetic alarm-centre day through Lethe on SQLite and the embedded broker."),
     "bench": Lazy("lethe.ops.bench.command:bench_command", "Measure ingest, sweep, subject erasure, audit verify and memory on PostgreSQL."),
