@@ -87,9 +87,9 @@ _DETAILS: dict[str, Callable[[Any], str]] = {
         f" {', '.join(e.held_by)} came first"
     ),
     "ReplayAnswered": lambda e: (
-        f"{e.store}: {e.outcome} {e.detail or ''}; replay #{e.number}"
-        f" of order {e.order_id}"
-    ).replace("  ", " "),
+        f"{e.store}: {' '.join(filter(None, (e.outcome, e.detail)))};"
+        f" replay #{e.number} of order {e.order_id}"
+    ),
     "ErasureFailed": lambda e: (
         f"{e.store}: FAILED {e.detail or ''}; order {e.order_id}".strip()
     ),

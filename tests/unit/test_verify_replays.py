@@ -71,7 +71,7 @@ def test_a_replay_of_an_item_not_erased_is_named() -> None:
     # Not something the domain lets happen: a hand-made event, as a forged or
     # buggy history would hold.
     events.append(
-        Item.ErasureReplayed(  # type: ignore[call-arg]
+        Item.ErasureReplayed(
             originator_id=item.id,
             originator_version=item.version + 1,
             timestamp=LATER,
