@@ -105,6 +105,11 @@ REALISTIC = {
         "due_at": CAPTURED + timedelta(days=7),
         "ordered_at": CAPTURED + timedelta(days=7, seconds=5),
         "attempt": 2,
+        "replay": {
+            "number": 1,
+            "store": "image-store",
+            "since": CAPTURED + timedelta(days=1),
+        },
     },
     "ErasureConfirmation": {
         "order_id": "ord-9f1c",
