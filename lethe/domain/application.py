@@ -391,27 +391,31 @@ class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
         store: str,
         since: datetime,
         at: datetime,
+        loaded: Iterable[Item] = (),
     ) -> list[list[str]]:
         """Record the replay of each confirmed erasure, (item ref, order id), for
         a restored store, in one transaction (a crash records all or none); the
         relay sends them. For each, the holds and restrictions (the item's and
-        its subject's) that keep it back: nothing is recorded for that one."""
-        items: dict[str, Item] = {}
+        its subject's) that keep it back: nothing is recorded for that one.
+        `loaded`: the items, read in bulk by the caller; others are read here."""
+        items = {item.item_ref: item for item in loaded}
+        marks: dict[str, list[str]] = {}  # by subject: a subject has many items
         held = []
         for item_ref, order_id in orders:
             item = items.get(item_ref) or self.get_item(item_ref)
             items[item_ref] = item  # an item erased twice is replayed twice
-            held.append(
-                item.replay_erasure(order_id, store, since, at, self._marks(item))
-            )
+            ref = item.subject_ref
+            if ref not in marks:
+                marks[ref] = self._marks(ref)
+            held.append(item.replay_erasure(order_id, store, since, at, marks[ref]))
         changed = [item for item in items.values() if item.pending_events]
         if changed:
             self.save(*changed)
         return held
 
-    def _marks(self, item: Item) -> list[str]:
-        """The holds and restrictions on the item's subject."""
-        subject = self.find_subject_by_ref(item.subject_ref)
+    def _marks(self, subject_ref: str) -> list[str]:
+        """The holds and restrictions on a subject."""
+        subject = self.find_subject_by_ref(subject_ref)
         if subject is None:
             return []
         return [f"hold:{case}" for case in subject.holds] + [

@@ -29,6 +29,7 @@ from lethe.ops.cli.support import (
     new_table,
 )
 from lethe.ops.runtime.bootstrap import Runtime
+from lethe.projections.bulk import load_items
 from lethe.projections.erasures import ConfirmedErasure, confirmed_since, stores
 
 NOTHING_DONE_EXIT = 1  # the command was right, but there was nothing to do
@@ -136,7 +137,9 @@ def _record(
 ) -> tuple[list[ConfirmedErasure], list[tuple[ConfirmedErasure, list[str]]]]:
     """Record every replay, in one transaction: a crash records all or none."""
     orders = [(row.item_ref, row.order_id) for row in rows]
-    held = runtime.app.replay_erasures(orders, store, since, datetime.now(UTC))
+    items = load_items(runtime.app, runtime.views, {ref for ref, _ in orders})
+    at = datetime.now(UTC)
+    held = runtime.app.replay_erasures(orders, store, since, at, items)
     replayed = [row for row, on in zip(rows, held, strict=True) if not on]
     kept = [(row, on) for row, on in zip(rows, held, strict=True) if on]
     return replayed, kept
