@@ -3,26 +3,30 @@
 Order within a batch: read every record (poison becomes a dead letter), flush
 the dead letters, then save the events with the partition's last offset as the
 tracking position. A crash before the save re-reads the batch from the recorded
-position: the events are written once, a dead letter at worst twice.
+position: the events are written once, a dead letter at worst twice. A record
+the store refuses on save is set aside (lethe/consumers/refused.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import structlog
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from lethe.consumers import shown
 from lethe.consumers.changes import Change
 from lethe.consumers.checks import Contract, Delivered, redact
 from lethe.consumers.codec import PoisonRecord
-from lethe.consumers.deadletter import DeadLetters, dead_letter
+from lethe.consumers.deadletter import DeadLetters
 from lethe.consumers.reasons import ReasonCode
 from lethe.consumers.records import Kind, read
+from lethe.consumers.refused import PER_RECORD, SetAsideRow, halving
+from lethe.consumers.rejects import ORDER_ID_HEADER as ORDER_ID_HEADER  # re-exported
+from lethe.consumers.rejects import Rejects
+from lethe.consumers.slices import Taken, slices, tracking_name
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.domain.errors import ConflictingRedeliveryError, LetheError
 from lethe.domain.policy import PolicyError
@@ -34,56 +38,21 @@ ATTEMPTS = 3  # a conflicting write by another process is retried this often
 MAX_PER_SAVE = 1000
 # And about this many bytes of records: one INSERT carries a slice's events.
 MAX_BYTES_PER_SAVE = 4_000_000
-ORDER_ID_HEADER = "lethe.order-id"  # the relay's: on every tombstone Lethe sends
 
 log = structlog.get_logger("lethe.consumers")
 
 
-def _sent_by_lethe(record: Delivered) -> bool:
-    headers = getattr(record, "headers", None) or ()
-    return any(name == ORDER_ID_HEADER for name, _value in headers)
-
-
-def tracking_name(topic: str, partition: int, epoch: int = 0) -> str:
-    """The tracking row of a partition; a resumed partition starts a new epoch
-    (its offsets start again below those tracked before)."""
-    base = f"kafka:{topic}:{partition}"
-    return base if epoch == 0 else f"{base}#{epoch}"
-
-
 @dataclass
-class Taken:
-    """What one batch did: counts only, never contents."""
+class _Group:
+    """Changes made on top of each other, to be saved in one transaction."""
 
-    new: int = 0
-    duplicates: int = 0
-    changes: int = 0
-    dead: int = 0
-
-    def __iadd__(self, other: Taken) -> Taken:
-        self.new += other.new
-        self.duplicates += other.duplicates
-        self.changes += other.changes
-        self.dead += other.dead
-        return self
+    pending: dict[Any, Any] = field(default_factory=dict)
+    made: list[tuple[Delivered, Change]] = field(default_factory=list)
 
 
-def slices(
-    records: Sequence[Delivered], most: int, most_bytes: int
-) -> list[Sequence[Delivered]]:
-    """Consecutive runs of at most `most` records and about `most_bytes` of
-    values (a record larger than that goes alone)."""
-    found: list[Sequence[Delivered]] = []
-    start, size = 0, 0
-    for index, record in enumerate(records):
-        grows = len(record.value or b"") + len(record.key or b"")
-        if index > start and (index - start >= most or size + grows > most_bytes):
-            found.append(records[start:index])
-            start, size = index, 0
-        size += grows
-    if start < len(records):
-        found.append(records[start:])
-    return found
+# A record as read: None where it went to the dead letters (or is Lethe's own
+# tombstone), which only moves the tracking position.
+_Read = tuple[Delivered, IngestRecord | None]
 
 
 class BatchTaker:
@@ -94,12 +63,16 @@ class BatchTaker:
         contract: Contract,
         clock: Callable[[], datetime],
         max_per_save: int = MAX_PER_SAVE,
+        set_aside_row: SetAsideRow | None = None,
     ) -> None:
         self.app = app
         self.dead = dead_letters
         self.contract = contract
         self.clock = clock
         self.max_per_save = max_per_save
+        # The row `lethe status` shows for a record set aside (the projections'
+        # table, handed in by ops); without it the dead letter alone says so.
+        self.rejects = Rejects(app, dead_letters, set_aside_row)
 
     def take(self, kind: Kind, records: Sequence[Delivered], epoch: int = 0) -> Taken:
         """Take one partition's records (in offset order), exactly once.
@@ -154,23 +127,52 @@ class BatchTaker:
 
     def _take_items(self, kind: Kind, records: Sequence[Delivered], name: str) -> Taken:
         now, taken = self.clock(), Taken()
-        good: list[IngestRecord] = []
+        found: list[_Read] = []
         for record in records:
+            good = None
             if record.value is None:
-                self._tombstone(kind, record, now, taken)
-                continue
-            try:
-                good.append(read(kind, record, self.contract, now))
-            except PoisonRecord as poison:
-                self._reject(kind, record, poison.reason, now, taken, poison.code)
+                self.rejects.tombstone(record, now, taken)
+            else:
+                try:
+                    good = read(kind, record, self.contract, now)
+                except PoisonRecord as poison:
+                    self.rejects.send(record, poison.reason, now, taken, poison.code)
+            found.append((record, good))
         self.dead.flush()
+        refuse = self._refuser(records, now, taken)
+
+        def save(part: Sequence[_Read]) -> None:
+            good = [ingest for _record, ingest in part if ingest is not None]
+            tracking = Tracking(name, part[-1][0].offset)
+            result = self.app.ingest_refusing(good, now, tracking, refuse)
+            taken.new += len(result.new)
+            taken.duplicates += len(result.duplicates)
+
+        def set_aside(part: _Read, error: Exception) -> None:
+            record, ingest = part
+            if ingest is None:
+                raise error  # only a tracking position was refused: not this record
+            personal = [ingest.subject_id, ingest.item_ref]
+            self.rejects.set_aside(record, name, error, personal, now, taken)
+
+        halving(found, save, set_aside)
+        return taken
+
+    def _refuser(
+        self, records: Sequence[Delivered], now: datetime, taken: Taken
+    ) -> Callable[[list[IngestRecord]], None]:
+        """Conflicting copies to the dead letters, each once however often a
+        refused save is tried again in halves."""
         by_offset = {record.offset: record for record in records}
+        sent: set[int] = set()
 
         def refuse(conflicts: list[IngestRecord]) -> None:
             for conflict in conflicts:
+                if conflict.source_offset in sent:
+                    continue
+                sent.add(conflict.source_offset)
                 reason = str(ConflictingRedeliveryError(conflict.item_ref))
-                self._reject(
-                    kind,
+                self.rejects.send(
                     by_offset[conflict.source_offset],
                     reason,
                     now,
@@ -179,37 +181,7 @@ class BatchTaker:
                 )
             self.dead.flush()
 
-        tracking = Tracking(name, records[-1].offset)
-        result = self.app.ingest_refusing(good, now, tracking, refuse)
-        taken.new, taken.duplicates = len(result.new), len(result.duplicates)
-        return taken
-
-    def _tombstone(
-        self, kind: Kind, record: Delivered, now: datetime, taken: Taken
-    ) -> None:
-        """Lethe's own tombstones pass; anyone else's goes to the dead letters.
-
-        Only Lethe erases: a producer's tombstone would make Kafka forget an item
-        Lethe still keeps (a held one too) with nothing in the history to say so.
-        """
-        if _sent_by_lethe(record) or self._ordered(record.key):
-            return
-        self._reject(
-            kind,
-            record,
-            "a tombstone (null value) on an inbound topic: only Lethe erases "
-            "items; ask for an erasure with a lethe.commands.v1 command",
-            now,
-            taken,
-            ReasonCode.FOREIGN_TOMBSTONE,
-        )
-
-    def _ordered(self, key: bytes | None) -> bool:
-        # Tansu drops the headers of a tombstone, so ask the history as well.
-        if key is None:
-            return False
-        item = self.app.find_item(bytes(key).decode("utf-8", "replace"))
-        return item is not None and item.order is not None
+        return refuse
 
     # -- lifecycle, commands, confirmations ------------------------------------------
 
@@ -217,30 +189,31 @@ class BatchTaker:
         self, kind: Kind, records: Sequence[Delivered], name: str
     ) -> Taken:
         now, taken = self.clock(), Taken()
-        pending: dict[Any, Any] = {}
+        group = _Group()
         for record in records:
             try:
                 change = read(kind, record, self.contract, now)
             except PoisonRecord as poison:
-                self._reject(kind, record, poison.reason, now, taken, poison.code)
+                self.rejects.send(record, poison.reason, now, taken, poison.code)
                 continue
-            changed = self._apply(kind, change, record, now, taken, bool(pending))
-            if changed is None or any(a.id in pending for a in changed):
+            changed = self._apply(change, record, now, taken, bool(group.pending))
+            if changed is None or any(a.id in group.pending for a in changed):
                 # Refused, or a second change to one aggregate, while earlier
                 # changes wait: it was judged on the stored state (a release
                 # of a hold placed in this batch would find no hold), so save
                 # what came before and make it again on top.
-                self._commit(pending, name, record.offset - 1)
-                pending = {}
-                changed = self._apply(kind, change, record, now, taken) or []
-            pending.update((aggregate.id, aggregate) for aggregate in changed)
-            taken.changes += bool(changed)
-        self._commit(pending, name, records[-1].offset)
+                self._commit(group, name, record.offset - 1, now, taken)
+                group = _Group()
+                changed = self._apply(change, record, now, taken) or []
+            if changed:
+                group.pending.update((aggregate.id, aggregate) for aggregate in changed)
+                group.made.append((record, change))
+                taken.changes += 1
+        self._commit(group, name, records[-1].offset, now, taken)
         return taken
 
     def _apply(
         self,
-        kind: Kind,
         change: Change,
         record: Delivered,
         now: datetime,
@@ -258,7 +231,7 @@ class BatchTaker:
                 # The domain said no (no such hold, unknown order): the sender
                 # must act, and the loop goes on.
                 reason = redact(str(refusal), self._personal(change))
-                self._reject(kind, record, reason, now, taken, ReasonCode.REFUSED)
+                self.rejects.send(record, reason, now, taken, ReasonCode.REFUSED)
                 return []
         log.info(
             "change",
@@ -269,40 +242,46 @@ class BatchTaker:
         )
         return changed
 
-    def _commit(self, pending: dict[Any, Any], name: str, offset: int) -> None:
-        self.dead.flush()
-        self.app.record(*pending.values(), tracking=Tracking(name, offset))
-
-    def _reject(
+    def _commit(
         self,
-        kind: Kind,
-        record: Delivered,
-        reason: str,
+        group: _Group,
+        name: str,
+        offset: int,
         now: datetime,
         taken: Taken,
-        code: ReasonCode,
     ) -> None:
-        self.dead.send(dead_letter(record, reason, now, code))
-        taken.dead += 1
-        where: dict[str, Any] = {
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-        }
-        where.update(self._shown_key(record.key))
-        log.warning("dead letter", **where, reason=reason, code=code.value)
+        self.dead.flush()
+        try:
+            self.app.record(*group.pending.values(), tracking=Tracking(name, offset))
+        except PER_RECORD:
+            if not group.made:
+                raise  # only a tracking position was refused: no record to blame
+            self._commit_one_by_one(group, name, offset, now, taken)
 
-    def _shown_key(self, key: bytes | None) -> dict[str, str]:
-        """The key as a log may show it: an item id the store tracks as itself,
-        anything else (a subject id, or a customer id where an item id belongs)
-        as a digest. Known to the store, not shaped like one: a pipeline that
-        keys by customer id makes ids of any shape."""
-        if key is None:
-            return {}
-        text = bytes(key).decode("utf-8", "replace")
-        if self.app.find_item(text) is not None:
-            return {"item_id": text}
-        return {"key": shown.digest(text)}
+    def _commit_one_by_one(
+        self,
+        group: _Group,
+        name: str,
+        offset: int,
+        now: datetime,
+        taken: Taken,
+    ) -> None:
+        """The store refused the group's save: make each change again on its own
+        (the failed save left nothing behind), so only the one it refuses is set
+        aside and the others are taken."""
+        for record, change in group.made:
+            taken.changes -= 1  # counted when first made; again once saved
+            changed = self._apply(change, record, now, taken) or []
+            self.dead.flush()
+            try:
+                self.app.record(*changed, tracking=Tracking(name, record.offset))
+            except PER_RECORD as error:
+                personal = self._personal(change)
+                self.rejects.set_aside(record, name, error, personal, now, taken)
+                continue
+            taken.changes += bool(changed)
+        if group.made[-1][0].offset < offset:
+            self.app.record(tracking=Tracking(name, offset))
 
     def _personal(self, change: Change) -> list[str | None]:
         """The fields of a change a refusal must not quote: its subject id, and

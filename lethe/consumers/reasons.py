@@ -38,4 +38,5 @@ class ReasonCode(StrEnum):
     FOREIGN_TOMBSTONE = "FOREIGN_TOMBSTONE"  # a tombstone not sent by Lethe
     CONFLICTING_REDELIVERY = "CONFLICTING_REDELIVERY"  # same id, other content
     REFUSED = "REFUSED"  # the domain said no (no such hold, unknown order, ...)
+    STORE_REFUSED = "STORE_REFUSED"  # passed every check; the store would not save it
     CONTRACT = "CONTRACT"  # any other breach of the record contract

@@ -131,6 +131,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "refused (no such hold, order or request)",
         "avvist (intet slikt hold, ordre eller forespørsel)",
     ),
+    "STORE_REFUSED": (
+        "refused by the event store on save",
+        "avvist av hendelseslageret ved lagring",
+    ),
     "CONTRACT": ("breaks the record contract", "bryter postkontrakten"),
     # holds
     "subject": ("customer", "kunde"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -10,21 +11,25 @@ import pytest
 from click.testing import CliRunner
 from eventsourcing.persistence import OperationalError
 
-from lethe.consumers.deadletter import REASON
+from lethe.consumers.deadletter import REASON, REASON_CODE
+from lethe.domain.application import Lethe
 from lethe.ops.cli.main import main
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
 from lethe.projections.aside import set_aside
+from lethe.projections.store import SqlViews
 from tests.support import ingest_record
 from tests.support.ingest import (
     SHA,
     Consuming,
+    ingested,
     metadata,
     one_partition_env,
     producer_for,
     read_topic,
 )
+from tests.support.postgres import connect
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +193,103 @@ def test_every_store_connection_has_the_statement_and_idle_timeouts(
     runtime = build_runtime(Settings.from_env({**env, **timeouts}))
     assert runtime.views.query("SHOW statement_timeout") == [("45s",)]
     assert runtime.views.query("SHOW idle_in_transaction_session_timeout") == [("25s",)]
+
+
+# -- a record that passes every check and is still refused on save ---------------
+
+MARK = "refused-by-store"
+REFUSED = (
+    "the event store refused this record (DataError): "
+    f"this store holds no event that names {MARK}"
+)
+
+
+def refuse_marked_events(pg_schema_env: dict[str, str], app: Lethe) -> None:
+    """A rule on the store's side that no contract check can foresee (as an
+    operator's trigger or CHECK, or a value PostgreSQL cannot hold): every
+    event naming MARK is refused with a data exception, psycopg's DataError."""
+    schema = pg_schema_env["POSTGRES_SCHEMA"]
+    table = app.process_recorder.events_table_name  # type: ignore[attr-defined]
+    with connect(pg_schema_env["POSTGRES_DBNAME"]) as conn:
+        conn.execute(
+            f'CREATE FUNCTION "{schema}".refuse_marked() RETURNS trigger'
+            " LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF position(convert_to('{MARK}', 'UTF8') IN NEW.state) > 0 THEN"
+            f"  RAISE EXCEPTION 'this store holds no event that names {MARK}'"
+            "   USING ERRCODE = 'data_exception';"
+            " END IF; RETURN NEW; END $$"
+        )
+        conn.execute(
+            f'CREATE TRIGGER refuse_marked BEFORE INSERT ON "{schema}".{table}'
+            f' FOR EACH ROW EXECUTE FUNCTION "{schema}".refuse_marked()'
+        )
+
+
+def test_an_image_the_store_refuses_is_set_aside_and_never_delivered_again(
+    env: dict[str, str], pg_schema_env: dict[str, str]
+) -> None:
+    first = Consuming(env)
+    try:
+        refuse_marked_events(pg_schema_env, first.app)
+        send_images(env, "img-before", f"img-{MARK}", "img-after")
+        first.take_through(IMAGES, 2)  # once failed here for ever
+
+        assert reasons(env, first, 1) == [REFUSED]
+        found = [first.app.find_item(i) for i in ("img-before", "img-after")]
+        assert None not in found
+        assert first.app.find_item(f"img-{MARK}") is None
+        assert ingested(first.app) == (2, 2)  # nothing taken twice
+        [row] = set_aside(SqlViews(first.app.process_recorder))
+        place = f"{first.name(IMAGES)}:0@1"
+        assert (row.source, row.place, row.reason) == ("consumer", place, REFUSED)
+    finally:
+        first.close()
+        first.app.close()
+
+    # A restart resumes after it: no second dead letter, the next image taken.
+    send_images(env, "img-later")
+    again = Consuming(env)
+    try:
+        again.take_through(IMAGES, 3)
+        assert again.app.find_item("img-later") is not None
+        assert ingested(again.app) == (3, 3)
+        letters = read_topic(env["LETHE_KAFKA_BOOTSTRAP"], again.name(DLQ), 1, settle=2)
+        assert [dict(r.headers)[REASON].decode() for r in letters] == [REFUSED]
+        assert [dict(r.headers)[REASON_CODE] for r in letters] == [b"STORE_REFUSED"]
+    finally:
+        again.close()
+        again.app.close()
+
+    status = CliRunner().invoke(main, ["status"], env=env)
+    assert status.exit_code == 1, status.output  # needs attention
+    assert "set aside" in status.output and "consumer" in status.output
+    shown = json.loads(CliRunner().invoke(main, ["status", "--json"], env=env).output)
+    [entry] = shown["set_aside"]
+    assert (entry["source"], entry["reason"]) == ("consumer", REFUSED)
+
+
+def test_a_command_the_store_refuses_is_set_aside_and_the_next_hold_is_placed(
+    env: dict[str, str], pg_schema_env: dict[str, str], consuming: Consuming
+) -> None:
+    send_images(env, "img-1")
+    consuming.take_through(IMAGES, 0)
+    refuse_marked_events(pg_schema_env, consuming.app)
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    with producer_for(env) as producer:
+        for n, case_ref in enumerate([MARK, "POL-2"]):
+            producer.send_command(
+                f"cmd-{n}",
+                "PLACE_HOLD",
+                "sector-alarm",
+                reason="Police case 2026/78",
+                requested_by="support-1",
+                requested_at=now,
+                item_id="img-1",
+                case_ref=case_ref,
+            )
+    consuming.take_through(COMMANDS, 1)
+
+    assert reasons(env, consuming, 1) == [REFUSED]
+    assert list(consuming.app.get_item("img-1").holds) == ["POL-2"]
+    [row] = set_aside(SqlViews(consuming.app.process_recorder))
+    assert row.place == f"{consuming.name(COMMANDS)}:0@0"

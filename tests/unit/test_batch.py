@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import DataError, Tracking
 
 from lethe.consumers.batch import BatchTaker, slices, tracking_name
 from lethe.consumers.checks import Contract
@@ -19,6 +20,8 @@ from lethe.consumers.shown import digest
 from lethe.domain.application import Lethe
 from lethe.domain.item import ErasureCause
 from lethe.policies import load_shipped, shipped_ids
+from lethe.projections import aside
+from lethe.projections.store import SqlViews
 from tests.support.fakes import FakeSubjectVault
 from tests.support.signing import TEST_SIGNATORIES, signed_headers
 
@@ -303,3 +306,110 @@ def test_a_release_dated_before_its_hold_is_a_dead_letter_and_the_next_is_taken(
     [reason] = producer.reasons()
     assert reason.startswith("hold POL-1 was placed at 2026-03-25 12:00:00+00:00;")
     assert app.get_item("img-1").holds == {}
+
+
+# -- records the store refuses on save ------------------------------------------------
+
+MARK = "refused-by-store"
+
+
+def refuse_marked_events(app: Lethe) -> None:
+    """A store-side rule no contract check foresees: SQLite refuses every event
+    that names MARK with its own DataError (a value too big to hold)."""
+    table = app.process_recorder.events_table_name  # type: ignore[attr-defined]
+    SqlViews(app.process_recorder).run_ddl(
+        [
+            f"CREATE TRIGGER refuse_marked BEFORE INSERT ON {table}"
+            f" WHEN instr(CAST(NEW.state AS TEXT), '{MARK}') > 0"
+            " BEGIN SELECT zeroblob(2000000000); END"
+        ]
+    )
+
+
+@pytest.fixture
+def setting_aside(app: Lethe, producer: FakeProducer) -> BatchTaker:
+    SqlViews(app.process_recorder).run_ddl(aside.DDL)
+    contract = Contract(
+        POLICIES, timedelta(minutes=5), CATALOGUE, signatories=TEST_SIGNATORIES
+    )
+    row = partial(aside.set_aside_statement, "consumer")
+    return BatchTaker(
+        app, DeadLetters(producer), contract, lambda: NOW, set_aside_row=row
+    )
+
+
+def test_an_image_the_store_refuses_is_set_aside_and_the_others_are_taken(
+    setting_aside, app, producer
+) -> None:  # type: ignore[no-untyped-def]
+    refuse_marked_events(app)
+    refs = ["img-0", "img-1", f"img-{MARK}", "img-3", "img-4"]
+    records = [image(n, ref) for n, ref in enumerate(refs)]
+
+    taken = take(setting_aside, *records)
+
+    assert (taken.new, taken.dead) == (4, 1)
+    assert [app.find_item(ref) is not None for ref in refs] == [1, 1, 0, 1, 1]
+    assert tracked(app, IMAGES) == 4
+    [reason] = producer.reasons()
+    assert reason == (
+        "the event store refused this record (DataError): string or blob too big"
+    )
+    # The letter went out before the offset that passes over the record.
+    assert producer.flushed_before_tracking[-1] == 1
+    [row] = aside.set_aside(SqlViews(app.process_recorder))
+    assert (row.source, row.place, row.reason) == ("consumer", f"{IMAGES}:0@2", reason)
+
+
+def test_a_batch_the_store_refuses_only_in_part_is_saved_around_each_refusal(
+    setting_aside, app, producer
+) -> None:  # type: ignore[no-untyped-def]
+    refuse_marked_events(app)
+    refs = [
+        f"img-{MARK}-0",
+        "img-1",
+        "img-2",
+        f"img-{MARK}-3",
+        "img-4",
+        f"img-{MARK}-5",
+    ]
+    taken = take(setting_aside, *[image(n, ref) for n, ref in enumerate(refs)])
+    assert (taken.new, taken.dead) == (3, 3)
+    assert [app.find_item(ref) is not None for ref in refs] == [0, 1, 1, 0, 1, 0]
+    places = sorted(a.place for a in aside.set_aside(SqlViews(app.process_recorder)))
+    assert places == [f"{IMAGES}:0@{n}" for n in (0, 3, 5)]
+    assert tracked(app, IMAGES) == 5
+
+
+def test_a_command_the_store_refuses_is_set_aside_and_the_others_are_saved(
+    setting_aside, app, producer
+) -> None:  # type: ignore[no-untyped-def]
+    take(setting_aside, image(0, "img-1"), image(1, "img-2"), image(2, "img-3"))
+    refuse_marked_events(app)
+    taken = take(
+        setting_aside,
+        command(0, "PLACE_HOLD", "img-1", "POL-1"),
+        command(1, "PLACE_HOLD", "img-2", MARK),  # saved with the others at first
+        command(2, "PLACE_HOLD", "img-3", "POL-3"),
+    )
+    assert (taken.changes, taken.dead) == (2, 1)
+    holds = [set(app.get_item(ref).holds) for ref in ("img-1", "img-2", "img-3")]
+    assert holds == [{"POL-1"}, set(), {"POL-3"}]
+    assert tracked(app, COMMANDS) == 2
+    [row] = aside.set_aside(SqlViews(app.process_recorder))
+    assert row.place == f"{COMMANDS}:0@1"
+    assert producer.reasons() == [row.reason]
+
+
+def test_a_store_refusal_of_a_tracking_position_alone_is_not_put_on_a_record(
+    setting_aside, app
+) -> None:  # type: ignore[no-untyped-def]
+    # Only poison in the batch: nothing but the offset is saved. If the store
+    # refuses that, no record is to blame and the taker must fail loudly.
+    SqlViews(app.process_recorder).run_ddl(
+        [
+            "CREATE TRIGGER refuse_tracking BEFORE INSERT ON tracking"
+            " BEGIN SELECT zeroblob(2000000000); END"
+        ]
+    )
+    with pytest.raises(DataError):
+        take(setting_aside, Delivered(IMAGES, 0, 0, b"img-1", b"not avro"))

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
@@ -34,7 +35,7 @@ from lethe.ops.runtime.preflight import describe_store
 from lethe.ops.runtime.projector import Projector, at_start
 from lethe.ops.runtime.signers import SignerStore
 from lethe.ops.settings import Settings
-from lethe.projections.aside import PartitionStates
+from lethe.projections.aside import PartitionStates, set_aside_statement
 from lethe.projections.dead_letters import DeadLetterNotes
 from lethe.projections.store import SqlViews
 
@@ -87,14 +88,18 @@ def build_loop(
     # disposal report (the topic deletes letters after days).
     notes = DeadLetterNotes(SqlViews(app.process_recorder))
     dead_letters = DeadLetters(producer, topics.name(DLQ_TOPIC), kept=notes)
-    taker = BatchTaker(app, dead_letters, contract, clock)
+    # Before the taker: it creates lethe_set_aside, where records go that the
+    # store refuses on save.
+    ledger = PartitionStates(SqlViews(app.process_recorder))
+    set_aside_row = partial(set_aside_statement, "consumer")
+    taker = BatchTaker(app, dead_letters, contract, clock, set_aside_row=set_aside_row)
     return ConsumeLoop(
         consumer,
         app.process_recorder,
         taker,
         topics.inbound_kinds(),
         config.kafka.max_poll_records,
-        ledger=PartitionStates(SqlViews(app.process_recorder)),
+        ledger=ledger,
         clock=clock,
         broker_offsets=offsets.below if offsets is not None else None,
         on_taken=metrics.count_taken if metrics is not None else None,
