@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,9 @@ from lethe.consumers.deadletter import REASON
 from lethe.consumers.signatures import ROLE_FOR_TOPIC
 from lethe.ops.cli.main import main
 from lethe.ops.cli.produce import EXAMPLES
-from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.topics import TopicSettings
-from tests.support.ingest import Consuming, one_partition_env, producer_for, read_topic
+from tests.support.consuming import one_partition_fixtures
+from tests.support.ingest import Consuming, producer_for, read_topic
 from tests.support.signing import trial_key_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -50,23 +49,7 @@ WOULD_BE_DEAD = [
 ]
 
 
-@pytest.fixture
-def env(
-    pg_schema_env: dict[str, str],
-    broker: EmbeddedBroker,
-    topic_name: Callable[..., str],
-) -> dict[str, str]:
-    return one_partition_env(
-        pg_schema_env, broker.bootstrap, topic_name("produce") + ".", topic_name("g")
-    )
-
-
-@pytest.fixture
-def consuming(env: dict[str, str]) -> Iterator[Consuming]:
-    running = Consuming(env)
-    yield running
-    running.close()
-    running.app.close()  # its connections: PostgreSQL is shared by many tests
+env, consuming = one_partition_fixtures("produce")
 
 
 def produce(env: dict[str, str], topic: str, path: Path, *more: str) -> Result:

@@ -10,7 +10,6 @@ scanned for the subject ids used: zero hits.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
@@ -19,17 +18,16 @@ import pytest
 from lethe.consumers.codec import Catalogue
 from lethe.consumers.deadletter import REASON
 from lethe.consumers.shown import digest
-from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import ORDERS_TOPIC, Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
 from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
+from tests.support.consuming import one_partition_fixtures
 from tests.support.ingest import (
     SHA,
     Consuming,
     metadata,
-    one_partition_env,
     producer_for,
 )
 from tests.support.leaks import captured_log, headers_of, hits
@@ -46,22 +44,7 @@ NATIONAL_ID = "12057312345"
 SECRETS = (SUBJECT, KEYED_BY_CUSTOMER, SHORT, NATIONAL_ID)
 
 
-@pytest.fixture
-def env(
-    pg_schema_env: dict[str, str],
-    broker: EmbeddedBroker,
-    topic_name: Callable[..., str],
-) -> dict[str, str]:
-    return one_partition_env(
-        pg_schema_env, broker.bootstrap, topic_name("leak") + ".", topic_name("g")
-    )
-
-
-@pytest.fixture
-def consuming(env: dict[str, str]) -> Iterator[Consuming]:
-    running = Consuming(env)
-    yield running
-    running.close()
+env, consuming = one_partition_fixtures("leak")
 
 
 def _image(item_id: str, subject: str) -> dict[str, object]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -14,18 +13,17 @@ from eventsourcing.persistence import OperationalError
 from lethe.consumers.deadletter import REASON, REASON_CODE
 from lethe.domain.application import Lethe
 from lethe.ops.cli.main import main
-from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
 from lethe.projections.aside import set_aside
 from lethe.projections.store import SqlViews
 from tests.support import ingest_record
+from tests.support.consuming import one_partition_fixtures
 from tests.support.ingest import (
     SHA,
     Consuming,
     ingested,
     metadata,
-    one_partition_env,
     producer_for,
     read_topic,
 )
@@ -37,22 +35,7 @@ IMAGES, COMMANDS, DLQ = "alarm.images.v1", "lethe.commands.v1", "lethe.dlq.v1"
 SUBJECT = "cust-poison-1"
 
 
-@pytest.fixture
-def env(
-    pg_schema_env: dict[str, str],
-    broker: EmbeddedBroker,
-    topic_name: Callable[..., str],
-) -> dict[str, str]:
-    return one_partition_env(
-        pg_schema_env, broker.bootstrap, topic_name("poison") + ".", topic_name("g")
-    )
-
-
-@pytest.fixture
-def consuming(env: dict[str, str]) -> Iterator[Consuming]:
-    running = Consuming(env)
-    yield running
-    running.close()
+env, consuming = one_partition_fixtures("poison")
 
 
 def send_images(env: dict[str, str], *item_ids: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -11,15 +10,14 @@ from eventsourcing.persistence import Tracking
 
 from lethe.consumers.batch import tracking_name
 from lethe.ops.cli.main import main
-from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.projections.aside import halts
 from lethe.projections.store import SqlViews
+from tests.support.consuming import one_partition_fixtures
 from tests.support.ingest import (
     SHA,
     Consuming,
     ingested,
     metadata,
-    one_partition_env,
     producer_for,
 )
 
@@ -28,22 +26,7 @@ pytestmark = pytest.mark.integration
 IMAGES = "alarm.images.v1"
 
 
-@pytest.fixture
-def env(
-    pg_schema_env: dict[str, str],
-    broker: EmbeddedBroker,
-    topic_name: Callable[..., str],
-) -> dict[str, str]:
-    return one_partition_env(
-        pg_schema_env, broker.bootstrap, topic_name("regress") + ".", topic_name("g")
-    )
-
-
-@pytest.fixture
-def consuming(env: dict[str, str]) -> Iterator[Consuming]:
-    running = Consuming(env)
-    yield running
-    running.close()
+env, consuming = one_partition_fixtures("regress")
 
 
 def publish_images(env: dict[str, str], *item_ids: str) -> None:

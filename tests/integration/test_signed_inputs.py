@@ -8,7 +8,6 @@ a forged erasure order makes the reference eraser delete nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from lethe.consumers.deadletter import REASON
 from lethe.consumers.signatures import Signer, SignerRole
 from lethe.domain.item import ErasureCause, ItemState
 from lethe.ops.eraser.files import CONFIRMATIONS_TOPIC, EraserLoop, FileEraser
-from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.produce import LetheProducer
 from lethe.ops.kafka.relay import ORDERS_TOPIC
 from lethe.ops.kafka.settings import KafkaClientSettings
@@ -31,10 +29,10 @@ from lethe.ops.kafka.topics import TopicSettings
 from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.runtime.signers import SignerStore
 from lethe.ops.settings import Settings
+from tests.support.consuming import one_partition_fixtures
 from tests.support.ingest import (
     Consuming,
     metadata,
-    one_partition_env,
     producer_for,
     read_topic,
 )
@@ -53,22 +51,7 @@ CONFIRMATIONS, DLQ = "lethe.erasure-confirmations.v1", "lethe.dlq.v1"
 SUBJECT = "cust-signed-1"
 
 
-@pytest.fixture
-def env(
-    pg_schema_env: dict[str, str],
-    broker: EmbeddedBroker,
-    topic_name: Callable[..., str],
-) -> dict[str, str]:
-    return one_partition_env(
-        pg_schema_env, broker.bootstrap, topic_name("signed") + ".", topic_name("g")
-    )
-
-
-@pytest.fixture
-def consuming(env: dict[str, str]) -> Iterator[Consuming]:
-    running = Consuming(env)
-    yield running
-    running.close()
+env, consuming = one_partition_fixtures("signed")
 
 
 def image_file(root: Path, item_id: str) -> tuple[Path, str]:
