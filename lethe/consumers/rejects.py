@@ -64,7 +64,7 @@ class Rejects:
         record: Delivered,
         tracking_name: str,
         error: Exception,
-        personal: list[str | None],
+        personal: Sequence[str | None],
         now: datetime,
         taken: Taken,
     ) -> None:
