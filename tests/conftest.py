@@ -15,6 +15,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import kafka  # noqa: F401
 
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.settings import KafkaClientSettings
 from tests.support.environment import scrub_persistence_env
@@ -23,6 +26,14 @@ from tests.support.postgres import (
     create_schema,
     temporary_database,
 )
+
+# Hypothesis times each example: on a shared machine (CI, two cores) a slow
+# moment fails a correct test. Throughput lives in the benchmarks, so no test
+# is timed: no deadline, no "too slow" health check.
+hypothesis_settings.register_profile(
+    "lethe", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("lethe")
 
 # The headless Chromium and the console server, for tests/e2e/test_console_*.py.
 pytest_plugins = ["tests.support.browser", "tests.support.console"]
