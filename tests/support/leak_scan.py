@@ -285,7 +285,11 @@ class LeakScan:
 
         def invoke_and_keep(runner: CliRunner, cli: Any, args: Any = None,
                             *rest: Any, **kwargs: Any) -> Any:  # fmt: skip
-            path, subject_ids = parsed(cli, args)
+            try:
+                path, subject_ids = parsed(cli, args)
+            except Exception:  # noqa: BLE001 (never break the test; counted)
+                path, subject_ids = "cli (not parsed)", []
+                scanner.topics.counts["CLI invocations not parsed"] += 1
             for subject_id in subject_ids:
                 subjects.used(subject_id)
             result = invoke(runner, cli, args, *rest, **kwargs)
@@ -316,7 +320,10 @@ class LeakScan:
         for test, path, output in self.cli_outputs:
             cli_lines(test, path, output, found)
         for test, log in self.process_logs:
-            text = log.read_text(errors="replace") if log.exists() else ""
+            if not log.exists():
+                found.counts["lethe run logs gone before the scan"] += 1
+                continue
+            text = log.read_text(errors="replace")
             for n, line in enumerate(text.splitlines()):
                 where = f"{log.name} line {n} ({test})"
                 found.add("lethe run log lines", where, line, test)
@@ -358,6 +365,7 @@ def pytest_fixture_setup(fixturedef: Any, request: Any) -> Any:
 _REPORT_KEY = pytest.StashKey[tuple[str, list[str]]]()
 
 
+@pytest.hookimpl(tryfirst=True)  # before tmp_path's clean-up takes the logs
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     evidence = _SCAN.evidence()
     used = subjects.USED

@@ -6,6 +6,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 from lethe.consumers.shown import digest
@@ -24,6 +28,7 @@ from tests.support.leak_scan import (
 )
 
 SUBJECT = "ola.nordmann@example.no"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _formatted(logger_name: str, **fields: object) -> str:
@@ -138,3 +143,38 @@ def test_audit_subject_leaves_out_only_the_line_that_answers_who() -> None:
         "`lethe item` output line 0 (t::a)",
         "`lethe item` output line 2 (t::a)",
     ]
+
+
+LEAKY_TEST = """
+import logging
+from tests.support.subjects import used
+from lethe.consumers.shown import digest
+
+def test_logs_{name}():
+    subject = used("ola.nordmann@example.no")
+    shown = {shown}
+    logging.getLogger("lethe.seeded").warning("no item %s", shown)
+"""
+
+
+def test_a_session_of_passing_tests_fails_on_the_one_line_with_the_id(
+    tmp_path: Path,
+) -> None:
+    """A real pytest session with the plugin loaded as the suite loads it:
+    one test logs the id, one its digest; both pass, the session fails."""
+    for name, shown in (("leaky", "subject"), ("digested", "digest(subject)")):
+        test = LEAKY_TEST.format(name=name, shown=shown)
+        (tmp_path / f"test_{name}.py").write_text(test)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "-p", "tests.support.leak_scan", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout
+    assert "2 passed" in done.stdout
+    assert "2 in-process log lines" in done.stdout and ": 1 hits" in done.stdout
+    [hit] = [line for line in done.stdout.splitlines() if "subject id '" in line]
+    assert "test_leaky.py::test_logs_leaky" in hit
+    assert hit.endswith("subject id 'ola.nordmann@example.no'")
+    assert "no item" not in done.stdout  # the line itself is never printed
