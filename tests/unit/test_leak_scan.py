@@ -18,6 +18,7 @@ from lethe.ops.cli.main import main
 from tests.support.leak_scan import (
     Evidence,
     LogCapture,
+    asks_for_help,
     cli_lines,
     described,
     lethe_writes,
@@ -121,6 +122,8 @@ def test_subject_ids_are_taken_from_the_clis_own_parameters() -> None:
     assert parsed(main, hold) == ("lethe hold place", ["cust-8"])
     assert parsed(main, ["item", "img-1"]) == ("lethe item", [])
     assert parsed(main, ["no-such-command", "x"]) == ("lethe", [])
+    assert asks_for_help(["produce", "--help"]) and asks_for_help("erase --help")
+    assert not asks_for_help(["erase", "subject", "cust-9", "--reason", "help"])
 
 
 def test_a_short_id_is_looked_for_in_the_tests_that_used_it_only() -> None:
