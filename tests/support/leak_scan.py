@@ -12,7 +12,8 @@ What is scanned:
 - what every in-process CLI command (click's CliRunner) printed: the lines a
   support person reads and pastes into a ticket;
 - on the session's broker, every topic Lethe writes: keys and headers, and
-  the values of the topics documented to hold no subject id.
+  the values of the topics documented to hold no subject id (orders, the
+  shred ledger).
 
 What is not, and why (each a narrow, deliberate exclusion):
 - inbound topics (alarm.*, customer.lifecycle.v1, lethe.commands.v1,
@@ -22,6 +23,7 @@ What is not, and why (each a narrow, deliberate exclusion):
   its documented retention; its headers (Lethe's words) are scanned;
 - output of subprocesses a test starts itself with subprocess.run: not
   Lethe's log, and the tests that do so mostly assert on that output;
+- records a test planted itself on such a topic (`planted`);
 - CLI help pages (source text) and the one line of `lethe audit subject`
   that answers whom the history is about (NAMES_THE_SUBJECT);
 - ids shorter than MIN_ID; ids shorter than leaks.SHORT_SECRET are looked
@@ -50,6 +52,8 @@ from click.testing import CliRunner
 from kafka import KafkaConsumer, TopicPartition
 
 from lethe.ops import logging as lethe_logging
+from lethe.ops.kafka.relay import ORDERS_TOPIC
+from lethe.ops.kafka.topic_audit import LEDGER_TOPIC
 from tests.support import subjects
 from tests.support.leaks import SHORT_SECRET, Hit, hits
 from tests.support.subjects import current_test
@@ -60,7 +64,7 @@ INBOUND_LETHE_TOPICS = frozenset(
 )
 DLQ = "lethe.dlq.v1"
 # Documented to hold no subject id at all (topic_audit.HOLDS): values scanned too.
-NO_SUBJECT_ID = frozenset({"lethe.erasures.v1"})
+NO_SUBJECT_ID = frozenset({ORDERS_TOPIC, LEDGER_TOPIC})
 # Ids shorter than this are tests' shorthand ("a", "b" beside `--by b`): as a
 # whole token they occur in base64 signatures and in cut-off words ("or b…"),
 # and no real subject id is that short. They are counted, not looked for.
@@ -159,6 +163,16 @@ def record_texts(topic: str, record: Any) -> Iterator[tuple[str, str, str]]:
         yield "Kafka values", f"{at} value", _text(record.value)
 
 
+PLANTED: set[tuple[str, int, int]] = set()  # (topic, partition, offset)
+
+
+def planted(topic: str, partition: int, offset: int) -> None:
+    """A record a test wrote itself on a topic Lethe writes (a foreign record
+    Lethe must refuse): its content is the test's, not Lethe's, so it is left
+    out of the scan."""
+    PLANTED.add((topic, partition, offset))
+
+
 def read_lethe_topics(bootstrap: str, evidence: Evidence) -> None:
     """Every record of every topic Lethe writes on the broker, from the start,
     until the broker has been quiet for IDLE_S (its end offsets are not to be
@@ -183,6 +197,9 @@ def read_lethe_topics(bootstrap: str, evidence: Evidence) -> None:
                 quiet = time.monotonic() + IDLE_S
             for records in batch.values():
                 for record in records:
+                    if (record.topic, record.partition, record.offset) in PLANTED:
+                        evidence.counts["records a test planted (left out)"] += 1
+                        continue
                     for kind, where, text in record_texts(record.topic, record):
                         evidence.add(kind, where, text)
     finally:
