@@ -312,7 +312,7 @@ class LeakScan:
             configure(*args, **kwargs)  # replaces the root's handlers
             self.capture.attach()
 
-        lethe_logging.configure = configure_and_keep_scanning  # type: ignore[assignment]
+        lethe_logging.configure = configure_and_keep_scanning
         invoke = CliRunner.invoke
         scanner = self
 
@@ -332,10 +332,10 @@ class LeakScan:
                 scanner.cli_outputs.append((current_test(), path, result.output))
             return result
 
-        CliRunner.invoke = invoke_and_keep  # type: ignore[method-assign]
+        CliRunner.invoke = invoke_and_keep  # type: ignore[method-assign,assignment]
 
         def undo() -> None:
-            lethe_logging.configure = configure  # type: ignore[assignment]
+            lethe_logging.configure = configure
             CliRunner.invoke = invoke  # type: ignore[method-assign]
             logging.getLogger().removeHandler(self.capture)
 
