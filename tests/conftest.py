@@ -37,6 +37,7 @@ hypothesis_settings.load_profile("lethe")
 
 # The headless Chromium and the console server, for tests/e2e/test_console_*.py.
 pytest_plugins = ["tests.support.browser", "tests.support.console"]
+pytest_plugins += ["tests.support.leak_scan"]  # the suite's leak scan, issue 13
 
 
 @pytest.fixture(autouse=True)

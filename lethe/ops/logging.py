@@ -108,6 +108,20 @@ def guard_unconfigured() -> None:
     structlog.configure(processors=[*processors, guard, renderer])
 
 
+def json_formatter() -> logging.Formatter:
+    """The formatter of `configure`'s handler: the guard runs in it for the
+    stdlib's records (structlog's have passed it already), then one JSON line.
+    The suite's leak scan formats every record with it, as production does."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+
+
 def configure(level: str = "INFO", stream: IO[str] | None = None) -> None:
     """Send structlog's and the stdlib's records as JSON lines to `stream` (stderr).
 
@@ -115,16 +129,7 @@ def configure(level: str = "INFO", stream: IO[str] | None = None) -> None:
     name or a blob's content (STYLE.md, rule 4).
     """
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=_SHARED,
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(),
-            ],
-        )
-    )
+    handler.setFormatter(json_formatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(LIBRARY_LEVEL)

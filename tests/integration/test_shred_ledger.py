@@ -50,6 +50,7 @@ from lethe.ops.settings import Settings
 from tests.support import T0, ingest_record, postgres
 from tests.support.http import call, free_port
 from tests.support.ingest import create_topics, lethe_env
+from tests.support.leak_scan import planted
 from tests.support.lethe_process import LETHE, LetheProcess
 
 pytestmark = pytest.mark.integration
@@ -241,7 +242,8 @@ def test_a_record_on_the_ledger_that_is_not_a_shred_record_stops_the_start(
     create_topics(env)
     ledger = env["LETHE_TOPIC_PREFIX"] + SHRED_LEDGER_TOPIC
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
-    producer.send(ledger, key=b"cust-10001", value=b"erase me", partition=0)
+    sent = producer.send(ledger, key=b"cust-10001", value=b"erase me", partition=0)
+    planted(ledger, 0, sent.get(timeout=30).offset)  # the test's, not Lethe's
     producer.flush()
     producer.close()
     settings = Settings.from_env(env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lethe.domain.application import IngestRecord
+from tests.support.subjects import used
 
 T0 = datetime(2026, 3, 25, 11, 0, tzinfo=UTC)
 
@@ -31,6 +32,7 @@ def ingest_record(
     kind = kind or (
         "verification-image" if category == "verification-image" else "alarm-event"
     )
+    used(subject_id)
     return IngestRecord(
         item_ref=item_ref,
         kind=kind,

@@ -24,6 +24,7 @@ from lethe.domain.application import IngestRecord, Lethe
 from lethe.ops.access.roles import Role
 from lethe.ops.access.tokens import TokenStore
 from lethe.projections.store import SqlViews
+from tests.support.subjects import used, used_in
 
 
 def free_port() -> int:
@@ -70,6 +71,8 @@ def call(
     body: Any = None,
     headers: dict[str, str] | None = None,
 ) -> Answer:
+    if isinstance(body, dict):
+        used_in(body)  # a request about a subject names it in its body
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
         base + path, data=data, method=method, headers=headers or {}
@@ -151,6 +154,7 @@ def ingest_one(
     app: Lethe, item_ref: str, subject_id: str, category: str, kind: str = "event"
 ) -> None:
     captured = datetime.now(UTC) - timedelta(minutes=5)
+    used(subject_id)
     record = IngestRecord(
         item_ref=item_ref,
         kind=kind,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from lethe.ops.settings import Settings
 from lethe.projections.store import SqlViews
 from tests.support.postgres import OUTSIDE_KEYS
 from tests.support.signing import TEST_KEYRING, TRIAL_SIGNATORIES
+from tests.support.subjects import used, used_in
 
 INGESTED = get_topic(Item.Ingested)
 SHA = "ab" * 32
@@ -111,6 +112,7 @@ def metadata(
     ago: timedelta = timedelta(minutes=5),
     controller: str = "sector-alarm",
 ) -> Metadata:
+    used(subject)
     return Metadata(controller, category, subject, datetime.now(UTC) - ago)
 
 
@@ -162,10 +164,21 @@ class Consuming:
         self.producer.close()
 
 
+class _RecordingProducer(LetheProducer):
+    """LetheProducer that records the subject id of every value it encodes
+    (send, send_command and send_lifecycle all encode), for the leak scan."""
+
+    def encode(
+        self, contract_topic: str, value: Mapping[str, Any]
+    ) -> tuple[bytes, bytes]:
+        used_in(value)
+        return super().encode(contract_topic, value)
+
+
 def producer_for(env: dict[str, str]) -> LetheProducer:
     """A producer signing with the trial keys, registered in the env's store."""
     register_trial_signers(env)
-    return LetheProducer(
+    return _RecordingProducer(
         KafkaClientSettings.from_mapping(env),
         TopicSettings.from_env(env),
         keyring=TEST_KEYRING,

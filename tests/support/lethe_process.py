@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lethe.consumers.loop import assigned_partitions
+from tests.support.leak_scan import lethe_process_log
 
 LETHE = Path(sys.executable).with_name("lethe")
 
@@ -20,6 +21,7 @@ LETHE = Path(sys.executable).with_name("lethe")
 class LetheProcess:
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
+        lethe_process_log(log_path)  # the suite's leak scan reads it at the end
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
             [str(LETHE), "run"],
