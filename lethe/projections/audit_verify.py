@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from sys import intern
 from typing import Any
 from uuid import UUID
 
@@ -58,6 +59,7 @@ REPLAY_RULE = "only an erasure a store confirmed is replayed (issue 15, part 6)"
 REQUEST_ANSWERED_LATE = "REQUEST_ANSWERED_LATE"
 REQUEST_UNANSWERED = "REQUEST_UNANSWERED"
 REQUEST_RULE = "GDPR art. 12(3): answer within one month"
+_SWEEP = Sweep.Recorded
 SWEEP_GAP = "(no sweep)"  # the `item` of a SWEEP_MISSED: a gap, not one item
 DEFAULT_SLACK = timedelta(seconds=5)  # a projector cycle, clocks a little apart
 
@@ -125,6 +127,10 @@ class VerifyResult:
     violations: list[Violation] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     sweeps: int = 0  # recorded sweeps replayed (every part reads them all)
+    live: int = 0  # items still tracked at the end: neither erased nor forgotten
+    # A part's changes to the requests' tally, judged once the parts are merged
+    # (audit_across.judge_requests): a request's items fall in many parts.
+    requests: list[Any] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -136,7 +142,7 @@ class Verifier:
 
     def __init__(self, limits: VerifyLimits) -> None:
         self.limits = limits
-        self.tracks: dict[UUID, Track] = {}
+        self.tracks: dict[int, Track] = {}  # by the item id's int
         # Keyed by stream too: a request id is only unique within its subject.
         self.requests: dict[tuple[UUID, str], tuple[datetime, datetime]] = {}
         self.result = VerifyResult()
@@ -169,7 +175,7 @@ class Verifier:
         """Judge `event`, found at `position` in the log (0: unknown, taken as
         read by every sweep)."""
         self._position = position
-        if isinstance(event, Sweep.Recorded):
+        if type(event) is _SWEEP:
             self.result.sweeps += 1  # in every part: not counted as its events
         else:
             self.result.events += 1
@@ -179,6 +185,7 @@ class Verifier:
 
     def finish(self) -> VerifyResult:
         now, limits = self.limits.now, self.limits
+        self.result.live = len(self.tracks)
         for t in self.tracks.values():
             if t.ordered is None and t.missed is not None:
                 self._flag(OVERDUE_WITHOUT_ORDER, t, t.missed, **self._missed(t))
@@ -241,19 +248,23 @@ class Verifier:
     # -- items -----------------------------------------------------------------
 
     def _ingested(self, e: Any) -> None:
-        t = self.tracks[e.originator_id] = Track(e.item_ref, e.category)
+        # Keyed by the id's int, not the UUID: its hash is C's, and the UUID
+        # object need not outlive the event. The category and rule are shared
+        # by many items: one copy each.
+        t = Track(e.item_ref, intern(e.category))
+        self.tracks[e.originator_id.int] = t
         self.result.items += 1
         if e.rule:  # version 2 arrives scheduled; version 1's Scheduled follows
             self._schedule(t, e.due_at, e.rule, e.ingested_at)
 
     def _scheduled(self, e: Any) -> None:
-        if (t := self.tracks.get(e.originator_id)) is not None:
+        if (t := self.tracks.get(e.originator_id.int)) is not None:
             self._schedule(t, e.due_at, e.rule, e.at)
 
     def _schedule(
         self, t: Track, due: datetime | None, rule: str, at: datetime
     ) -> None:
-        t.due, t.rule = due, rule
+        t.due, t.rule = due, intern(rule) if type(rule) is str else rule
         # An item scheduled into the past is free to go from the moment it is known.
         self._free(t, None if due is None else max(due, at))
 
@@ -263,12 +274,12 @@ class Verifier:
             self.sweeps.freed(t)
 
     def _held(self, e: Any) -> None:
-        if (t := self.tracks.get(e.originator_id)) is not None:
+        if (t := self.tracks.get(e.originator_id.int)) is not None:
             t.holds += 1
             self._excuse(t)
 
     def _restricted(self, e: Any) -> None:
-        if (t := self.tracks.get(e.originator_id)) is not None:
+        if (t := self.tracks.get(e.originator_id.int)) is not None:
             t.restrictions += 1
             self._excuse(t)
 
@@ -280,12 +291,12 @@ class Verifier:
             t.missed = t.missed_by = None
 
     def _released(self, e: Any) -> None:
-        if (t := self.tracks.get(e.originator_id)) is not None:
+        if (t := self.tracks.get(e.originator_id.int)) is not None:
             t.holds -= 1
             self._maybe_free(t, e.at)
 
     def _lifted(self, e: Any) -> None:
-        if (t := self.tracks.get(e.originator_id)) is not None:
+        if (t := self.tracks.get(e.originator_id.int)) is not None:
             t.restrictions -= 1
             self._maybe_free(t, e.at)
 
@@ -295,7 +306,7 @@ class Verifier:
             self._free(t, max(t.free, at))
 
     def _ordered(self, e: Any) -> None:
-        t = self.tracks.get(e.originator_id)
+        t = self.tracks.get(e.originator_id.int)
         if t is None:
             return
         at, seen = e.at, dict(ordered=e.at, due=t.due)
@@ -330,23 +341,23 @@ class Verifier:
 
     def _withheld(self, e: Any) -> None:
         # The relay kept the order back (a hold came first): nothing to confirm.
-        if (t := self.tracks.get(e.originator_id)) is not None:
+        if (t := self.tracks.get(e.originator_id.int)) is not None:
             t.ordered, t.cause, t.failed = None, "", False
 
     def _recall_answered(self, e: Any) -> None:
         # Kept (RECALLED): the order is void, and the item waits on its marks
         # and its clock again. TOO_LATE: the Erased event that goes with it acts.
-        t = self.tracks.get(e.originator_id)
+        t = self.tracks.get(e.originator_id.int)
         if t is not None and e.outcome == "RECALLED":
             t.ordered, t.cause, t.failed = None, "", False
             t.kept = (*t.kept, e.order_id)
 
     def _failed(self, e: Any) -> None:
-        if (t := self.tracks.get(e.originator_id)) is not None:
+        if (t := self.tracks.get(e.originator_id.int)) is not None:
             t.failed = True
 
     def _erased(self, e: Any) -> None:
-        t = self.tracks.pop(e.originator_id, None)  # erased: nothing left to check
+        t = self.tracks.pop(e.originator_id.int, None)  # erased: nothing left to check
         if t is None:
             return
         t.epoch += 1  # no longer waiting for a sweep
@@ -364,7 +375,7 @@ class Verifier:
     def _replayed(self, e: Any) -> None:
         # An erased item's track is gone: a replay that finds one is of an item
         # not erased. Otherwise nothing to judge, and nothing changes.
-        if (t := self.tracks.get(e.originator_id)) is not None:
+        if (t := self.tracks.get(e.originator_id.int)) is not None:
             self._violate(
                 Violation(
                     REPLAYED_UNERASED, t.ref, REPLAY_RULE, e.at, {"replayed": e.at}
@@ -439,8 +450,10 @@ def merge(parts: Iterable[VerifyResult], keep: int) -> VerifyResult:
     for part in parts:
         merged.events += part.events
         merged.items += part.items
+        merged.live += part.live
         merged.sweeps = max(merged.sweeps, part.sweeps)  # each part read them all
         merged.counts.update(part.counts)
+        merged.requests += part.requests
         found += part.violations
     found = _one_per_gap(found, merged.counts)
     listed: Counter[str] = Counter()

@@ -12,13 +12,21 @@ import pytest
 from click.testing import CliRunner
 
 from lethe.consumers.codec import Catalogue
+from lethe.domain import identity
 from lethe.domain.item import ErasureCause, Item, Outcome
 from lethe.ops.cli.main import main
 from lethe.ops.kafka.relay import Relay
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.runtime.verify_parallel import verify_store
 from lethe.ops.settings import Settings
-from lethe.projections.audit_verify import VerifyLimits
+from lethe.projections.audit_across import verify_across
+from lethe.projections.audit_replay import Part, owns
+from lethe.projections.audit_verify import (
+    ERASED_DESPITE_RECALL,
+    VerifyLimits,
+    merge,
+    verify,
+)
 from tests.support import ingest_record
 from tests.unit.test_relay import TakingProducer
 
@@ -76,11 +84,14 @@ def bypass_order(rt: Runtime, ref: str, cause: ErasureCause, at: datetime) -> It
     return item
 
 
-def seed(rt: Runtime) -> dict[str, str]:
+def seed(rt: Runtime, tag: str = "") -> dict[str, str]:
+    """One item (or subject) of each kind of violation, and a withheld order;
+    `tag` tells the names of one seeding from another's."""
     app = rt.app
     old = T0 - 400 * DAY  # past every image's retention
-    refs = ["x-held", "x-restricted", "x-resumed", "x-own", "x-withheld"]
-    subjects = ["s-held", "s-restricted", "s-resumed", "s-own", "s-withheld"]
+    refs = [f"{r}{tag}" for r in ("x-held", "x-restricted", "x-resumed", "x-own")]
+    refs.append(f"x-withheld{tag}")
+    subjects = [f"s-{r[2:]}" for r in refs]
     records = [
         ingest_record(r, "verification-image", s, old)
         for r, s in zip(refs, subjects, strict=True)
@@ -90,45 +101,46 @@ def seed(rt: Runtime) -> dict[str, str]:
     rt.catch_up()
     # Orders that left while the subject was held (restricted), then erased by
     # the store before the relay ran: too late to withhold them.
-    app.place_subject_hold(CONTROLLER, "s-held", "POL-1", "police", "o", T0 + DAY)
-    item = bypass_order(rt, "x-held", ErasureCause.RETENTION_EXPIRED, T0 + 2 * DAY)
+    app.place_subject_hold(CONTROLLER, subjects[0], "POL-1", "police", "o", T0 + DAY)
+    item = bypass_order(rt, refs[0], ErasureCause.RETENTION_EXPIRED, T0 + 2 * DAY)
     app.confirm_erasure(
-        "x-held", "bad-x-held", "media", Outcome.DELETED, None, T0 + 3 * DAY
+        refs[0], f"bad-{refs[0]}", "media", Outcome.DELETED, None, T0 + 3 * DAY
     )
     # An order that left while the subject was restricted.
-    app.restrict_subject(CONTROLLER, "s-restricted", "T-1", "art 18", "k", T0 + DAY)
-    bypass_order(rt, "x-restricted", ErasureCause.RETENTION_EXPIRED, T0 + 2 * DAY)
+    app.restrict_subject(CONTROLLER, subjects[1], "T-1", "art 18", "k", T0 + DAY)
+    bypass_order(rt, refs[1], ErasureCause.RETENTION_EXPIRED, T0 + 2 * DAY)
     app.confirm_erasure(
-        "x-restricted", "bad-x-restricted", "media", Outcome.DELETED, None, T0 + 3 * DAY
+        refs[1], f"bad-{refs[1]}", "media", Outcome.DELETED, None, T0 + 3 * DAY
     )
     # A release dated before its hold.
-    app.place_subject_hold(CONTROLLER, "s-own", "POL-2", "police", "o", T0 + 5 * DAY)
+    case = f"POL-2{tag}"
+    app.place_subject_hold(CONTROLLER, subjects[3], case, "police", "o", T0 + 5 * DAY)
     # (The domain now refuses it: the private event method bypasses that, as an
     # old history or a bug would.)
-    subject = app.get_subject(CONTROLLER, "s-own")
-    subject._hold_released(case_ref="POL-2", by="o", at=T0 + 4 * DAY)
+    subject = app.get_subject(CONTROLLER, subjects[3])
+    subject._hold_released(case_ref=case, by="o", at=T0 + 4 * DAY)
     app.save(subject)
     # A request, a resumed relationship, and an item captured after it erased.
     app.request_subject_erasure(
-        CONTROLLER, "s-resumed", "cmd-1", "asked", "kari", None, T0 + DAY
+        CONTROLLER, subjects[2], f"cmd-1{tag}", "asked", "kari", None, T0 + DAY
     )
-    app.resume_relationship(CONTROLLER, "s-resumed", T0 + 2 * DAY, T0 + 2 * DAY)
+    app.resume_relationship(CONTROLLER, subjects[2], T0 + 2 * DAY, T0 + 2 * DAY)
     app.ingest([records[2]], T0 + 4 * DAY)
-    bypass_order(rt, "x-resumed", ErasureCause.SUBJECT_ERASURE, T0 + 5 * DAY)
+    bypass_order(rt, refs[2], ErasureCause.SUBJECT_ERASURE, T0 + 5 * DAY)
     # Withheld by the relay: never left, so not a violation.
-    app.place_subject_hold(CONTROLLER, "s-withheld", "POL-3", "police", "o", T0 + DAY)
-    bypass_order(rt, "x-withheld", ErasureCause.RETENTION_EXPIRED, T0 + 2 * DAY)
+    app.place_subject_hold(CONTROLLER, subjects[4], "POL-3", "police", "o", T0 + DAY)
+    bypass_order(rt, refs[4], ErasureCause.RETENTION_EXPIRED, T0 + 2 * DAY)
     relay = Relay(app, TakingProducer(), Catalogue.shipped(), clock=lambda: NOW)
     relay.relay_pending()
     rt.catch_up()  # the withheld item takes its subject's hold
-    assert item.item_ref == "x-held"
+    assert item.item_ref == refs[0]
     return {
-        "ORDERED_WHILE_SUBJECT_HELD": "x-held",
-        "ERASED_WHILE_HELD": "x-held",
-        "ORDERED_WHILE_SUBJECT_RESTRICTED": "x-restricted",
-        "ERASED_WHILE_RESTRICTED": "x-restricted",
-        "RELEASE_BEFORE_HOLD": "subject POL-2",
-        "ERASED_AFTER_RESUME": "x-resumed",
+        "ORDERED_WHILE_SUBJECT_HELD": refs[0],
+        "ERASED_WHILE_HELD": refs[0],
+        "ORDERED_WHILE_SUBJECT_RESTRICTED": refs[1],
+        "ERASED_WHILE_RESTRICTED": refs[1],
+        "RELEASE_BEFORE_HOLD": f"subject {case}",
+        "ERASED_AFTER_RESUME": refs[2],
     }
 
 
@@ -164,3 +176,79 @@ def test_verify_names_each_cross_stream_violation(env: dict[str, str]) -> None:
     assert out.exit_code == 1
     for name, item in expected.items():
         assert name in out.output and item in out.output
+
+
+def late_holds(rt: Runtime, tag: str) -> None:
+    """Orders that left before their subject's hold (late: recalled), a store
+    answering TOO_LATE (no violation) and one erasing after RECALLED (one), and
+    a subject restriction placed and lifted in order (none)."""
+    app, subject = rt.app, f"s-late{tag}"
+    refs = [f"y-late{tag}", f"y-kept{tag}"]
+    app.ingest(
+        [ingest_record(r, "verification-image", subject, T0 - 400 * DAY) for r in refs],
+        T0,
+    )
+    rt.catch_up()
+    orders = [app.order_erasure(r, ErasureCause.RETENTION_EXPIRED, T0) for r in refs]
+    app.place_subject_hold(CONTROLLER, subject, f"POL-L{tag}", "police", "o", T0 + DAY)
+    rt.catch_up()  # the hold reaches both items after their orders: recalled
+    late = T0 + DAY + timedelta(hours=1)
+    app.confirm_erasure(refs[0], orders[0], "media", Outcome.DELETED, None, late)
+    app.confirm_erasure(refs[0], orders[0], "media", Outcome.TOO_LATE, None, late)
+    app.confirm_erasure(refs[1], orders[1], "media", Outcome.RECALLED, None, late)
+    app.confirm_erasure(refs[1], orders[1], "media", Outcome.DELETED, None, late)
+    app.restrict_subject(CONTROLLER, subject, f"T-L{tag}", "art 18", "k", T0 + 2 * DAY)
+    app.lift_subject_restriction(CONTROLLER, subject, f"T-L{tag}", "k", T0 + 3 * DAY)
+    app.release_subject_hold(CONTROLLER, subject, f"POL-L{tag}", "o", T0 + 4 * DAY)
+    rt.catch_up()
+
+
+def pg_settings(pg: dict[str, str]) -> Settings:
+    return Settings.from_env(
+        {
+            "LETHE_PSEUDONYM_KEY": "22" * 32,
+            "LETHE_KEK": "33" * 32,
+            "LETHE_SWEEP_INTERVAL_S": "60",
+            "LETHE_STORE": "postgres",
+            "LETHE_POSTGRES_DBNAME": pg["POSTGRES_DBNAME"],
+            "LETHE_POSTGRES_SCHEMA": pg.get("POSTGRES_SCHEMA", ""),
+        }
+    )
+
+
+def test_parts_judge_across_streams_as_one_pass_does(
+    pg_schema_env: dict[str, str],
+) -> None:
+    settings = pg_settings(pg_schema_env)
+    limits = VerifyLimits(NOW, timedelta(seconds=60), timedelta(hours=1))
+    rt = build_runtime(settings)
+    try:
+        seeded = [seed(rt, f"-{k}") for k in range(6)]
+        for k in range(3):
+            late_holds(rt, f"-{k}")
+        app = rt.app
+        # One pass of each kind of check over the whole log: the reference.
+        one_pass = merge([verify(app, limits), verify_across(app, limits)], limits.keep)
+        subject_of = {
+            found[name]: app.subject_ref(CONTROLLER, f"s-{found[name][2:]}")
+            for found in seeded
+            for name in ("ORDERED_WHILE_SUBJECT_HELD", "ERASED_AFTER_RESUME")
+        }
+    finally:
+        rt.app.close()
+    for name in ACROSS:  # each seeded once per seeding, the subject's one included
+        assert one_pass.counts[name] == len(seeded), name
+    assert one_pass.counts[ERASED_DESPITE_RECALL] == 3  # the late holds' only one
+    # Items and their subjects fall in different parts of two, and in the same.
+    apart = {
+        owns(Part(0, 2), identity.item_id(ref))
+        != owns(Part(0, 2), identity.subject_id(subject))
+        for ref, subject in subject_of.items()
+    }
+    assert apart == {True, False}
+    for workers in (1, 2, 3):
+        parts = verify_store(settings, limits, workers)
+        assert parts.counts == one_pass.counts, workers
+        assert parts.violations == one_pass.violations, workers
+        assert (parts.events, parts.items) == (one_pass.events, one_pass.items)
+        assert parts.live == one_pass.live, workers

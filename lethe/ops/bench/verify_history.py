@@ -105,6 +105,7 @@ def measure(dbname: str, page_size: int, workers: int) -> dict[str, float]:
     limits = VerifyLimits(
         T0 + timedelta(days=40), timedelta(minutes=1), timedelta(hours=1)
     )
+    base_kb = _rss_now_kb()  # about what a worker holds before it replays
     started, cpu = time.perf_counter(), _cpu_seconds()
     result = verify_store(
         _settings(dbname),
@@ -114,17 +115,36 @@ def measure(dbname: str, page_size: int, workers: int) -> dict[str, float]:
         lambda k: seen.__setitem__(0, seen[0] + k),
     )
     elapsed, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+    peak_kb = _peak_rss_kb()
+    per_worker = max(1, result.live) / workers  # the parts are of about equal size
     return {
         "workers": workers,
         "events": seen[0],
         "seconds": round(elapsed, 2),
         "events_per_s": round(seen[0] / elapsed),
         "events_per_cpu_s": round(seen[0] / cpu),
+        "cpu_s_per_100k_events": round(cpu * 100_000 / max(1, seen[0]), 2),
         "items": result.items,
+        "live_items": result.live,
         "violations": sum(result.counts.values()),
-        "peak_rss_mb": round(_peak_rss_kb() / 1024, 1),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "base_rss_mb": round(base_kb / 1024, 1),
+        # The largest worker's growth over a process that has only imported
+        # and connected, shared out over a worker's live items.
+        "bytes_per_live_item_per_worker": round(
+            max(0, peak_kb - base_kb) * 1024 / per_worker
+        ),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def _rss_now_kb() -> int:
+    """This process's resident set now (Linux), else its peak so far."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGESIZE") // 1024
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _cpu_seconds() -> float:

@@ -1,10 +1,12 @@
 """`audit verify` in N processes, each replaying one part of the streams.
 
-Every invariant is judged on one stream's own events (see audit_verify), so the
-log is split into parts of whole streams by originator id (`Part`), each worker
-replays and judges its part, and the parts' results are merged. Each worker
-keeps the tracks of its own part only: about 1/N of a single pass's memory per
-process, so a store too big for one pass's memory can be verified by more.
+Every invariant is judged on one stream's own events (see audit_verify), or on
+an item's and its subject's (audit_across), so the log is split into parts of
+whole streams by originator id (`Part`): each worker replays its part and the
+subject events of every stream, judges both kinds of check in that one replay,
+and the parts' results are merged. Each worker keeps the tracks of its own
+part only: about 1/N of a single pass's memory per process, so a store too big
+for one pass's memory can be verified by more.
 
 Workers are started by `spawn` and build their own application from the same
 Settings (database and schema included): a psycopg pool must never cross a
@@ -24,9 +26,9 @@ from typing import Any
 from lethe.domain.application import Lethe
 from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.settings import Settings
-from lethe.projections.audit_across import verify_across
+from lethe.projections.audit_across import judged, verify_whole
 from lethe.projections.audit_replay import Part
-from lethe.projections.audit_verify import VerifyLimits, VerifyResult, merge, verify
+from lethe.projections.audit_verify import VerifyLimits, VerifyResult
 
 Progress = Callable[[int], None]
 POLL_S = 0.5  # how often the parent looks for a worker that died without a word
@@ -56,8 +58,7 @@ def verify_store(
     way the violations come sorted by instant (see `merge`).
     """
     if workers == 1:
-        result = _verify_part(build_app(settings), limits, None, page_size, progress)
-        return merge([result, _across(settings, limits, page_size)], limits.keep)
+        return _verify_part(build_app(settings), limits, None, page_size, progress)
     if workers < 1 or settings.store != "postgres":
         raise ValueError(f"{workers} workers: parts need PostgreSQL and 1 or more")
     build_app(settings).close()  # creates the tables of a new store, as one pass does
@@ -70,22 +71,9 @@ def verify_store(
             pool.submit(_work, settings, limits, Part(k, workers), page_size)
             for k in range(workers)
         ]
-        # The checks across streams need an item and its subject in one pass.
-        across = pool.submit(_across, settings, limits, page_size)
         if ticks is not None and progress is not None:
             _relay(ticks, progress, futures)
-        results = [future.result() for future in futures] + [across.result()]
-        return merge(results, limits.keep)
-
-
-def _across(settings: Settings, limits: VerifyLimits, page_size: int) -> VerifyResult:
-    """The cross-stream pass (audit_across.py): its violations, no events counted
-    (the parts count every event once already)."""
-    app = _reader(settings)
-    try:
-        return verify_across(app, limits, page_size)
-    finally:
-        app.close()
+        return judged([future.result() for future in futures], limits)
 
 
 def _verify_part(
@@ -96,7 +84,7 @@ def _verify_part(
     progress: Progress | None,
 ) -> VerifyResult:
     try:
-        return verify(app, limits, progress, page_size, part)
+        return verify_whole(app, limits, progress, page_size, part)
     finally:
         app.close()
 
