@@ -22,8 +22,13 @@ from lethe.ops.cli.main import main
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.runtime.verify_parallel import verify_store
 from lethe.ops.settings import Settings
-from lethe.projections.audit_across import verify_across
-from lethe.projections.audit_replay import RELEVANT, Part
+from lethe.projections.audit_across import DATES, verify_across
+from lethe.projections.audit_replay import (
+    RELEVANT,
+    Part,
+    replay_dated,
+    replay_positioned,
+)
 from lethe.projections.audit_verify import (
     SWEEP_GAP,
     VerifyLimits,
@@ -447,6 +452,23 @@ def test_fast_replay_decodes_every_event_as_the_mapper_does(
     for n in relevant:
         assert fast(n).__dict__ == app.mapper.to_domain_event(n).__dict__
         assert type(fast(n)) is type(app.mapper.to_domain_event(n))
+
+
+def test_the_verifications_replay_revives_the_datetimes_its_checks_read(
+    corrupted: tuple[Store, dict[str, str]],
+) -> None:
+    s, _ = corrupted
+    app = s.runtime.app
+    full = dict(replay_positioned(app, 7, classes=tuple(DATES)))
+    dated = list(replay_dated(app, DATES, page_size=7))
+    assert len(dated) == len(full) > 40
+    for position, event in dated:
+        expected = full[position]
+        assert type(event) is type(expected)
+        names = DATES[type(event)]
+        for name, value in vars(expected).items():
+            if name in names or not isinstance(value, datetime):
+                assert getattr(event, name) == value, name  # as the mapper has it
 
 
 def test_html_report_figures_match_the_history_and_name_no_one(
