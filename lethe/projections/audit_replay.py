@@ -143,7 +143,7 @@ def replay_dated(
             upcast(cls, state)
             state["originator_id"] = stream if type(stream) is UUID else UUID(stream)
             state["originator_version"] = version
-            event = new(cls)
+            event: Any = new(cls)
             put(event, "__dict__", state)
             yield position, event
 
@@ -152,6 +152,11 @@ class _Row:
     """A notification's fields by name, as decode.fast_decoder reads them."""
 
     __slots__ = ("id", "originator_id", "originator_version", "topic", "state")
+    id: int
+    originator_id: Any
+    originator_version: int
+    topic: str
+    state: Any
 
 
 def _pages(
