@@ -211,7 +211,10 @@ class AcrossVerifier:
                 "registered", e, subject_ref=e.subject_ref, controller=e.controller
             ),
             Subject.RequestExtended: lambda e: self._change(
-                "extended", e, request_id=e.request_id, extended_due_at=e.extended_due_at
+                "extended",
+                e,
+                request_id=e.request_id,
+                extended_due_at=e.extended_due_at,
             ),
             Subject.ErasureCarriedOut: lambda e: self._change(
                 "carried_out",
@@ -540,8 +543,8 @@ DATES: dict[type, tuple[str, ...]] = {
     Item.Restricted: AT,
     Item.RestrictionLifted: AT,
     Item.ErasureOrdered: AT,
-    Item.ErasureWithheld: (),
-    Item.RecallAnswered: (),
+    Item.ErasureWithheld: AT,  # when a request's item is kept under a hold
+    Item.RecallAnswered: AT,
     Item.ErasureReissued: (),
     Item.Erased: AT,
     Item.ErasureFailed: (),

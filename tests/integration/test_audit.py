@@ -467,7 +467,8 @@ def test_the_verifications_replay_revives_the_datetimes_its_checks_read(
         assert type(event) is type(expected)
         names = DATES[type(event)]
         for name, value in vars(expected).items():
-            if name in names or not isinstance(value, datetime):
+            # Bytes too stay as stored unless named (a subject's seal: unread).
+            if name in names or not isinstance(value, datetime | bytes):
                 assert getattr(event, name) == value, name  # as the mapper has it
 
 

@@ -14,7 +14,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from lethe.domain import identity
 from lethe.domain.item import Outcome
+from lethe.ops.runtime.bootstrap import build_runtime
+from lethe.ops.runtime.verify_parallel import verify_store
+from lethe.ops.settings import Settings
+from lethe.projections.audit_replay import Part, owns
 from lethe.projections.audit_verify import REQUEST_ANSWERED_LATE, REQUEST_UNANSWERED
 from tests.integration import test_audit
 from tests.integration.test_audit import CONTROLLER, T0, Store, record
@@ -158,3 +163,88 @@ def test_the_report_counts_a_request_open_at_month_end_though_its_orders_were_ma
     # OPEN's order went out on 10 January and was never confirmed; the others
     # were answered by the end of April.
     assert json.loads(out)["open_at_month_end"]["REQUEST_UNANSWERED"] == 1
+
+
+# Subjects whose items fall in several parts (of 2 and of 3), to be judged
+# across the parts as one pass judges them.
+SPREAD_LATE, SPREAD_HELD, RECALLED, NEVER = (
+    "cust-SPREAD-6", "cust-SPREAD-7", "cust-REC-8", "cust-NEVER-9"
+)  # fmt: skip
+SPREAD = {SPREAD_LATE: "sl", SPREAD_HELD: "sj", RECALLED: "rc", NEVER: "nv"}
+
+
+def spread(s: Store) -> dict[str, str]:
+    """Requests over six items each: the last confirmed after the deadline
+    (late); one held when the orders were made, released and erased after the
+    deadline (answered in time, before: the release does not move it); one
+    recalled by a late hold (answered when it is kept); one never confirmed."""
+    app, rt = s.runtime.app, s.runtime
+    app.ingest(
+        [
+            record(f"{tag}-{k}", subject, "arming-log", T0 - 3 * HOUR, offset=k)
+            for subject, tag in SPREAD.items()
+            for k in range(6)
+        ],
+        at=T0 - 2 * HOUR,
+    )
+    rt.catch_up()
+    app.place_hold("sj-5", "POL-8", "police case", "ola", T0 - HOUR)
+    requests = {
+        subject: app.request_subject_erasure(
+            CONTROLLER, subject, f"cmd-{tag}", "asked", "kari", None, T0
+        )
+        for subject, tag in SPREAD.items()
+    }
+    rt.catch_up()
+    app.place_hold("rc-5", "POL-9", "police case", "ola", T0 + 2 * HOUR)
+    rt.catch_up()  # reaches rc-5 after its order: recalled
+    for tag in SPREAD.values():
+        for k in range(5):
+            confirm(s, f"{tag}-{k}", "events", Outcome.DELETED, T0 + (k + 1) * HOUR)
+    confirm(s, "sl-5", "events", Outcome.DELETED, at("2026-02-15T12:00:00"))
+    confirm(s, "rc-5", "events", Outcome.RECALLED, T0 + DAY)
+    app.release_hold("sj-5", "POL-8", "ola", at("2026-03-01T09:00:00"))
+    rt.catch_up()
+    confirm(s, "sj-5", "events", Outcome.DELETED, at("2026-03-01T10:00:00"))
+    rt.catch_up()  # nv-5 is never confirmed
+    return requests
+
+
+def test_parts_judge_requests_as_one_pass_does(pg_dbname: str) -> None:
+    env = test_audit.BASE_ENV | {
+        "LETHE_STORE": "postgres",
+        "LETHE_POSTGRES_DBNAME": pg_dbname,
+    }
+    settings = Settings.from_env(env)
+    s = Store(env, build_runtime(settings), "lethe_events")
+    try:
+        requests = history(s) | spread(s)
+        one_pass = s.verify(NOW)  # the reference: one pass over the whole log
+        limits = s.limits(NOW)
+    finally:
+        s.runtime.app.close()
+    named = {
+        (v.name, v.item): v.instants.get("answered")
+        for v in one_pass.violations
+        if v.name in (REQUEST_ANSWERED_LATE, REQUEST_UNANSWERED)
+    }
+    assert named == {
+        (REQUEST_ANSWERED_LATE, requests[LATE]): at("2026-04-12T12:00:00"),
+        (REQUEST_UNANSWERED, requests[OPEN]): None,
+        (REQUEST_ANSWERED_LATE, requests[SPREAD_LATE]): at("2026-02-15T12:00:00"),
+        (REQUEST_UNANSWERED, requests[NEVER]): None,
+    }
+    # Each spread subject's items fall in more than one part, of 2 and of 3.
+    for of in (2, 3):
+        for tag in SPREAD.values():
+            parts = {
+                k
+                for k in range(of)
+                for n in range(6)
+                if owns(Part(k, of), identity.item_id(f"{tag}-{n}"))
+            }
+            assert len(parts) > 1, (tag, of)
+    for workers in (1, 2, 3):
+        result = verify_store(settings, limits, workers)
+        assert result.counts == one_pass.counts, workers
+        assert result.violations == one_pass.violations, workers
