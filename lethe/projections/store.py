@@ -84,6 +84,9 @@ def _to_pyformat(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+DDL_LOCK = 0x4C45544845  # "LETHE": the advisory lock Lethe's schema changes take
+
+
 class SqlViews:
     """Reads and schema changes on the event store's own database, either backend."""
 
@@ -118,4 +121,11 @@ class SqlViews:
                 cursor.execute(self.sql(statement), params)
 
     def run_ddl(self, ddl: Sequence[str]) -> None:
-        self.execute([(statement, ()) for statement in ddl])
+        statements: list[Statement] = [(statement, ()) for statement in ddl]
+        if self.is_postgres:
+            # Two processes starting at once (a group of `lethe run`) both
+            # CREATE ... IF NOT EXISTS: PostgreSQL lets the second fail on its
+            # catalogue's unique index ("pg_type_typname_nsp_index"). One lock
+            # for the transaction makes the second wait and find the table.
+            statements.insert(0, (f"SELECT pg_advisory_xact_lock({DDL_LOCK})", ()))
+        self.execute(statements)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,3 +79,15 @@ def test_the_demo_says_how_to_open_the_console(
         f"console: LETHE_SQLITE_PATH={env['LETHE_SQLITE_PATH']} .venv/bin/lethe serve,"
         " then open http://127.0.0.1:8080/"
     )
+
+
+def test_no_customer_id_of_the_demo_reaches_its_log_or_output(
+    demo_store: tuple[dict[str, str], str],
+) -> None:
+    # The workload's customers are cust-<seed>-<n>. Item ids once embedded them,
+    # so every log line about an item named its customer.
+    env, output = demo_store
+    log = Path(env["LETHE_SQLITE_PATH"]).with_name("lethe.log").read_text()
+    assert "img-" in log  # the log does name items: by opaque ids
+    assert "cust-" not in log
+    assert "cust-" not in output

@@ -94,7 +94,7 @@ def demo(customers: int, workdir: Path) -> None:
         _ensure_topics(kafka, runtime)
         story = Story.ending_before(datetime.now(UTC))
         _step(f"2. a day of alarm-centre traffic: {story.day:%A %d %B %Y}")
-        sent = _publish_day(kafka, story, customers, blobs)
+        sent, callers = _publish_day(kafka, story, customers, blobs)
         _step(f"3. ingest through the consumers, at {format_instant(story.taken_in)}")
         taken = _consume(kafka, runtime, env, sent, at=story.taken_in)
         runtime.catch_up()
@@ -106,7 +106,7 @@ def demo(customers: int, workdir: Path) -> None:
         click.echo(eraser.answer_orders(story.ends))
         _holdings(runtime, "after the sweeps")
         _step(f"5. a customer asks to be forgotten, at {format_instant(story.ends)}")
-        _erase_one_subject(runtime, story.ends)
+        _erase_one_subject(runtime, callers, story.ends)
         click.echo(eraser.answer_orders(story.ends + timedelta(minutes=5)))
         click.echo(f"\nstore: {workdir / 'lethe.db'}  logs: {workdir / 'lethe.log'}")
         click.echo(
@@ -140,20 +140,26 @@ def _ensure_topics(kafka: KafkaClientSettings, runtime: Runtime) -> None:
 
 def _publish_day(
     kafka: KafkaClientSettings, story: Story, customers: int, blobs: Path
-) -> int:
+) -> tuple[int, list[str]]:
+    """How many records went out, and the customers who called the centre (in
+    the order they did): the demo's support desk knows its customers' ids."""
     producer = LetheProducer(kafka)
     counts: Counter[str] = Counter()
+    callers: dict[str, None] = {}
     shape = DayShape(customers=customers)
     for out in synthetic_day(story.day, shape, blob_root=blobs):
         producer.send(out.topic, out.value)
-        counts[out.value.get("metadata", {}).get("category", out.record)] += 1
+        metadata = out.value.get("metadata", {})
+        counts[metadata.get("category", out.record)] += 1
+        if metadata.get("category") == "alarm-call-recording":
+            callers.setdefault(metadata["subject_id"])
     bad = _malformed(producer, story)
     producer.flush()
     producer.close()
     click.echo(
         ", ".join(f"{n} {c}" for c, n in counts.most_common()) + f", {bad} malformed"
     )
-    return sum(counts.values()) + bad
+    return sum(counts.values()) + bad, list(callers)
 
 
 def _malformed(producer: LetheProducer, story: Story) -> int:
@@ -388,21 +394,14 @@ class DemoEraser:
         return answered
 
 
-def _erase_one_subject(runtime: Runtime, at: datetime) -> None:
-    rows = runtime.views.query(
-        "SELECT s.subject_ref FROM lethe_schedule s"
-        " WHERE s.category = 'alarm-call-recording'"
-        " AND s.state = 'scheduled' ORDER BY s.item_ref LIMIT 1"
-    )
-    if not rows:
+def _erase_one_subject(runtime: Runtime, callers: list[str], at: datetime) -> None:
+    """The first caller whose recording is still kept asks to be forgotten: the
+    answer then shows what the law keeps beside what goes."""
+    subject_id = next((c for c in callers if _recording_kept(runtime, c)), None)
+    if subject_id is None:
         click.echo("no customer with an alarm in the synthetic day")
         return
-    subject_ref = rows[0][0]
-    item_ref = runtime.views.query(
-        "SELECT item_ref FROM lethe_schedule WHERE subject_ref = ? LIMIT 1",
-        (subject_ref,),
-    )[0][0]
-    subject_id = "cust-" + item_ref.split("-cust-", 1)[1].rsplit("-", 1)[0]
+    subject_ref = runtime.app.vault.pseudonym("sector-alarm", subject_id)
     request = runtime.app.request_subject_erasure(
         "sector-alarm",
         subject_id,
@@ -419,9 +418,20 @@ def _erase_one_subject(runtime: Runtime, at: datetime) -> None:
         (subject_ref,),
     )
     click.echo(
-        f"request {request} for {subject_id}: carried out;"
+        f"request {request} from the first caller: carried out;"
         " the subject's key is destroyed"
     )
     for category, state, count in states:
         kept = "  (kept by law until due)" if category == "alarm-call-recording" else ""
         click.echo(f"  {category:<24} {state:<16} {count}{kept}")
+
+
+def _recording_kept(runtime: Runtime, subject_id: str) -> bool:
+    subject_ref = runtime.app.vault.pseudonym("sector-alarm", subject_id)
+    return bool(
+        runtime.views.query(
+            "SELECT 1 FROM lethe_schedule WHERE subject_ref = ?"
+            " AND category = 'alarm-call-recording' AND state = 'scheduled'",
+            (subject_ref,),
+        )
+    )
