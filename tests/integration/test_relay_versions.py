@@ -47,19 +47,26 @@ def ordered_item(app: Lethe, ref: str, topic: str) -> Item:
     return item
 
 
-def test_orders_of_both_versions_reach_the_items_partition(
-    kafka: KafkaClientSettings, topic_name: Callable[..., str], tmp_path: Path
-) -> None:
+def topics(
+    kafka: KafkaClientSettings, topic_name: Callable[..., str]
+) -> tuple[str, str]:
+    """An item topic of 3 partitions and an orders topic, both new."""
     images, orders = topic_name("images"), topic_name("erasures")
     admin = KafkaAdminClient(**kafka.admin_config())
     try:
         admin.create_topics([NewTopic(images, 3, 1), NewTopic(orders, 1, 1)])
     finally:
         admin.close()
-    runtime = build_runtime(
+    return images, orders
+
+
+def test_orders_of_both_versions_reach_the_items_partition(
+    kafka: KafkaClientSettings, topic_name: Callable[..., str], tmp_path: Path
+) -> None:
+    images, orders = topics(kafka, topic_name)
+    app = build_runtime(
         Settings.from_env({"LETHE_SQLITE_PATH": str(tmp_path / "lethe.db")})
-    )
-    app = runtime.app
+    ).app
     old = ordered_item(app, "img-old", images)
     app.process_recorder.insert_events(as_version_1(app, old))
     app.save(ordered_item(app, "img-current", images))
@@ -93,16 +100,10 @@ def test_orders_of_both_versions_reach_the_items_partition(
 def test_the_gate_keeps_back_orders_of_every_version_under_a_subject_hold(
     kafka: KafkaClientSettings, topic_name: Callable[..., str], tmp_path: Path
 ) -> None:
-    images, orders = topic_name("images"), topic_name("erasures")
-    admin = KafkaAdminClient(**kafka.admin_config())
-    try:
-        admin.create_topics([NewTopic(images, 3, 1), NewTopic(orders, 1, 1)])
-    finally:
-        admin.close()
-    runtime = build_runtime(
+    images, orders = topics(kafka, topic_name)
+    app = build_runtime(
         Settings.from_env({"LETHE_SQLITE_PATH": str(tmp_path / "lethe.db")})
-    )
-    app = runtime.app
+    ).app
     # The hold is in the log before either order; the items do not know it yet
     # (the schedule process has not mirrored it), so only the gate stands.
     app.place_subject_hold("sector-alarm", "cust-1", "POL-7", "police", "o", T0)

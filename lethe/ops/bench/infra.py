@@ -92,14 +92,7 @@ class BenchContext:
     def env(self, settings: Settings, topics: TopicSettings) -> dict[str, str]:
         """LETHE_* variables for a `lethe run` on this database and these topics."""
         return {
-            "LETHE_STORE": "postgres",
-            "LETHE_POSTGRES_HOST": settings.postgres_host,
-            "LETHE_POSTGRES_PORT": str(settings.postgres_port),
-            "LETHE_POSTGRES_USER": settings.postgres_user,
-            "LETHE_POSTGRES_PASSWORD": settings.postgres_password,
-            "LETHE_POSTGRES_DBNAME": settings.postgres_dbname,
-            "LETHE_PSEUDONYM_KEY": PSEUDONYM_KEY,
-            "LETHE_KEK": KEK,
+            **store_env(settings),
             "LETHE_SIGNING_KEY_FILE": bench_key_file(),
             "LETHE_KAFKA_BOOTSTRAP": self.bootstrap,
             "LETHE_KAFKA_MAX_POLL_RECORDS": str(MAX_POLL_RECORDS),
@@ -107,6 +100,20 @@ class BenchContext:
             "LETHE_TOPIC_PARTITIONS": str(topics.partitions),
             "LETHE_GROUP_ID": f"bench-{uuid.uuid4().hex[:8]}",
         }
+
+
+def store_env(settings: Settings) -> dict[str, str]:
+    """LETHE_* variables for a process of the bench's own on this database."""
+    return {
+        "LETHE_STORE": "postgres",
+        "LETHE_POSTGRES_HOST": settings.postgres_host,
+        "LETHE_POSTGRES_PORT": str(settings.postgres_port),
+        "LETHE_POSTGRES_USER": settings.postgres_user,
+        "LETHE_POSTGRES_PASSWORD": settings.postgres_password,
+        "LETHE_POSTGRES_DBNAME": settings.postgres_dbname,
+        "LETHE_PSEUDONYM_KEY": PSEUDONYM_KEY,
+        "LETHE_KEK": KEK,
+    }
 
 
 def base_settings() -> Settings:

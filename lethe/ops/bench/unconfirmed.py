@@ -29,12 +29,11 @@ from typing import Any
 import click
 
 from lethe.ops.bench.infra import (
-    KEK,
-    PSEUDONYM_KEY,
     BenchContext,
     base_settings,
     connect,
     fresh_database,
+    store_env,
 )
 from lethe.ops.bench.stats import Figure, Say, Target
 from lethe.ops.runtime.bootstrap import build_runtime
@@ -84,7 +83,7 @@ def sweep_once(settings: Settings) -> dict[str, Any]:
 
 
 def sweep_in_fresh_process(settings: Settings) -> dict[str, Any]:
-    env = {**os.environ, **_env(settings)}
+    env = {**os.environ, **store_env(settings)}
     done = subprocess.run(
         [sys.executable, "-m", "lethe.ops.bench.unconfirmed", "--child"],
         env=env,
@@ -94,19 +93,6 @@ def sweep_in_fresh_process(settings: Settings) -> dict[str, Any]:
     )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        "LETHE_STORE": "postgres",
-        "LETHE_POSTGRES_HOST": settings.postgres_host,
-        "LETHE_POSTGRES_PORT": str(settings.postgres_port),
-        "LETHE_POSTGRES_USER": settings.postgres_user,
-        "LETHE_POSTGRES_PASSWORD": settings.postgres_password,
-        "LETHE_POSTGRES_DBNAME": settings.postgres_dbname,
-        "LETHE_PSEUDONYM_KEY": PSEUDONYM_KEY,
-        "LETHE_KEK": KEK,
-    }
 
 
 def measure(
