@@ -423,3 +423,34 @@ def test_destroy_named_shreds_only_the_subjects_named(
         assert app.vault.unseal(*subjects[LIVE]) == LIVE
     finally:
         app.close()
+
+
+def test_lethe_sweep_sends_a_shred_no_relay_has_sent_yet_to_the_ledger(
+    pg_schema_env: dict[str, str],
+    broker: EmbeddedBroker,
+    topic_name: Callable[..., str],
+) -> None:
+    # A shred made by `lethe erase subject` with no `lethe run` beside it:
+    # `lethe sweep` (and `lethe erasures replay`, through the same relay_now)
+    # must send it to the ledger, or a lost database would bring the key back.
+    env = lethe_env(
+        pg_schema_env, broker.bootstrap, topic_name("cli") + ".", topic_name("g")
+    )
+    create_topics(env)
+    subjects = store_with_subjects(env)
+    runtime = build_runtime(Settings.from_env(env))
+    answer = runtime.desk.erase_subject(
+        CONTROLLER, ERASED, "cmd-1", "asked to be forgotten", "support", None, T0
+    )
+    runtime.app.close()
+    assert answer.key_destroyed
+    assert the_ledger(env).subjects == frozenset()
+
+    swept = CliRunner().invoke(main, ["sweep"], env=env, catch_exceptions=False)
+
+    assert swept.exit_code == 0, swept.output
+    assert "1 erasures to the shred ledger" in swept.output
+    erased_id = identity.subject_id(subjects[ERASED][0])
+    assert the_ledger(env).subjects == {erased_id}
+    again = CliRunner().invoke(main, ["sweep"], env=env, catch_exceptions=False)
+    assert "0 erasures to the shred ledger" in again.output  # sent once, not twice

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import click
 
-from lethe.consumers.codec import Catalogue
 from lethe.domain.errors import BadCommandError
+from lethe.ops.cli.relaying import NO_BOOTSTRAP, relay_now
 from lethe.ops.cli.store import name_store, open_runtime
 from lethe.ops.cli.support import INSTANT, UserError, format_instant
-from lethe.ops.kafka.rdkafka import RdKafkaProducer
-from lethe.ops.kafka.relay import ORDERS_TOPIC, Relay
-from lethe.ops.kafka.settings import KafkaClientSettings
-from lethe.ops.kafka.shred_ledger import SHRED_LEDGER_TOPIC, LedgerRelay
-from lethe.ops.kafka.topics import TopicSettings
 from lethe.ops.runtime.bootstrap import Runtime
-from lethe.ops.runtime.lethe_key import lethe_signer, signing_orders
 from lethe.ops.settings import Settings
 
 
@@ -66,39 +59,12 @@ def _settings() -> Settings:
 
 
 def _relay(runtime: Runtime) -> str:
-    env = runtime.settings.env or os.environ
-    if not env.get("LETHE_KAFKA_BOOTSTRAP", "").strip():
-        return "relayed   0 (LETHE_KAFKA_BOOTSTRAP is not set: `lethe run` relays them)"
-    try:
-        kafka = KafkaClientSettings.from_mapping(env)
-        topics = TopicSettings.from_env(env)
-        signer = lethe_signer(runtime.settings, create=True)
-    except ValueError as error:
-        raise UserError(str(error)) from None
-    producer = signing_orders(
-        RdKafkaProducer(kafka.rdkafka_producer_config()), signer, topics
+    # The relay's records: orders, recalls, and the tombstones of erasures
+    # a store has confirmed (tombstones follow the stores' answers).
+    relayed = relay_now(runtime)
+    if relayed is None:
+        return f"relayed   0 ({NO_BOOTSTRAP})"
+    return (
+        f"relayed   {relayed.records} (orders, recalls, tombstones); "
+        f"{relayed.shreds} erasures to the shred ledger"
     )
-    try:
-        relay = Relay(
-            runtime.app,
-            producer,
-            Catalogue.shipped(),
-            orders_topic=topics.name(ORDERS_TOPIC),
-            page_size=runtime.settings.batch_size,
-        )
-        # The relay's records: orders, recalls, and the tombstones of erasures
-        # a store has confirmed (tombstones follow the stores' answers).
-        relayed = relay.relay_pending()
-        ledger = LedgerRelay(
-            runtime.app,
-            producer,
-            topics.name(SHRED_LEDGER_TOPIC),
-            page_size=runtime.settings.batch_size,
-        )
-        shreds = ledger.relay_pending()
-        return (
-            f"relayed   {relayed} (orders, recalls, tombstones); "
-            f"{shreds} erasures to the shred ledger"
-        )
-    finally:
-        producer.close()
