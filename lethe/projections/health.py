@@ -16,19 +16,12 @@ from lethe.projections.schedule_rows import ms
 from lethe.projections.status import (
     DAY_MS,
     FAILED_WHERE,
+    OPEN_DUE_BETWEEN,
     OVERDUE_WHERE,
     UNCONFIRMED_WHERE,
     overdue_before,
 )
 from lethe.projections.store import SqlViews
-
-_OPEN_DUE = (
-    "SELECT COUNT(*) FROM lethe_requests r LEFT JOIN lethe_request_extensions x"
-    " ON x.subject_ref = r.subject_ref AND x.request_id = r.request_id"
-    " WHERE r.carried_out_at IS NULL"
-    " AND COALESCE(x.extended_due_at, r.answer_due_at) >= ?"
-    " AND COALESCE(x.extended_due_at, r.answer_due_at) < ?"
-)
 
 
 @dataclass(frozen=True)
@@ -38,7 +31,8 @@ class Health:
     overdue: int
     unconfirmed: int
     failed: int
-    requests_near_deadline: int  # open, due within the warning days
+    # open (orders not made, or some unconfirmed), due within the warning days
+    requests_near_deadline: int
     requests_past_deadline: int  # open, due already
     set_aside: int
     halted_partitions: int
@@ -68,9 +62,9 @@ def read_health(
         unconfirmed=count(UNCONFIRMED_WHERE, now_ms - int(confirm_timeout_s * 1000)),
         failed=count(FAILED_WHERE),
         requests_near_deadline=count.raw(
-            _OPEN_DUE, now_ms, now_ms + warning_days * DAY_MS
+            OPEN_DUE_BETWEEN, now_ms, now_ms + warning_days * DAY_MS
         ),
-        requests_past_deadline=count.raw(_OPEN_DUE, -(2**62), now_ms),
+        requests_past_deadline=count.raw(OPEN_DUE_BETWEEN, -(2**62), now_ms),
         set_aside=count.raw("SELECT COUNT(*) FROM lethe_set_aside"),
         halted_partitions=count.raw(
             "SELECT COUNT(*) FROM lethe_partitions WHERE halted = 1"

@@ -43,11 +43,12 @@ class RequestDeadline:
     requested_at: datetime
     answer_due_at: datetime  # the first month's end (GDPR art. 12(3))
     extended_due_at: datetime | None  # the extension's end, if there is one
-    carried_out_at: datetime | None
+    carried_out_at: datetime | None  # when its orders were made (not answered)
+    awaiting: int  # items it ordered that no store has confirmed yet
     # Calendar days in the controller's zone from today to the deadline's last
-    # day: 0 is "due today", negative "overdue"; None once answered.
+    # day: 0 is "due today", negative "overdue"; None once nothing awaits.
     days_left: int | None
-    late: bool  # answered, or still open, at or after the deadline
+    late: bool  # orders made at or after the deadline, or still open after it
 
     @property
     def due_at(self) -> datetime:
@@ -124,17 +125,37 @@ def read_status(
     )
 
 
-# Keyed by subject and request; the due instant is the extension's when there is one.
-_DUE = "COALESCE(x.extended_due_at, r.answer_due_at)"
-REQUESTS = (
-    "SELECT r.request_id, s.controller, r.requested_at, r.answer_due_at,"
-    " x.extended_due_at, r.carried_out_at FROM lethe_requests r"
+# A request's orders are made at once (`ErasureCarriedOut`), but the subject is
+# not answered until the stores confirm: "awaiting" counts the subject's items
+# its erasure ordered since the request that no store has confirmed yet. Until
+# none awaits, the request stays open here (days left, overdue). When it was
+# answered, exactly, is the disposal report's and `audit verify`'s to say: they
+# follow every order to its answer and every hold (audit_report_requests.py).
+AWAITING = (
+    "(SELECT COUNT(*) FROM lethe_schedule s WHERE s.subject_ref = r.subject_ref"
+    " AND s.cause = 'SUBJECT_ERASURE' AND s.ordered_at >= r.requested_at"
+    " AND s.state IN ('erasure-ordered', 'erasure-failed', 'recall-sent'))"
+)
+# Keyed by subject and request; the due instant is the extension's when there is
+# one. Open: no orders made yet, or some still awaiting confirmation.
+REQUEST_ROWS = (
+    "SELECT r.request_id, r.subject_ref, r.requested_at, r.answer_due_at,"
+    " x.extended_due_at, COALESCE(x.extended_due_at, r.answer_due_at) AS due_at,"
+    f" r.carried_out_at, {AWAITING} AS awaiting FROM lethe_requests r"
     " LEFT JOIN lethe_request_extensions x"
     " ON x.subject_ref = r.subject_ref AND x.request_id = r.request_id"
-    " LEFT JOIN lethe_subjects s ON s.subject_ref = r.subject_ref"
-    f" WHERE (r.carried_out_at IS NULL AND {_DUE} < ?)"
-    f" OR r.carried_out_at >= {_DUE}"
-    f" ORDER BY {_DUE} LIMIT ?"
+)
+OPEN = "(q.carried_out_at IS NULL OR q.awaiting > 0)"
+REQUESTS = (
+    "SELECT q.request_id, s.controller, q.requested_at, q.answer_due_at,"
+    f" q.extended_due_at, q.carried_out_at, q.awaiting FROM ({REQUEST_ROWS}) q"
+    " LEFT JOIN lethe_subjects s ON s.subject_ref = q.subject_ref"
+    f" WHERE ({OPEN} AND q.due_at < ?) OR q.carried_out_at >= q.due_at"
+    " ORDER BY q.due_at LIMIT ?"
+)
+OPEN_DUE_BETWEEN = (
+    f"SELECT COUNT(*) FROM ({REQUEST_ROWS}) q"
+    f" WHERE {OPEN} AND q.due_at >= ? AND q.due_at < ?"
 )
 
 
@@ -143,19 +164,22 @@ def _deadline(
 ) -> RequestDeadline:
     request_id, controller = row[0], row[1]
     received, first = cast(int, row[2]), cast(int, row[3])
-    extended, answered = cast(int | None, row[4]), cast(int | None, row[5])
+    extended, made = cast(int | None, row[4]), cast(int | None, row[5])
+    awaiting = int(cast(int, row[6]))
     due_at = _instant(extended or first)
-    answered_at = _instant(answered)
+    orders_made_at = _instant(made)
+    still_open = orders_made_at is None or awaiting > 0
     zone = zones.get(str(controller), ZoneInfo("UTC"))
     days_left = None
-    if answered_at is None:
+    if still_open:
         days_left = (last_day(due_at, zone) - now.astimezone(zone).date()).days
     return RequestDeadline(
         request_id=str(request_id),
         requested_at=_instant(received),
         answer_due_at=_instant(first),
         extended_due_at=_instant(extended),
-        carried_out_at=answered_at,
+        carried_out_at=orders_made_at,
+        awaiting=awaiting,
         days_left=days_left,
-        late=(answered_at or now) >= due_at,
+        late=(orders_made_at if not still_open and orders_made_at else now) >= due_at,
     )

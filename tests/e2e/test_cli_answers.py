@@ -121,8 +121,8 @@ def test_subject_erasure_reports_each_item_and_the_deadline(
         "found     2 items of this subject (sector-alarm)\n"
         "  erasure ordered now          1  img-1\n"
         "  kept by law                  1  inv-1 (clock not started)\n"
-        "status    answered: 1 ordered for erasure now, 1 kept by law;"
-        " subject key destroyed\n"
+        "status    orders made: 1 ordered for erasure now, 1 kept by law;"
+        " subject key destroyed; answered once the stores confirm\n"
     )
 
 

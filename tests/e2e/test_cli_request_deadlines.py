@@ -113,7 +113,7 @@ def test_a_request_is_found_by_its_subject_and_its_id(lethe: Run) -> None:
 def test_days_left_count_the_controllers_calendar_days() -> None:
     due = int(datetime(2027, 1, 4, 23, 0, tzinfo=UTC).timestamp() * 1000)
     received = int(datetime(2026, 12, 1, 9, 0, tzinfo=UTC).timestamp() * 1000)
-    row = ("r-1", "sector-alarm", received, due, None, None)
+    row = ("r-1", "sector-alarm", received, due, None, None, 0)
     zones = {"sector-alarm": OSLO}
 
     def at(instant: str) -> object:

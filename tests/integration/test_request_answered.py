@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,6 +22,8 @@ from lethe.ops.runtime.verify_parallel import verify_store
 from lethe.ops.settings import Settings
 from lethe.projections.audit_replay import Part, owns
 from lethe.projections.audit_verify import REQUEST_ANSWERED_LATE, REQUEST_UNANSWERED
+from lethe.projections.health import read_health
+from lethe.projections.status import read_status
 from tests.integration import test_audit
 from tests.integration.test_audit import CONTROLLER, T0, Store, record
 from tests.integration.test_disposal_report import confirm
@@ -248,3 +251,31 @@ def test_parts_judge_requests_as_one_pass_does(pg_dbname: str) -> None:
         result = verify_store(settings, limits, workers)
         assert result.counts == one_pass.counts, workers
         assert result.violations == one_pass.violations, workers
+
+
+def test_status_keeps_a_request_open_while_a_store_has_not_confirmed(
+    store: Store,
+) -> None:
+    # `lethe status` and the DPO page must not call a request answered because
+    # its orders were made: OPEN's order was never confirmed, so it is still
+    # open, overdue and late; the others have nothing awaiting, and their orders
+    # were made in time, so status has nothing to say of them.
+    requests = history(store)
+    views, zones = store.runtime.views, {CONTROLLER: ZoneInfo("Europe/Oslo")}
+    status = read_status(views, NOW, 60, 3600, 7, zones)
+    [still_open] = status.requests
+    assert (still_open.request_id, still_open.carried_out_at) == (requests[OPEN], T0)
+    assert (still_open.awaiting, still_open.late) == (1, True)
+    assert still_open.days_left is not None and still_open.days_left < 0
+    health = read_health(views, 0, NOW, 60, 3600, 7)
+    assert (health.requests_past_deadline, health.requests_near_deadline) == (1, 0)
+
+    code, out = store.cli("status", "--now", NOW.isoformat())
+    [row] = [line for line in out.splitlines() if requests[OPEN] in line]
+    assert "LATE" in row and "1 unconfirmed" in row, out
+
+    # Once the store answers, nothing awaits: the request drops out of status.
+    confirm(store, "arm-4", "events", Outcome.DELETED, at("2026-04-20T09:00:00"))
+    store.runtime.catch_up()
+    assert read_status(views, NOW, 60, 3600, 7, zones).requests == []
+    assert read_health(views, 0, NOW, 60, 3600, 7).requests_past_deadline == 0

@@ -76,6 +76,11 @@ def erasure_summary(outcome: Outcome) -> str:
     return ", ".join(parts)
 
 
+def awaits_stores(outcome: Outcome) -> bool:
+    """Orders went out now: the subject is answered once the stores confirm them."""
+    return any(c.newly for c in outcome.standing(Standing.ORDERED))
+
+
 def _gone(outcome: Outcome) -> int:
     before = [c for c in outcome.standing(Standing.ORDERED) if not c.newly]
     return len(before) + len(outcome.standing(Standing.ERASED))

@@ -17,6 +17,7 @@ from lethe.domain.errors import BadCommandError
 from lethe.ops.cli import remote_requests as remote
 from lethe.ops.cli import wording
 from lethe.ops.cli.answers import (
+    awaits_stores,
     deadline_text,
     erasure_summary,
     items_found,
@@ -196,7 +197,13 @@ def erase_subject(
         click.echo(wording.CARRIED_OUT_BY_RUN)
         return
     shredded = "; subject key destroyed" if answer.key_destroyed else ""
-    click.echo(f"status    answered: {erasure_summary(answer.outcome)}{shredded}")
+    summary = erasure_summary(answer.outcome) + shredded
+    if awaits_stores(answer.outcome):
+        # An order is not an erasure: say "answered" only when nothing awaits a
+        # store (`lethe status` shows what still does).
+        click.echo(f"status    orders made: {summary}; {wording.ANSWERED_ON_CONFIRM}")
+    else:
+        click.echo(f"status    answered: {summary}")
 
 
 @click.group()

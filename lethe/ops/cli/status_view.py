@@ -192,18 +192,22 @@ def _echo_requests(report: Status) -> None:
         "request",
         "received",
         "answer by",
-        "answered",
+        "orders made",
+        "awaiting",
         "days left",
         title="subject requests",
     )
     for r in report.requests:
-        answered = format_instant(r.carried_out_at) if r.carried_out_at else "OPEN"
+        # Orders made are not an answer: the subject is answered once no store's
+        # confirmation is awaited (the disposal report says exactly when).
+        made = format_instant(r.carried_out_at) if r.carried_out_at else "not yet"
         extended = " (extended)" if r.extended_due_at else ""
         table.add_row(
             r.request_id,
             format_instant(r.requested_at),
             format_instant(r.due_at) + extended,
-            answered + (" LATE" if r.late else ""),
+            made + (" LATE" if r.late else ""),
+            f"{r.awaiting} unconfirmed" if r.awaiting else "-",
             _days_left(r.days_left),
         )
     echo_table(table)

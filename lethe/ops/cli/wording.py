@@ -52,6 +52,7 @@ def request_recorded(request_id: str) -> str:
 
 
 ANSWER_LAW = "(GDPR art. 12(3))"
+ANSWERED_ON_CONFIRM = "answered once the stores confirm"
 CARRIED_OUT_BY_RUN = "status    recorded; `lethe run` carries it out"
 
 

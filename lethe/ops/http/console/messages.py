@@ -84,6 +84,8 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "col.answer.due": ("Answer due", "Svarfrist"),
     "col.days.left": ("Days left", "Dager igjen"),
     "col.carried.out": ("Carried out", "Utført"),
+    "col.orders.made": ("Orders made", "Slettinger bestilt"),
+    "col.awaiting": ("Awaiting confirmation", "Venter på bekreftelse"),
     "col.fate": ("What happens", "Hva skjer"),
     "col.until": ("Kept until", "Beholdes til"),
     "col.because": ("Because of", "På grunn av"),
@@ -225,7 +227,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     ),
     "dpo.overdue.by": ("overdue by {n} days", "{n} dager på overtid"),
     "dpo.due.today": ("due today", "forfaller i dag"),
-    "dpo.answered.late": ("answered late", "besvart for sent"),
+    "dpo.orders.late": ("orders made late", "bestilt for sent"),
     "dpo.overdue": (
         "Overdue items (due, not yet ordered)",
         "Elementer på overtid (forfalt, ikke bestilt)",
