@@ -83,8 +83,8 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "col.requested": ("Asked", "Mottatt"),
     "col.answer.due": ("Answer due", "Svarfrist"),
     "col.days.left": ("Days left", "Dager igjen"),
-    "col.carried.out": ("Carried out", "Utført"),
-    "col.orders.made": ("Orders made", "Slettinger bestilt"),
+    # When the orders were made (ErasureCarriedOut): not when the stores erased.
+    "col.carried.out": ("Orders made", "Slettinger bestilt"),
     "col.awaiting": ("Awaiting confirmation", "Venter på bekreftelse"),
     "col.fate": ("What happens", "Hva skjer"),
     "col.until": ("Kept until", "Beholdes til"),
