@@ -208,6 +208,15 @@ def test_policy_show_gives_the_version_the_store_adopted(
     row = next(line for line in out.splitlines() if line.startswith("verification-"))
     assert "captured + 14 days" in row
 
+    # `retention due` answers with the version in force, as the sweep would.
+    code, out = store.cli(
+        "retention", "due", "--policy", "sector-alarm", "--category",
+        "verification-image", "--captured-at", "2026-12-01T12:00:00+00:00",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "policy  sector-alarm@2026-12-01.1" in out
+    assert "2026-12-15" in out.splitlines()[0]  # 14 days, not the shipped 7
+
     code, out, _ = _show(store, "--json")
     listed = {p["policy"]: p for p in json.loads(out)["policies"]}
     sector = listed["sector-alarm"]

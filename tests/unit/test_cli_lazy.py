@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -62,7 +63,13 @@ def test_importing_the_cli_imports_no_heavy_library() -> None:
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
-def test_help_and_retention_due_import_no_heavy_library() -> None:
+def test_help_and_retention_due_import_no_heavy_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With no store here, `retention due` answers from the shipped file alone;
+    # with one it reads the version in force (tests/e2e/test_cli_policy.py).
+    monkeypatch.setenv("LETHE_STORE", "sqlite")
+    monkeypatch.setenv("LETHE_SQLITE_PATH", str(tmp_path / "none.db"))
     run = (
         "from lethe.ops.cli.main import main\n"
         "import sys\n"

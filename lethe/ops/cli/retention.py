@@ -85,8 +85,13 @@ def due(
     police_relevant: bool,
     as_json: bool,
 ) -> None:
-    """When an item is due for erasure, and the rule and policy that say so."""
-    policy = load_shipped(policy_id)
+    """When an item is due for erasure, and the rule and policy that say so.
+
+    The version in force in the store here (what `lethe policy apply` adopted),
+    or the shipped file's when there is no store; stderr says which.
+    """
+    in_force, whose = _in_force({policy_id: load_shipped(policy_id)})
+    policy = in_force[policy_id]
     facts = ItemFacts(
         captured_at,
         police_relevant,
@@ -100,9 +105,10 @@ def due(
     if as_json:
         answer_json = _due_json(answer, rule, policy, facts)
         click.echo(json.dumps(answer_json, ensure_ascii=False))
-        return
-    for label, value in _due_lines(answer, rule, policy, facts):
-        click.echo(f"{label:<7} {value}".rstrip())
+    else:
+        for label, value in _due_lines(answer, rule, policy, facts):
+            click.echo(f"{label:<7} {value}".rstrip())
+    click.echo(whose, err=True)  # after the answer: a mistake stays one line
 
 
 def _due_json(
@@ -181,31 +187,34 @@ def show(policy_id: str | None, as_json: bool) -> None:
     shipped = {
         p: load_shipped(p) for p in ([policy_id] if policy_id else shipped_ids())
     }
-    in_force = _in_force(shipped)
+    in_force, whose = _in_force(shipped)
+    click.echo(whose, err=True)
     if policy_id is None:
         _show_all([(in_force[p], shipped[p]) for p in shipped], as_json)
     else:
         _show_one(in_force[policy_id], shipped[policy_id], as_json)
 
 
-def _in_force(shipped: dict[str, Policy]) -> dict[str, Policy]:
+def _in_force(shipped: dict[str, Policy]) -> tuple[dict[str, Policy], str]:
     """The versions in force in the store here (`lethe policy apply` adopts
-    them), or the shipped ones when there is no store; stderr says which."""
-    # Here, not at the top: `retention due` shares this module and must start
-    # without eventsourcing or psycopg (tests/unit/test_cli_lazy.py).
-    from lethe.ops.runtime.policies_in_force import policies_in_force
-    from lethe.ops.runtime.preflight import describe_store
+    them), or the shipped ones when there is no store, and a line saying which."""
     from lethe.ops.settings import Settings
 
     settings = Settings.from_env()
+    if settings.store == "sqlite":
+        path = settings.sqlite_path.expanduser().resolve()  # as preflight's
+        if not path.is_file():
+            # Answered without eventsourcing or psycopg, which the store would
+            # need: a quick question with no store (tests/unit/test_cli_lazy.py).
+            return shipped, f"no store at sqlite {path}: the shipped versions"
+    from lethe.ops.runtime.policies_in_force import policies_in_force
+    from lethe.ops.runtime.preflight import describe_store
+
     found = policies_in_force(settings)
     if found is None:
-        click.echo(
-            f"no store at {describe_store(settings)}: the shipped versions", err=True
-        )
-        return shipped
-    click.echo(f"in force in the store: {describe_store(settings)}", err=True)
-    return {policy_id: found.get(policy_id, p) for policy_id, p in shipped.items()}
+        return shipped, f"no store at {describe_store(settings)}: the shipped versions"
+    in_force = {policy_id: found.get(policy_id, p) for policy_id, p in shipped.items()}
+    return in_force, f"in force in the store: {describe_store(settings)}"
 
 
 def _show_all(policies: list[tuple[Policy, Policy]], as_json: bool) -> None:
