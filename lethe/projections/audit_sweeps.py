@@ -18,6 +18,13 @@ ones it could take, each once, so a replay stays linear in the log. Entries of
 items since ordered, held or erased are dropped when popped, and the heap is
 rebuilt without them whenever it has doubled: it never holds more than about
 twice the items still waiting.
+
+An item free only after the `horizon` (the verification's `now`) can be taken
+by no sweep that started by then, and no sweep in the log started later unless
+the clocks disagree. Such an item (one due in 2031, say) waits not in the heap
+(a 4-tuple and a counter each, ~112 B) but in a plain list of tracks (8 B
+each), moved into the heap only if a sweep that started after the horizon
+ever comes. The judgement is the same either way; it is memory that differs.
 """
 
 from __future__ import annotations
@@ -47,17 +54,43 @@ class Gap:
 
 
 class SweepJudge:
-    def __init__(self, interval: timedelta, slack: timedelta) -> None:
-        self.interval, self.slack = interval, slack
+    def __init__(
+        self, interval: timedelta, slack: timedelta, horizon: datetime | None = None
+    ) -> None:
+        self.interval, self.slack, self.horizon = interval, slack, horizon
         self.recorded = 0
         self.last_finished: datetime | None = None
         self.gaps: dict[Gap, tuple[datetime, datetime]] = {}  # -> (instant, free)
         self._heap: list[tuple[datetime, int, int, Any]] = []
         self._pushed = 0
         self._compact_at = COMPACT_FLOOR
+        self._later: list[Any] = []  # free after the horizon: tracks, no entries
+        self._later_epochs: list[int] = []  # the epoch each was listed with
+        self._later_compact_at = COMPACT_FLOOR
 
     def freed(self, t: Waiting) -> None:
         """`t` became free (again): a candidate for the sweeps to come."""
+        assert t.free is not None
+        if self.horizon is not None and t.free > self.horizon:
+            # Two lists, not a list of pairs: an epoch is a small cached int,
+            # so an item costs two slots (16 B) and no tuple.
+            self._later.append(t)
+            self._later_epochs.append(t.epoch)
+            if len(self._later) > self._later_compact_at:
+                # Void entries (erased, ordered, freed anew) must not keep
+                # their tracks alive.
+                kept = [
+                    (u, k)
+                    for u, k in zip(self._later, self._later_epochs, strict=True)
+                    if _still_waiting(u, k)
+                ]
+                self._later = [u for u, _ in kept]
+                self._later_epochs = [k for _, k in kept]
+                self._later_compact_at = max(COMPACT_FLOOR, 2 * len(self._later))
+            return
+        self._push(t)
+
+    def _push(self, t: Waiting) -> None:
         assert t.free is not None
         self._pushed += 1
         heapq.heappush(self._heap, (t.free, self._pushed, t.epoch, t))
@@ -68,6 +101,8 @@ class SweepJudge:
 
     def swept(self, e: Any) -> list[Any]:
         """The items that sweep `e` could take and finished without ordering."""
+        if self._later and self.horizon is not None and e.started_at > self.horizon:
+            self._release_later()
         missed, later = [], []
         while self._heap and self._heap[0][0] <= e.started_at:
             entry = heapq.heappop(self._heap)
@@ -84,6 +119,16 @@ class SweepJudge:
         self.recorded += 1
         self.last_finished = e.finished_at
         return missed
+
+    def _release_later(self) -> None:
+        """A sweep started after the horizon: every item still waiting beyond it
+        goes into the heap, as if it had been pushed when freed (an entry whose
+        epoch is past stays out, as the heap would drop it when popped)."""
+        for t, epoch in zip(self._later, self._later_epochs, strict=True):
+            if _still_waiting(t, epoch):
+                self._push(t)
+        self._later, self._later_epochs = [], []
+        self.horizon = None  # from now on, every item goes straight into the heap
 
     def bound(self, t: Waiting) -> datetime:
         """By when a sweep should have started for `t`."""

@@ -146,7 +146,8 @@ class Verifier:
         # Keyed by stream too: a request id is only unique within its subject.
         self.requests: dict[tuple[UUID, str], tuple[datetime, datetime]] = {}
         self.result = VerifyResult()
-        self.sweeps = SweepJudge(limits.sweep_interval, limits.slack)
+        # Items free only after `now` need no heap entry (see audit_sweeps).
+        self.sweeps = SweepJudge(limits.sweep_interval, limits.slack, limits.now)
         self._suspects: set[Track] = set()  # missed by the last sweep: excusable
         self._position = 0
         self.on_erased: Callable[[Track, Any], None] | None = None

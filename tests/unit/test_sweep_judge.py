@@ -137,3 +137,80 @@ def test_the_heap_keeps_no_more_than_about_twice_the_waiting_items() -> None:
         started_at=seconds(10**7), finished_at=seconds(10**7), seen_up_to=0
     )
     assert judge.swept(record) == waiting  # the living survived every rebuild
+
+
+# A script of steps, each on one of 6 items or a sweep: (kind, item, seconds).
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["free", "erase", "order", "hold", "release", "sweep"]),
+        st.integers(0, 5),
+        st.integers(0, 1500),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(steps, st.integers(0, 1500))
+def test_items_free_after_the_horizon_are_judged_as_if_they_were_in_the_heap(
+    script: list[tuple[str, int, int]], horizon: int
+) -> None:
+    # Two judges on twin items, one with a horizon (its far items in the plain
+    # list), one without: every sweep misses the same items, and the same gaps
+    # are found, including for sweeps that start after the horizon.
+    judges = [
+        SweepJudge(INTERVAL, SLACK),
+        SweepJudge(INTERVAL, SLACK, seconds(horizon)),
+    ]
+    twins = [[Waiting(None) for _ in range(6)] for _ in judges]
+    at = 0
+    for kind, n, s in script:
+        found = []
+        for judge, items in zip(judges, twins, strict=True):
+            t = items[n]
+            if kind == "free":  # as Verifier._free: a new epoch, pushed if free
+                t.free, t.epoch = seconds(s), t.epoch + 1
+                if not (t.holds or t.restrictions):
+                    judge.freed(t)
+            elif kind == "erase":  # as Verifier._erased: only the epoch moves
+                t.epoch += 1
+            elif kind == "order":
+                t.ordered = seconds(s)
+            elif kind == "hold":
+                t.holds += 1
+            elif kind == "release" and t.holds:
+                t.holds -= 1
+                if t.free is not None and not t.holds:
+                    t.free, t.epoch = max(t.free, seconds(s)), t.epoch + 1
+                    judge.freed(t)
+            elif kind == "sweep":
+                record = SimpleNamespace(
+                    started_at=seconds(at + s),
+                    finished_at=seconds(at + s + 1),
+                    seen_up_to=10**9,
+                )
+                missed = judge.swept(record)
+                for t in missed:
+                    t.missed = record.finished_at
+                found.append(sorted(items.index(t) for t in missed))
+        if kind == "sweep":
+            at += s + 1
+            assert found[0] == found[1]
+    assert judges[0].gaps == judges[1].gaps
+
+
+def test_erased_items_free_after_the_horizon_are_not_kept_alive() -> None:
+    judge = SweepJudge(INTERVAL, SLACK, seconds(0))
+    waiting = [Waiting(seconds(10**6)) for _ in range(100)]
+    for t in waiting:
+        judge.freed(t)
+    for n in range(5 * COMPACT_FLOOR):  # erased: their tracks must be let go
+        gone = Waiting(seconds(10**6 + n))
+        judge.freed(gone)
+        gone.epoch += 1
+    assert judge._heap == []  # none of them took a heap entry
+    assert len(judge._later) <= COMPACT_FLOOR + 1
+    record = SimpleNamespace(
+        started_at=seconds(10**7), finished_at=seconds(10**7), seen_up_to=0
+    )
+    assert judge.swept(record) == waiting  # a sweep after the horizon finds them
