@@ -87,8 +87,12 @@ class Signer:
         return [
             (KEY_ID_HEADER, self.key_id.encode()),
             (SIGNED_AT_HEADER, signed_at.encode()),
-            (SIGNATURE_HEADER, self.private_key.sign(message)),
+            (SIGNATURE_HEADER, self.sign(message)),
         ]
+
+    def sign(self, message: bytes) -> bytes:
+        """The Ed25519 signature (deterministic: one key and message, one value)."""
+        return self.private_key.sign(message)
 
 
 @dataclass(frozen=True)
