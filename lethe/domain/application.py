@@ -174,7 +174,7 @@ class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
         due = first_due(
             policy, record.category, record.captured_at, record.police_relevant
         )
-        return Item(
+        return Item.arrive(
             item_ref=record.item_ref,
             kind=record.kind,
             source_topic=record.source_topic,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
 
 from lethe.domain import identity
 from lethe.domain.errors import (
@@ -287,6 +288,29 @@ class Item(Aggregate):
         self.recall: dict[str, Any] | None = None
         self.recall_answers: dict[str, str] = {}
         self.recalled_orders: set[str] = set()
+
+    @classmethod
+    def arrive(cls, **facts: Any) -> Item:
+        """As `Item(**facts)`, built directly: the same `Ingested` event (so the
+        same stored bytes, tests/unit/test_item_arrive.py) and the same state,
+        without eventsourcing's generic constructor, which filters every
+        argument against three signatures per item (~40 % of making an item).
+        `facts` are exactly `__init__`'s parameters, all given."""
+        originator_id = cls.create_id(facts["item_ref"])
+        timestamp = cls.Ingested.create_timestamp()
+        created = cls.Ingested(
+            originator_topic=_ITEM_TOPIC,
+            originator_id=originator_id,
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=timestamp,
+            **facts,
+        )
+        item = cls.__new__(cls)
+        item.__base_init__(originator_id, cls.INITIAL_VERSION, timestamp)
+        item.__init__(**facts)  # type: ignore[misc]  # the body; raises as Item() does
+        created.apply(item)
+        item.pending_events.append(created)
+        return item
 
     # -- schedule ----------------------------------------------------------------
 
@@ -918,3 +942,7 @@ class Item(Aggregate):
     def _ensure_not_ordered(self) -> None:
         if self.order is not None:
             raise ErasureAlreadyOrderedError(self.item_ref, self.order["order_id"])
+
+
+# What the generic constructor stores as `originator_topic`: the class's topic.
+_ITEM_TOPIC = get_topic(Item)

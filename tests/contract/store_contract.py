@@ -30,6 +30,13 @@ CONTROLLER = "sector-alarm"
 # The relationship ends at 12:00 CEST; periods are counted on Oslo's wall clock.
 ENDED = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
 FAR = T0 + timedelta(days=365 * 30)
+# What every created event carries beside the facts Item.__init__ takes.
+BASE_ATTRIBUTES = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "originator_topic",
+}
 
 
 class StoreContract:
@@ -90,6 +97,33 @@ class StoreContract:
         assert again.new == [] and again.duplicates == records
         assert rt.app.process_recorder.max_tracking_id(partition) == 41
         assert self.versions(rt, "img0", "img1", "img2") == [1, 1, 1]
+
+    def test_an_ingested_item_is_stored_as_the_generic_constructor_stores_it(
+        self, rt: Runtime
+    ) -> None:
+        # Ingest builds items with Item.arrive; an auditor's old code path reads
+        # what Item(...) would have written. The stored row must be that, byte for
+        # byte (tests/unit/test_item_arrive.py checks generated facts in memory).
+        records = [
+            self.record("img", "verification-image", police_relevant=True),
+            self.record("evt", "alarm-event", offset=7),
+        ]
+        new = rt.app.ingest(records, T0).new
+        for item in new:
+            [stored] = rt.app.recorder.select_events(item.id)
+            event = rt.app.mapper.to_domain_event(stored)
+            facts = {
+                name: value
+                for name, value in vars(event).items()
+                if name not in BASE_ATTRIBUTES
+            }
+            with pytest.MonkeyPatch.context() as patch:
+                stamp = staticmethod(lambda at=event.timestamp: at)
+                patch.setattr(Item.Ingested, "create_timestamp", stamp)
+                generic = Item(**facts)
+            wanted = rt.app.mapper.to_stored_event(generic.pending_events[0])
+            assert (stored.topic, bytes(stored.state)) == (wanted.topic, wanted.state)
+            assert stored.originator_version == wanted.originator_version == 1
 
     def test_an_earlier_tracking_position_is_a_duplicate_too(self, rt: Runtime) -> None:
         partition = f"kafka:alarm.images.v1:{self.tag}"
