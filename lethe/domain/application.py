@@ -141,6 +141,14 @@ class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
 
+    def record_events(self, events: Sequence[Any], **kwargs: Any) -> None:
+        """Save events made without their aggregate (the sweeper's lean orders:
+        lethe/domain/ordering.py), in one transaction, as `record` saves them."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        processing_event.events.extend(events)
+        processing_event.saved_kwargs.update(kwargs)
+        self._notify(self._record(processing_event))
+
     def policy(self, controller: str) -> Policy:
         try:
             return self.policies[controller]

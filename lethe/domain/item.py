@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -468,21 +469,29 @@ class Item(Aggregate):
         recalled = len(self.recalled_orders)
         named = cause.value if not recalled else f"{cause.value}@recall-{recalled}"
         order_id = identity.order_id(self.item_ref, named, self.content_digest)
-        self._erasure_ordered(
-            order_id=order_id,
-            cause=cause.value,
-            rule=self.rule,
-            policy=self.policy,
-            due_at=self.due_at,
-            item_ref=self.item_ref,
-            source_topic=self.source.topic,
-            source_partition=self.source.partition,
-            category=self.category,
-            blob_uri=self.blob_uri,
-            sha256=self.sha256,
-            at=at,
-            subject_ref=self.subject_ref,
+        ordered = erasure_ordered(
+            self.id,
+            self.version + 1,
+            {
+                "order_id": order_id,
+                "cause": cause.value,
+                "rule": self.rule,
+                "policy": self.policy,
+                "due_at": self.due_at,
+                "item_ref": self.item_ref,
+                "source_topic": self.source.topic,
+                "source_partition": self.source.partition,
+                "category": self.category,
+                "blob_uri": self.blob_uri,
+                "sha256": self.sha256,
+                "at": at,
+                "subject_ref": self.subject_ref,
+            },
         )
+        # What trigger_event does after building the event, minus its argument
+        # binding (a fifth of ordering's CPU): the event's own apply mutates.
+        ordered.mutate(self)
+        self._pending_events.append(ordered)
         return order_id
 
     def order_due_erasure(self, at: datetime) -> str:
@@ -946,3 +955,37 @@ class Item(Aggregate):
 
 # What the generic constructor stores as `originator_topic`: the class's topic.
 _ITEM_TOPIC = get_topic(Item)
+
+# The fields of ErasureOrdered in the order its dataclass __init__ sets them,
+# which is the order the mapper encodes them in (so the stored bytes are equal).
+_ORDER_BASE = ("originator_id", "originator_version", "timestamp")
+_ORDER_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Item.ErasureOrdered) if f.name not in _ORDER_BASE
+)
+
+
+def erasure_ordered(
+    originator_id: UUID,
+    originator_version: int,
+    fields: dict[str, Any],
+    timestamp: datetime | None = None,
+) -> Any:
+    """`Item.ErasureOrdered` as the `@event` path builds it, without binding the
+    method's arguments: ordering makes one per item, thousands per sweep.
+
+    `fields` must name every field of the event, no more (the same state, so the
+    same stored bytes: tests/unit/test_lean_order.py compares them).
+    """
+    if fields.keys() != set(_ORDER_FIELDS):
+        raise TypeError(f"ErasureOrdered needs {_ORDER_FIELDS}, got {sorted(fields)}")
+    cls = Item.ErasureOrdered
+    state: dict[str, Any] = {
+        "originator_id": originator_id,
+        "originator_version": originator_version,
+        "timestamp": cls.create_timestamp() if timestamp is None else timestamp,
+    }
+    for name in _ORDER_FIELDS:
+        state[name] = fields[name]
+    ordered: Any = object.__new__(cls)
+    object.__setattr__(ordered, "__dict__", state)  # a frozen dataclass, as decoded
+    return ordered

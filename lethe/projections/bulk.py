@@ -11,6 +11,7 @@ from eventsourcing.persistence import StoredEvent
 from lethe.domain import identity
 from lethe.domain.application import Lethe
 from lethe.domain.item import Item
+from lethe.domain.ordering import project
 from lethe.projections.decode import fast_decoder
 from lethe.projections.store import SqlViews
 
@@ -40,7 +41,7 @@ def load_aggregates(
         # A snapshotting app keeps history out of reach of one query: go one by one.
         return {i: app.repository.get(i) for i in wanted if i in app.repository}
     events = load_events(app, views, wanted)
-    return {i: _project(events[i]) for i in wanted if i in events}
+    return {i: project(events[i]) for i in wanted if i in events}
 
 
 def load_items(app: Lethe, views: SqlViews, item_refs: Iterable[str]) -> list[Item]:
@@ -100,15 +101,6 @@ def _select_sqlite(
     rows = views.query(sql + " ORDER BY originator_id, originator_version", params)
     convert = recorder.convert_originator_id
     return [StoredEvent(convert(r[0]), r[1], r[2], bytes(r[3])) for r in rows]
-
-
-def _project(events: list[Any]) -> Any:
-    # eventsourcing's project_aggregate asserts a runtime-checkable Protocol on every
-    # event, which costs more than the mutation itself; the events here are ours.
-    aggregate = None
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
 
 
 def _quoted(identifier: str) -> str:

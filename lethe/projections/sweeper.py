@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from lethe.domain import identity, ordering
 from lethe.domain.application import Lethe
 from lethe.domain.errors import LetheError
 from lethe.domain.item import Item
 from lethe.domain.sweep import Sweep
-from lethe.projections.bulk import load_items
+from lethe.projections.bulk import load_events, load_items
 from lethe.projections.schedule import TRACKING_NAME as SCHEDULE_TRACKING
 from lethe.projections.schedule_rows import ms
 from lethe.projections.store import SqlViews
@@ -113,24 +115,27 @@ class Sweeper:
     def _order_page(
         self, item_refs: list[str], now: datetime, report: SweepReport
     ) -> None:
+        ids = [identity.item_id(ref) for ref in item_refs]
         for _attempt in range(3):
-            items = load_items(self.app, self.views, item_refs)  # one query, not N
-            ordered = [item for item in items if self._try_order(item, now)]
+            histories = load_events(self.app, self.views, ids)  # one query, not N
+            found = [histories[i] for i in ids if i in histories]
+            ordered = [o for o in (self._try_order(h, now) for h in found) if o]
             try:
-                self.app.record(*ordered)
+                self.app.record_events(ordered)
             except IntegrityError:
                 continue  # an item changed under us (a hold?): reload and decide again
             report.ordered += len(ordered)
-            report.refused += len(items) - len(ordered)
+            report.refused += len(found) - len(ordered)
             return
 
     @staticmethod
-    def _try_order(item: Item, now: datetime) -> bool:
+    def _try_order(history: list[Any], now: datetime) -> Any:
+        # From the history: the item is rebuilt only when it is not plain (held,
+        # ordered before, ...), and then the Item decides (domain/ordering.py).
         try:
-            item.order_due_erasure(now)
-            return True
+            return ordering.order_due_erasure(history, now)
         except LetheError:
-            return False
+            return None
 
     def _reissue_unconfirmed(self, now: datetime, report: SweepReport) -> None:
         for state in UNCONFIRMED_STATES:
