@@ -279,11 +279,18 @@ class ItemLives(RuleBasedStateMachine):
         )
         if item is None or item.order is None:
             return
-        if item.recall is None and outcome in (Outcome.RECALLED, Outcome.TOO_LATE):
+        recall = item.recall
+        if recall is None and outcome in (Outcome.RECALLED, Outcome.TOO_LATE):
             outcome = Outcome.DELETED  # no recall to answer
-        elif item.state == ItemState.ERASED:
+        elif recall is not None and (
+            item.state == ItemState.ERASED or item.confirmed_by(recall["order_id"])
+        ):
             outcome = Outcome.TOO_LATE  # it said DELETED: the recall came too late
-        order_id = item.order["order_id"]
+        # A store answers a recall with the order it recalled: after an erased
+        # item's copy arrived again, the live order is another one.
+        recall_answer = outcome in (Outcome.RECALLED, Outcome.TOO_LATE)
+        order_id = (recall or {}).get("order_id") if recall_answer else None
+        order_id = order_id or item.order["order_id"]
         self.app.confirm_erasure(
             item.item_ref, order_id, "blob-store", outcome, None, self.tick()
         )
@@ -291,7 +298,7 @@ class ItemLives(RuleBasedStateMachine):
         after = self.app.get_item(item.item_ref)
         if outcome == Outcome.TOO_LATE:  # recorded as such, and the bytes are gone
             assert after.recall_answers[order_id] == "TOO_LATE"
-            assert after.state == ItemState.ERASED
+            assert after.state == ItemState.ERASED or after.confirmed_by(order_id)
         elif outcome == Outcome.RECALLED:
             assert after.order is None and order_id in after.recalled_orders
 
