@@ -133,6 +133,11 @@ def configure(level: str = "INFO", stream: IO[str] | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(LIBRARY_LEVEL)
+    # kafka-python warns whenever one of its own tasks ran over 0.1 s: on a
+    # loaded host that is every few seconds, in the middle of a command's
+    # answer (a CLI refusal stopped being one line), and nothing an operator
+    # can act on. Its errors still come through.
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     logging.getLogger("lethe").setLevel(level.upper())
     structlog.configure(
         processors=[

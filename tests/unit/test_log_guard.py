@@ -67,3 +67,25 @@ def test_partitions_assigned_is_one_short_line_by_topic() -> None:
         "resume_at": "1000..1011",
     }
     assert assigned_partitions(event) == {f"{t}:{p}" for t in topics for p in range(12)}
+
+
+def test_kafka_pythons_slow_task_warnings_stay_out_of_a_commands_answer() -> None:
+    import io
+    import logging
+
+    from lethe.ops.logging import configure
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    before = (root.handlers[:], root.level)
+    try:
+        configure(stream=stream)
+        selector = logging.getLogger("kafka.net.selector")
+        selector.warning("Task ran for 0.219s (>0.100s threshold)")
+        selector.error("connection lost")
+    finally:
+        root.handlers[:], level = before
+        root.setLevel(level)
+        logging.getLogger("kafka.net.selector").setLevel(logging.NOTSET)
+    lines = stream.getvalue().splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["connection lost"]
