@@ -81,13 +81,19 @@ def store_with_subjects(env: dict[str, str]) -> dict[str, tuple[str, bytes]]:
     return found
 
 
-def erase_and_relay(env: dict[str, str]) -> None:
-    """`lethe erase subject` as support runs it, then the relays as `lethe run` does."""
+def shred_by_support(env: dict[str, str]) -> Any:
+    """`lethe erase subject` for ERASED as support runs it; the open runtime."""
     runtime = build_runtime(Settings.from_env(env))
     answer = runtime.desk.erase_subject(
         CONTROLLER, ERASED, "cmd-1", "asked to be forgotten", "support", None, T0
     )
     assert answer.key_destroyed
+    return runtime
+
+
+def erase_and_relay(env: dict[str, str]) -> None:
+    """`lethe erase subject` as support runs it, then the relays as `lethe run` does."""
+    runtime = shred_by_support(env)
     producer = RdKafkaProducer(
         KafkaClientSettings.from_mapping(env).rdkafka_producer_config()
     )
@@ -438,12 +444,7 @@ def test_lethe_sweep_sends_a_shred_no_relay_has_sent_yet_to_the_ledger(
     )
     create_topics(env)
     subjects = store_with_subjects(env)
-    runtime = build_runtime(Settings.from_env(env))
-    answer = runtime.desk.erase_subject(
-        CONTROLLER, ERASED, "cmd-1", "asked to be forgotten", "support", None, T0
-    )
-    runtime.app.close()
-    assert answer.key_destroyed
+    shred_by_support(env).app.close()
     assert the_ledger(env).subjects == frozenset()
 
     swept = CliRunner().invoke(main, ["sweep"], env=env, catch_exceptions=False)
