@@ -283,10 +283,12 @@ class Item(Aggregate):
         self.attempts = 0
         # When the last hold or restriction went: the clock restarts no earlier.
         self.released_at: datetime | None = None
-        # The recall out for the live order, if any; the answers stores gave to
+        # The recalls still out, by order id: an order's recall waits for its own
+        # answer even after a later order (a copy that came back) went out, and
+        # that later order can be recalled too. The answers stores gave to
         # recalls, by order id; the orders a store kept (RECALLED), counted so
         # that an order made after a recall gets an id the stores never saw.
-        self.recall: dict[str, Any] | None = None
+        self.recalls_out: dict[str, dict[str, Any]] = {}
         self.recall_answers: dict[str, str] = {}
         self.recalled_orders: set[str] = set()
 
@@ -587,10 +589,20 @@ class Item(Aggregate):
     ) -> None:
         self._back_on_schedule()
 
+    @property
+    def recall(self) -> dict[str, Any] | None:
+        """The recall out for the live order, if any."""
+        if self.order is None:
+            return None
+        return self.recalls_out.get(self.order["order_id"])
+
     def _back_on_schedule(self) -> None:
         """The order is void (withheld, or kept by a store): the clock decides."""
+        if self.order is not None:  # a withheld order's recall was never sent
+            self.recalls_out = {
+                k: v for k, v in self.recalls_out.items() if k != self.order["order_id"]
+            }
         self.order = None
-        self.recall = None
         self.attempts = 0
         self.state = ItemState.WAITING if self.due_at is None else ItemState.SCHEDULED
 
@@ -905,7 +917,10 @@ class Item(Aggregate):
     def _erasure_recalled(
         self, order_id: str, order_version: int, held_by: list[str], at: datetime
     ) -> None:
-        self.recall = {"order_id": order_id, "at": at}
+        self.recalls_out = {
+            **self.recalls_out,
+            order_id: {"order_id": order_id, "at": at},
+        }
         self.state = ItemState.RECALL_SENT
 
     def _answer_recall(
@@ -916,11 +931,13 @@ class Item(Aggregate):
         detail: str | None,
         at: datetime,
     ) -> bool:
-        if self.recall is None or self.recall["order_id"] != order_id:
+        if order_id not in self.recalls_out:
             if order_id in self.recall_answers:
                 return False  # a redelivered (or a second store's) answer
             raise UnknownRecallError(self.item_ref, order_id)
-        erased_before = self.state == ItemState.ERASED
+        # Whether a store already confirmed this very order: a later order's
+        # state (a copy's, out now) says nothing about the bytes this one named.
+        erased_before = bool(self.confirmed_by(order_id))
         self._recall_answered(
             order_id=order_id, store=store, outcome=outcome.value, detail=detail, at=at
         )
@@ -936,9 +953,10 @@ class Item(Aggregate):
     def _recall_answered(
         self, order_id: str, store: str, outcome: str, detail: str | None, at: datetime
     ) -> None:
-        self.recall = None
+        self.recalls_out = {k: v for k, v in self.recalls_out.items() if k != order_id}
         self.recall_answers = {**self.recall_answers, order_id: outcome}
-        if outcome == Outcome.RECALLED and self.state != ItemState.ERASED:
+        live = self.order is not None and self.order["order_id"] == order_id
+        if outcome == Outcome.RECALLED and live and self.state != ItemState.ERASED:
             # Kept: the order is void, and the item is back on its schedule,
             # where its holds and restrictions keep it.
             self.recalled_orders = {*self.recalled_orders, order_id}

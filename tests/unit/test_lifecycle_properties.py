@@ -448,7 +448,9 @@ def check_history(events: list[Any], legal_obligation: bool) -> None:
     restrictions: set[str] = set()
     due: datetime | None = None
     live: str | None = None  # the order out (or to go out), if any
-    recall: str | None = None  # the recall out, if any
+    # The recalls out, by order: an old order's recall may still wait for its
+    # answer when a copy's order goes out, and that order can be recalled too.
+    recalls: set[str] = set()
     recalled = 0  # orders a store kept: an order after one has a new id
     orders: list[str] = []
     erased = again = expect_recall = False
@@ -458,7 +460,7 @@ def check_history(events: list[Any], legal_obligation: bool) -> None:
         expect_recall = False
         if name in ("HoldPlaced", "Restricted", "PoliceFlagged"):
             # A late mark: the live order, out and not erased, is recalled once.
-            expect_recall = live is not None and not erased and recall is None
+            expect_recall = live is not None and not erased and live not in recalls
         if name == "HoldPlaced":
             holds.add(event.case_ref)
         elif name == "HoldReleased":
@@ -492,17 +494,19 @@ def check_history(events: list[Any], legal_obligation: bool) -> None:
             orders.append(live)
         elif name == "ErasureWithheld":
             assert event.order_id == live
-            live = recall = None
+            recalls.discard(live)
+            live = None
         elif name == "ErasureRecalled":
-            assert event.order_id == live and recall is None and not erased
-            recall = live
+            assert event.order_id == live and live not in recalls and not erased
+            recalls.add(live)
         elif name == "RecallAnswered":
-            assert event.order_id == recall
-            recall = None
-            if event.outcome == "RECALLED" and not erased:
+            assert event.order_id in recalls
+            recalls.discard(event.order_id)
+            kept = event.outcome == "RECALLED" and event.order_id == live
+            if kept and not erased:
                 live, recalled = None, recalled + 1
         elif name in ("ErasureReissued", "ReissueWithheld"):
-            assert event.order_id == live and recall is None
+            assert event.order_id == live and live not in recalls
         elif name == "ArrivedAgain":
             assert erased, "arrived again before it was erased"
             again = True

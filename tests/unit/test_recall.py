@@ -175,3 +175,47 @@ def test_a_copy_back_under_a_hold_is_kept_and_ordered_at_the_last_release() -> N
     assert item.order["order_id"] != order_id
     # The same record again changes nothing: its copy is already ordered.
     assert not item.erase_again("alarm.images.v1", 0, 99, LATER + 3 * DAY)
+
+
+def test_a_copy_ordered_while_an_old_recall_is_out_is_recalled_by_a_new_hold() -> None:
+    """Recalls are kept by order: the first order's recall, still unanswered,
+    does not stop a hold from recalling the copy's order (holds win), and the
+    first recall's late answer says nothing about the copy's bytes."""
+    item, first = sent()
+    item.place_hold("POL-1", "evidence", "officer", LATER)  # recalls the first
+    answer(item, first, Outcome.DELETED)  # carried out before the recall came
+    item.release_hold("POL-1", "officer", LATER + DAY)
+    assert item.erase_again("alarm.images.v1", 0, 99, LATER + DAY)
+    assert item.order is not None
+    copy = item.order["order_id"]
+    assert copy != first and item.state == ItemState.ERASURE_ORDERED
+    item.collect_events()
+    item.place_hold("POL-2", "evidence", "officer", LATER + 2 * DAY)
+    events = item.collect_events()
+    assert [type(e).__name__ for e in events] == ["HoldPlaced", "ErasureRecalled"]
+    assert events[-1].order_id == copy
+    assert item.state == ItemState.RECALL_SENT
+    # The first order's recall is answered late: recorded, the copy's recall
+    # stays out and the item is not called erased.
+    assert answer(item, first, Outcome.TOO_LATE, LATER + 3 * DAY)
+    assert event_names(item) == ["RecallAnswered"]
+    assert item.state == ItemState.RECALL_SENT and item.recall is not None
+    assert answer(item, copy, Outcome.RECALLED, LATER + 3 * DAY)
+    assert item.order is None and item.state == ItemState.SCHEDULED
+    assert item.is_held
+
+
+def test_a_late_kept_answer_to_an_old_order_does_not_void_the_live_one() -> None:
+    item, first = sent()
+    item.place_hold("POL-1", "evidence", "officer", LATER)
+    answer(item, first, Outcome.DELETED)
+    item.release_hold("POL-1", "officer", LATER + DAY)
+    item.erase_again("alarm.images.v1", 0, 99, LATER + DAY)
+    assert item.order is not None
+    copy = item.order["order_id"]
+    item.collect_events()
+    # A second store kept the first order's bytes: its answer voids nothing now.
+    assert item.confirm_erasure(first, "archive", Outcome.RECALLED, None, LATER)
+    assert event_names(item) == ["RecallAnswered"]
+    assert item.order is not None and item.order["order_id"] == copy
+    assert item.state == ItemState.ERASURE_ORDERED
