@@ -81,6 +81,23 @@ def test_the_demo_says_how_to_open_the_console(
     )
 
 
+def test_the_demo_does_not_call_a_request_carried_out_while_orders_are_out(
+    demo_store: tuple[dict[str, str], str],
+) -> None:
+    """The request's line agrees with the table printed under it: items still
+    `erasure-ordered` await the stores, so the answer waits for them too."""
+    _, output = demo_store
+    lines = output.splitlines()
+    (at,) = [i for i, x in enumerate(lines) if "from the first caller:" in x]
+    shown = lines[at + 1 : at + 7]
+    out = sum(int(x.split()[-1]) for x in shown if " erasure-ordered " in x)
+    if out:
+        assert f"orders made: {out}; answered once the stores confirm" in lines[at]
+    else:
+        assert "no order awaits a store" in lines[at]
+    assert "carried out" not in lines[at]
+
+
 def test_no_customer_id_of_the_demo_reaches_its_log_or_output(
     demo_store: tuple[dict[str, str], str],
 ) -> None:

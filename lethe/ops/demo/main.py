@@ -30,6 +30,7 @@ from lethe.ops import logging as lethe_logging
 from lethe.ops.cli.serve import default_console_address
 from lethe.ops.cli.support import echo_table, format_instant
 from lethe.ops.cli.trial_keys import trial_signer
+from lethe.ops.cli.wording import ANSWERED_ON_CONFIRM
 from lethe.ops.demo.story import Story, sweep_through
 from lethe.ops.demo.workload import DayShape, synthetic_day
 from lethe.ops.eraser.files import FileEraser, signed_order
@@ -417,13 +418,21 @@ def _erase_one_subject(runtime: Runtime, callers: list[str], at: datetime) -> No
         " GROUP BY category, state ORDER BY category",
         (subject_ref,),
     )
-    click.echo(
-        f"request {request} from the first caller: carried out;"
-        " the subject's key is destroyed"
-    )
+    click.echo(f"request {request} from the first caller: {_answer(states)}")
+    if runtime.app.vault.is_shredded(subject_ref):
+        click.echo("  the subject's key is destroyed")
     for category, state, count in states:
         kept = "  (kept by law until due)" if category == "alarm-call-recording" else ""
         click.echo(f"  {category:<24} {state:<16} {count}{kept}")
+
+
+def _answer(states: Any) -> str:
+    """What the request has come to, read from the view: orders still out are
+    not an erasure carried out (the stores have not confirmed them yet)."""
+    out = sum(n for _, state, n in states if state == "erasure-ordered")
+    if out:
+        return f"orders made: {out}; {ANSWERED_ON_CONFIRM}"
+    return "no order awaits a store"
 
 
 def _recording_kept(runtime: Runtime, subject_id: str) -> bool:
