@@ -596,12 +596,14 @@ class Item(Aggregate):
             return None
         return self.recalls_out.get(self.order["order_id"])
 
+    def _drop_recall(self, order_id: str) -> None:
+        # A new dict, not a pop: state built by an event's apply is not shared.
+        self.recalls_out = {k: v for k, v in self.recalls_out.items() if k != order_id}
+
     def _back_on_schedule(self) -> None:
         """The order is void (withheld, or kept by a store): the clock decides."""
         if self.order is not None:  # a withheld order's recall was never sent
-            self.recalls_out = {
-                k: v for k, v in self.recalls_out.items() if k != self.order["order_id"]
-            }
+            self._drop_recall(self.order["order_id"])
         self.order = None
         self.attempts = 0
         self.state = ItemState.WAITING if self.due_at is None else ItemState.SCHEDULED
@@ -953,7 +955,7 @@ class Item(Aggregate):
     def _recall_answered(
         self, order_id: str, store: str, outcome: str, detail: str | None, at: datetime
     ) -> None:
-        self.recalls_out = {k: v for k, v in self.recalls_out.items() if k != order_id}
+        self._drop_recall(order_id)
         self.recall_answers = {**self.recall_answers, order_id: outcome}
         live = self.order is not None and self.order["order_id"] == order_id
         if outcome == Outcome.RECALLED and live and self.state != ItemState.ERASED:

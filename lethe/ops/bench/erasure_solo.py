@@ -20,17 +20,20 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from kafka import KafkaAdminClient
-
 from lethe.consumers.codec import Catalogue
 from lethe.ops import logging as lethe_logging
 from lethe.ops.bench.erasure import CONTROLLER, _ingest, _records, _subject_id
-from lethe.ops.bench.infra import KEK, PSEUDONYM_KEY, fresh_database, relay_producer
+from lethe.ops.bench.infra import (
+    KEK,
+    PSEUDONYM_KEY,
+    ensure_topics,
+    fresh_database,
+    relay_producer,
+)
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.relay import Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
-from lethe.ops.kafka.topics import TopicSettings, ensure
-from lethe.ops.runtime.bootstrap import Runtime, build_runtime, shipped_policies
+from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.runtime.projector import SCHEDULE_CHUNK
 from lethe.ops.settings import Settings
 
@@ -87,11 +90,7 @@ def run(settings: Settings, items: int, bootstrap: str, profile: str | None) -> 
 
 def _relay(runtime: Runtime, bootstrap: str) -> Relay:
     client = KafkaClientSettings(bootstrap=bootstrap)
-    admin = KafkaAdminClient(**client.admin_config())
-    try:  # the relay's producer creates no topic (lethe/ops/kafka/settings.py)
-        ensure(admin, TopicSettings(), shipped_policies().values())
-    finally:
-        admin.close()
+    ensure_topics(client)
     return Relay(runtime.app, relay_producer(client), Catalogue.shipped())
 
 

@@ -68,12 +68,7 @@ class BenchContext:
         topics = TopicSettings(
             prefix=f"bench{uuid.uuid4().hex[:6]}.", partitions=partitions
         )
-        client = KafkaAdminClient(**self.kafka.admin_config())
-        try:
-            ensure(client, topics, shipped_policies().values())
-        finally:
-            client.close()
-        return topics
+        return ensure_topics(self.kafka, topics)
 
     def contract_topics(self) -> TopicSettings:
         """Lethe's topics under their contract names, made if missing.
@@ -82,12 +77,7 @@ class BenchContext:
         topic for Lethe (lethe/ops/kafka/settings.py).
         """
         topics = TopicSettings()
-        client = KafkaAdminClient(**self.kafka.admin_config())
-        try:
-            ensure(client, topics, shipped_policies().values())
-        finally:
-            client.close()
-        return topics
+        return ensure_topics(self.kafka, topics)
 
     def env(self, settings: Settings, topics: TopicSettings) -> dict[str, str]:
         """LETHE_* variables for a `lethe run` on this database and these topics."""
@@ -202,6 +192,20 @@ def bench_key_file() -> str:
     path = Path(tempfile.mkdtemp(prefix="lethe-bench-key-")) / "lethe-signing.key"
     write_key_pair(path)
     return str(path)
+
+
+def ensure_topics(
+    kafka: KafkaClientSettings, topics: TopicSettings | None = None
+) -> TopicSettings:
+    """Make Lethe's topics (the contract names by default) where missing: the
+    relay's producer creates none (lethe/ops/kafka/settings.py)."""
+    topics = TopicSettings() if topics is None else topics
+    client = KafkaAdminClient(**kafka.admin_config())
+    try:
+        ensure(client, topics, shipped_policies().values())
+    finally:
+        client.close()
+    return topics
 
 
 def relay_producer(kafka: KafkaClientSettings) -> SigningProducer:

@@ -16,17 +16,20 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from kafka import KafkaAdminClient
-
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
 from lethe.ops import logging as lethe_logging
-from lethe.ops.bench.infra import KEK, PSEUDONYM_KEY, fresh_database, relay_producer
+from lethe.ops.bench.infra import (
+    KEK,
+    PSEUDONYM_KEY,
+    ensure_topics,
+    fresh_database,
+    relay_producer,
+)
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.relay import Relay
 from lethe.ops.kafka.settings import KafkaClientSettings
-from lethe.ops.kafka.topics import TopicSettings, ensure
-from lethe.ops.runtime.bootstrap import build_runtime, shipped_policies
+from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
 
 CAPTURED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -74,11 +77,7 @@ def run(settings: Settings, items: int, bootstrap: str, relay_page: int) -> floa
     timed("ingest (not counted)", lambda: ingest(app, items), items)
     timed("schedule (not counted)", runtime.catch_up, items)
     client = KafkaClientSettings(bootstrap=bootstrap)
-    admin = KafkaAdminClient(**client.admin_config())
-    try:  # the relay's producer creates no topic (lethe/ops/kafka/settings.py)
-        ensure(admin, TopicSettings(), shipped_policies().values())
-    finally:
-        admin.close()
+    ensure_topics(client)
     kafka = relay_producer(client)
     relay = Relay(app, kafka, Catalogue.shipped(), page_size=relay_page)
     now = CAPTURED + timedelta(days=8)
