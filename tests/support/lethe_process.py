@@ -1,4 +1,5 @@
-"""`lethe run` as a separate process, as operators start it, with its JSON log."""
+"""`lethe run` (or `lethe relay`) as a separate process, as operators start it,
+with its JSON log."""
 
 from __future__ import annotations
 
@@ -19,12 +20,15 @@ LETHE = Path(sys.executable).with_name("lethe")
 
 
 class LetheProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, command: str = "run"
+    ) -> None:
         self.log_path = log_path
+        self.command = command
         lethe_process_log(log_path)  # the suite's leak scan reads it at the end
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(LETHE), "run"],
+            [str(LETHE), command],
             env={**os.environ, **env},
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -56,8 +60,9 @@ class LetheProcess:
         deadline = time.monotonic() + timeout
         while not done():
             if self.process.poll() is not None:
+                code = self.process.returncode
                 raise AssertionError(
-                    f"lethe run exited ({self.process.returncode}):\n{self.tail()}"
+                    f"lethe {self.command} exited ({code}):\n{self.tail()}"
                 )
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {what} within {timeout} s:\n{self.tail()}")

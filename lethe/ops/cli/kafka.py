@@ -1,4 +1,4 @@
-"""`lethe run`, `lethe topics ensure|resume`: Lethe's side of Kafka."""
+"""`lethe run`, `lethe relay`, `lethe topics ensure|resume`: Lethe's side of Kafka."""
 
 from __future__ import annotations
 
@@ -19,7 +19,14 @@ from lethe.ops.kafka.topics import (
 )
 from lethe.ops.runtime.bootstrap import build_app, shipped_policies
 from lethe.ops.runtime.lethe_key import check_signing_key
-from lethe.ops.runtime.run import RunConfig, run, stop_on_signals
+from lethe.ops.runtime.run import (
+    RelayOnEmbeddedStoreError,
+    RunConfig,
+    check_relay_store,
+    run,
+    run_relay,
+    stop_on_signals,
+)
 from lethe.ops.settings import Settings, SettingsError
 from lethe.projections.aside import PartitionStates
 from lethe.projections.store import SqlViews
@@ -48,7 +55,8 @@ def run_command(log_level: str) -> None:
     """Take the inbound topics into the event store, exactly once.
 
     Every LETHE_SWEEP_INTERVAL_S seconds it also brings the schedule up to
-    date, orders the erasure of what is due and relays the orders to Kafka.
+    date, orders the erasure of what is due and relays the orders to Kafka
+    (unless a `lethe relay` beside it is sending them).
     Logs are JSON lines on stderr. SIGTERM or Ctrl-C finishes the current
     batch and stops.
     """
@@ -63,6 +71,38 @@ def run_command(log_level: str) -> None:
     try:
         run(config, stop_on_signals())
     except ItemTopicError as error:
+        raise UserError(str(error)) from None
+
+
+@click.command("relay")
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING"], case_sensitive=False),
+)
+def relay_command(log_level: str) -> None:
+    """Send erasure orders and tombstones to Kafka in a process of its own.
+
+    Beside `lethe run` on PostgreSQL: it follows the event store and sends each
+    page of orders as soon as it is recorded, on another core, while `lethe
+    run` takes records, schedules and sweeps. One relay sends at a time (a
+    lock in PostgreSQL); while this one runs, `lethe run` leaves the sending to
+    it, and takes it back at its next tick when this one stops. Reads the same
+    LETHE_* settings as `lethe run`. SIGTERM or Ctrl-C finishes the page and stops.
+    """
+    config = run_config()
+    try:
+        check_relay_store(config.settings)
+        check_signing_key(config.settings)
+    except (RelayOnEmbeddedStoreError, SettingsError) as error:
+        raise UserError(str(error)) from None
+    # The store must be there: `lethe run` makes it, the relay only reads it.
+    opened_settings(config.settings, create=False)
+    lethe_logging.configure(log_level)
+    try:
+        run_relay(config, stop_on_signals())
+    except SettingsError as error:
         raise UserError(str(error)) from None
 
 

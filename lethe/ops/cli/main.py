@@ -40,6 +40,7 @@ COMMANDS = {
     "policy apply": Lazy("lethe.ops.cli.policy:apply", "Put a new version in force and reschedule every live item under it."),
     "audit report": Lazy("lethe.ops.cli.report:audit_report", "The disposal report of a month: erasures, delays, holds, requests, overdue."),
     "run": Lazy("lethe.ops.cli.kafka:run_command", "Take the inbound topics into the event store, exactly once."),
+    "relay": Lazy("lethe.ops.cli.kafka:relay_command", "Send erasure orders and tombstones to Kafka in a process of its own."),
     "produce": Lazy("lethe.ops.cli.produce:produce_command", "Publish JSON lines to an inbound TOPIC as contract records, checked as the consumer checks them."),
     "topics": Lazy("lethe.ops.cli.kafka:topics", "Lethe's Kafka topics."),
     "broker": Lazy("lethe.ops.cli.broker:broker_command", "Run the embedded Kafka-protocol broker (Tansu) for a trial, until Ctrl-C."),

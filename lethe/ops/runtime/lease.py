@@ -4,6 +4,10 @@ Every `lethe run` consumes, but only the holder of the lease follows the log,
 sweeps and relays; the others would only redo the same pages (safely, but for
 nothing). A session-level advisory lock dies with its connection, so when the
 holder stops or is killed another process takes over at its next tick.
+
+Sending has a lease of its own (RELAY_LEASE): one relay sends at a time,
+whether `lethe run`'s projector or a `lethe relay` process beside it
+(lethe/ops/runtime/relayer.py).
 """
 
 from __future__ import annotations
@@ -19,8 +23,14 @@ from lethe.ops.settings import Settings
 log = lethe_logging.get_logger("lethe.lease")
 
 
+PROJECTOR_LEASE = "lethe-projector"
+RELAY_LEASE = "lethe-relay"
+
+
 class Lease(Protocol):
     def held(self) -> bool: ...
+
+    def let_go(self) -> None: ...
 
     def release(self) -> None: ...
 
@@ -31,17 +41,24 @@ class AlwaysHeld:
     def held(self) -> bool:
         return True
 
+    def let_go(self) -> None:
+        return None
+
     def release(self) -> None:
         return None
 
 
 class PostgresLease:
-    def __init__(self, settings: Settings, name: str = "lethe-projector") -> None:
+    def __init__(self, settings: Settings, name: str = PROJECTOR_LEASE) -> None:
         self.settings = settings
+        self.name = name
         # One lease per store: the database and schema name it.
         self.key = f"{name}/{settings.postgres_dbname}/{settings.postgres_schema}"
         self._conn: psycopg.Connection | None = None
         self._held = False
+        # Logged when taken first and when taken over from another holder, not
+        # each time a borrowed lease is taken again after let_go().
+        self._announce = True
 
     def held(self) -> bool:
         try:
@@ -60,8 +77,9 @@ class PostgresLease:
             "SELECT pg_try_advisory_lock(hashtext(%s))", (self.key,)
         ).fetchone()
         self._held = bool(row and row[0])
-        if self._held:
-            log.info("projector lease taken", lease=self.key)
+        if self._held and self._announce:
+            log.info("lease taken", lease=self.key)
+        self._announce = not self._held
         return self._held
 
     def _connection(self) -> psycopg.Connection:
@@ -79,6 +97,19 @@ class PostgresLease:
             self._held = False
         return self._conn
 
+    def let_go(self) -> None:
+        """Give the lease up but keep the session, to ask again soon (a lease
+        borrowed for one task: connecting anew each time would cost more)."""
+        if self._held and self._conn is not None and not self._conn.closed:
+            try:
+                self._conn.execute(
+                    "SELECT pg_advisory_unlock(hashtext(%s))", (self.key,)
+                )
+            except psycopg.Error:
+                self.release()  # the session is gone, and the lock with it
+                return
+        self._held = False
+
     def release(self) -> None:
         if self._conn is not None and not self._conn.closed:
             if self._held:
@@ -93,5 +124,7 @@ class PostgresLease:
         self._conn, self._held = None, False
 
 
-def lease_for(settings: Settings) -> Lease:
-    return PostgresLease(settings) if settings.store == "postgres" else AlwaysHeld()
+def lease_for(settings: Settings, name: str = PROJECTOR_LEASE) -> Lease:
+    if settings.store != "postgres":
+        return AlwaysHeld()
+    return PostgresLease(settings, name)

@@ -20,9 +20,8 @@ from lethe.ops import logging as lethe_logging
 from lethe.ops.kafka.offsets import BrokerOffsets
 from lethe.ops.kafka.produce_check import contract_for
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
-from lethe.ops.kafka.relay import ORDERS_TOPIC, Producer, Relay
+from lethe.ops.kafka.relay import Producer
 from lethe.ops.kafka.settings import KafkaClientSettings
-from lethe.ops.kafka.shred_ledger import SHRED_LEDGER_TOPIC, LedgerRelay
 from lethe.ops.kafka.topics import TopicSettings, check_item_topics
 from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.runtime.heartbeat import Heartbeat
@@ -33,6 +32,7 @@ from lethe.ops.runtime.metrics import Metrics
 from lethe.ops.runtime.metrics_server import start_metrics
 from lethe.ops.runtime.preflight import describe_store
 from lethe.ops.runtime.projector import Projector, at_start
+from lethe.ops.runtime.relayer import LeasedRelay, follow, relay_lease, relays
 from lethe.ops.runtime.signers import SignerStore
 from lethe.ops.settings import Settings
 from lethe.projections.aside import PartitionStates, set_aside_statement
@@ -113,14 +113,13 @@ def build_projector(
     metrics: Metrics | None = None,
 ) -> Projector:
     settings = config.settings
-    orders_topic = config.topics.name(ORDERS_TOPIC)
 
-    ledger_topic = config.topics.name(SHRED_LEDGER_TOPIC)
-
-    def make_relay(app: Lethe) -> Relays:
-        return Relays(
-            Relay(app, producer, Catalogue.shipped(), orders_topic=orders_topic),
-            LedgerRelay(app, producer, ledger_topic, page_size=settings.batch_size),
+    def make_relay(app: Lethe) -> LeasedRelay:
+        # Borrowed: a `lethe relay` beside this process takes the sending over.
+        return LeasedRelay(
+            relays(app, producer, config.topics, settings),
+            relay_lease(settings),
+            borrowed=True,
         )
 
     return Projector(
@@ -133,17 +132,6 @@ def build_projector(
         lease=lease_for(settings),
         observer=Heartbeat(settings.sweep_interval_s, metrics),
     )
-
-
-@dataclass(frozen=True)
-class Relays:
-    """What the projector relays: erasure orders, then the shred ledger's records."""
-
-    orders: Relay
-    ledger: LedgerRelay
-
-    def relay_pending(self, limit: int | None = None) -> int:
-        return self.orders.relay_pending(limit) + self.ledger.relay_pending(limit)
 
 
 def check_topics(config: RunConfig) -> None:
@@ -221,3 +209,41 @@ def stop_on_signals() -> threading.Event:
 def _stop(stop: threading.Event, signum: int) -> None:
     log.info("stop requested", signal=signal.Signals(signum).name)
     stop.set()
+
+
+class RelayOnEmbeddedStoreError(ValueError):
+    """`lethe relay` was started on the embedded store, where `lethe run` relays."""
+
+
+def check_relay_store(settings: Settings) -> None:
+    if settings.store != "postgres":
+        raise RelayOnEmbeddedStoreError(
+            "`lethe relay` runs beside `lethe run` on PostgreSQL "
+            "(LETHE_STORE=postgres); on the embedded store `lethe run` relays itself"
+        )
+
+
+def run_relay(config: RunConfig, stop: threading.Event) -> None:
+    """Send orders and tombstones from the store until `stop` (`lethe relay`)."""
+    settings = config.settings
+    check_relay_store(settings)
+    signer = lethe_signer(settings)
+    app = build_app_at_start(settings)
+    producer = signing_orders(
+        RdKafkaProducer(config.kafka.rdkafka_producer_config()), signer, config.topics
+    )
+    lease = relay_lease(settings)
+    relay = LeasedRelay(
+        relays(app, producer, config.topics, settings), lease, borrowed=False
+    )
+    log.info("relay started", store=describe_store(settings))
+    try:
+        sent = follow(relay, stop)
+    except Exception:
+        log.exception("relay failed")
+        raise
+    finally:
+        lease.release()
+        producer.close()
+        app.close()
+    log.info("relay stopped", records=sent)
