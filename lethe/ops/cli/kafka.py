@@ -91,11 +91,14 @@ def relay_command(log_level: str) -> None:
     it, and takes it back at its next tick when this one stops. Reads the same
     LETHE_* settings as `lethe run`. SIGTERM or Ctrl-C finishes the page and stops.
     """
+    try:
+        check_relay_store(Settings.from_env())  # before Kafka: it may not be meant
+    except (RelayOnEmbeddedStoreError, SettingsError) as error:
+        raise UserError(str(error)) from None
     config = run_config()
     try:
-        check_relay_store(config.settings)
         check_signing_key(config.settings)
-    except (RelayOnEmbeddedStoreError, SettingsError) as error:
+    except SettingsError as error:
         raise UserError(str(error)) from None
     # The store must be there: `lethe run` makes it, the relay only reads it.
     opened_settings(config.settings, create=False)
