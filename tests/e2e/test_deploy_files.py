@@ -124,7 +124,8 @@ def test_the_kubernetes_manifest_probes_health_and_keeps_secrets_in_a_secret() -
 
 def test_the_systemd_units_verify() -> None:
     units = sorted((DEPLOY / "systemd").glob("*.service"))
-    assert [u.name for u in units] == ["lethe-run.service", "lethe-serve.service"]
+    names = [u.name for u in units]
+    assert names == ["lethe-relay.service", "lethe-run.service", "lethe-serve.service"]
     for unit in units:
         text = unit.read_text()
         assert "Restart=always" in text and "NoNewPrivileges=yes" in text
