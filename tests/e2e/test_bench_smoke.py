@@ -36,6 +36,7 @@ FIGURES = (
     "baseline_items_per_s",
     "ingest_vs_baseline",
     "sweep_orders_per_s",
+    "sweep_beside_relay_orders_per_s",
     "baseline_sweep_orders_per_s",
     "sweep_vs_baseline",
     "subject_erasure_p50_s",

@@ -9,7 +9,7 @@ from typing import Any
 from lethe.consumers.batch import tracking_name
 from lethe.ops.bench.fill import fill_live_items
 from lethe.ops.bench.infra import BenchContext, Stopwatch
-from lethe.ops.bench.process import RunProcess
+from lethe.ops.bench.process import RunProcess, vm_kb
 from lethe.ops.bench.publish import Published
 from lethe.ops.bench.stats import Figure, Say, Target
 from lethe.ops.runtime.bootstrap import build_app
@@ -50,18 +50,6 @@ def _watch(process: RunProcess, window_s: float) -> float:
         peak = max(peak, vm_kb(process.pid, "VmHWM") / 1024)
         time.sleep(SAMPLE_S)
     return max(peak, vm_kb(process.pid, "VmHWM") / 1024)
-
-
-def vm_kb(pid: int, key: str) -> int:
-    """A /proc/PID/status figure in kB (0 once the process is gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except FileNotFoundError:
-        pass
-    return 0
 
 
 def _progress(settings: Settings, published: Published) -> tuple[int, int, int]:

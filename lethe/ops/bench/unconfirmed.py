@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from lethe.ops.bench.infra import (
     fresh_database,
     store_env,
 )
+from lethe.ops.bench.process import vm_kb
 from lethe.ops.bench.stats import Figure, Say, Target
 from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
@@ -73,7 +73,7 @@ def sweep_once(settings: Settings) -> dict[str, Any]:
         seconds = time.monotonic() - before
     finally:
         runtime.app.close()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux
+    peak_kb = vm_kb(os.getpid(), "VmHWM")  # this process's own (process.vm_kb)
     return {
         "reissued": report.reissued,
         "ordered": report.ordered,

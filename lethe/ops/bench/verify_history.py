@@ -29,6 +29,7 @@ import psycopg
 
 from lethe.domain.application import IngestRecord
 from lethe.domain.item import ErasureCause, Outcome
+from lethe.ops.bench.process import ChildrenPeak, vm_kb
 from lethe.ops.runtime.bootstrap import build_app
 from lethe.ops.runtime.verify_parallel import default_workers, verify_store
 from lethe.ops.settings import Settings
@@ -107,15 +108,18 @@ def measure(dbname: str, page_size: int, workers: int) -> dict[str, float]:
     )
     base_kb = _rss_now_kb()  # about what a worker holds before it replays
     started, cpu = time.perf_counter(), _cpu_seconds()
-    result = verify_store(
-        _settings(dbname),
-        limits,
-        workers,
-        page_size,
-        lambda k: seen.__setitem__(0, seen[0] + k),
-    )
+    with ChildrenPeak() as workers_peak:
+        result = verify_store(
+            _settings(dbname),
+            limits,
+            workers,
+            page_size,
+            lambda k: seen.__setitem__(0, seen[0] + k),
+        )
     elapsed, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
-    peak_kb = _peak_rss_kb()
+    # The largest of this process and its workers, each its own VmHWM
+    # (process.vm_kb: ru_maxrss would give the bench's own peak).
+    peak_kb = max(vm_kb(os.getpid(), "VmHWM"), workers_peak.peak_kb)
     per_worker = max(1, result.live) / workers  # the parts are of about equal size
     return {
         "workers": workers,
@@ -152,12 +156,6 @@ def _cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
-
-
-def _peak_rss_kb() -> int:
-    """The peak RSS of this process or of its largest worker, whichever is more."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 def measure_in_fresh_process(
