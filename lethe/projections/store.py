@@ -40,8 +40,16 @@ class LethePostgresProcessRecorder(PostgresProcessRecorder):
         statements = kwargs.get("statements", ())
         if statements:
             curs.execute(_search_path(self.datastore.schema))
-        for sql, params in statements:
-            curs.execute(_to_pyformat(sql), params)
+        # A run of the same statement (a page's 1,000 orders each update their
+        # row) goes as one executemany: psycopg pipelines it, one round trip
+        # instead of one a row. Same statements, same order, same transaction.
+        # At most RUN_MOST a pipeline: what it sends before reading stays far
+        # below the socket buffers (psycopg/psycopg#685, a pipeline that hung).
+        for sql, params in runs_of_same_sql(statements, RUN_MOST):
+            if len(params) == 1:
+                curs.execute(_to_pyformat(sql), params[0])
+            else:
+                curs.executemany(_to_pyformat(sql), params)
 
 
 class LetheSQLiteFactory(SQLiteFactory):
@@ -63,6 +71,27 @@ class LethePostgresFactory(PostgresFactory):
         # psycopg_pool also takes a callable here; eventsourcing gives it a dict.
         kwargs = cast(dict[str, Any], self.datastore.pool.kwargs)
         kwargs["options"] = options
+
+
+RUN_MOST = 500  # statements an executemany: ~75 KB of row updates
+
+
+def runs_of_same_sql(
+    statements: Sequence[Statement], most: int = RUN_MOST
+) -> Iterator[tuple[str, list[Sequence[Any]]]]:
+    """Consecutive statements with the same SQL, grouped in order, `most` a group."""
+    sql: str | None = None
+    params: list[Sequence[Any]] = []
+    for this_sql, these in statements:
+        if params and (this_sql != sql or len(params) >= most):
+            assert sql is not None
+            yield sql, params
+            params = []
+        sql = this_sql
+        params.append(these)
+    if params:
+        assert sql is not None
+        yield sql, params
 
 
 def _binary_params(statement: Any) -> Any:
