@@ -21,6 +21,7 @@ from eventsourcing.application import (
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
+    Mapper,
     ProcessRecorder,
     Tracking,
     Transcoding,
@@ -30,6 +31,7 @@ from eventsourcing.utils import Environment, EnvType
 from lethe.domain import free_text, identity
 from lethe.domain.deadlines import NO_HOLIDAYS, Holidays
 from lethe.domain.errors import ItemNotFoundError, PoliceExtensionNotApplicableError
+from lethe.domain.event_json import FastMapper
 from lethe.domain.item import ErasureCause, Item, Outcome
 from lethe.domain.policy import Policy, UnknownPolicyError
 from lethe.domain.policy_versions import PolicyVersions
@@ -111,6 +113,16 @@ class Lethe(SubjectCases, PolicyVersions, Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(BytesAsBase64())
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        # The generic mapper's stored bytes, encoded faster (domain/event_json.py);
+        # a MAPPER_TOPIC in the env still chooses its own.
+        factory = self.factory
+        chosen = factory.env.get(factory.MAPPER_TOPIC)
+        return factory.mapper(
+            transcoder=self.construct_transcoder(),
+            mapper_class=None if chosen else FastMapper[UUID],
+        )
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder: events, Kafka offsets and view rows commit together.
