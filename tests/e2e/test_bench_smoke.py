@@ -41,6 +41,7 @@ FIGURES = (
     "sweep_vs_baseline",
     "subject_erasure_p50_s",
     "subject_erasure_p99_s",
+    "subject_erasure_beside_relay_p99_s",
     "verify_events_per_s",
     "run_peak_rss_mb",
     "unconfirmed_peak_rss_mb",

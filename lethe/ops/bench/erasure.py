@@ -11,15 +11,22 @@ from typing import Any
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import IngestRecord, Lethe
-from lethe.ops.bench.infra import BenchContext, Stopwatch, relay_producer
+from lethe.ops.bench.infra import (
+    BenchContext,
+    Stopwatch,
+    relay_position,
+    relay_producer,
+)
+from lethe.ops.bench.process import RunProcess
 from lethe.ops.bench.stats import Figure, Say, Target, percentile
-from lethe.ops.kafka.relay import Relay
+from lethe.ops.kafka.relay import ORDERED, Relay
 from lethe.ops.runtime.bootstrap import Runtime, build_runtime
 from lethe.ops.runtime.projector import Projector
 from lethe.ops.settings import Settings
 
 CONTROLLER = "sector-alarm"
 SAVE_BATCH = 1000
+WARM_UP = 10  # items of the subject erased first, untimed, beside `lethe relay`
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,104 @@ def _erase(runtime: Runtime, relay: Relay, subject: int, items: int) -> ErasureS
     )
 
 
-def _tick(runtime: Runtime, relay: WatchedRelay, now: datetime) -> None:
+def erase_subjects_beside_relay(
+    bench: BenchContext, settings: Settings, subjects: int, items: int
+) -> list[ErasureSample]:
+    """The same erasures with a `lethe relay` process beside: it may send the
+    subject page's first chunks of orders while the later ones are written.
+    Each is timed from the command to the relay's position at the subject's
+    last order (every order acknowledged)."""
+    runtime = build_runtime(settings)
+    now = datetime.now(UTC)
+    for s in range(subjects):
+        _ingest(runtime.app, _records(s, items, now - timedelta(hours=1)), now)
+    # Not timed: a running `lethe relay` has connected to the brokers long since.
+    _ingest(runtime.app, _records(subjects, WARM_UP, now - timedelta(hours=1)), now)
+    runtime.catch_up()
+    topics = bench.contract_topics()
+    relay = RunProcess(bench.env(settings, topics), command="relay")
+    try:
+        relay.wait_until("relay lease", lambda: bool(relay.lines("lease taken")))
+        _erase_beside(runtime, relay, subjects, WARM_UP)
+        return [_erase_beside(runtime, relay, s, items) for s in range(subjects)]
+    finally:
+        relay.stop()
+        runtime.app.close()
+
+
+def _erase_beside(
+    runtime: Runtime, relay: RunProcess, subject: int, items: int
+) -> ErasureSample:
+    start = runtime.app.process_recorder.max_notification_id() or 0
+    watch, now = Stopwatch(), datetime.now(UTC)
+    # The relay may be done before the tick ends (the view still reading the
+    # orders back): its position is sampled beside the tick, every 10 ms.
+    positions = PositionWatch(runtime.app, watch)
+    positions.start()
+    try:
+        runtime.app.request_subject_erasure(
+            CONTROLLER,
+            _subject_id(subject),
+            f"bench-{uuid.uuid4().hex}",
+            "GDPR art. 17 request",
+            "bench",
+            None,
+            now,
+        )
+        command_s, _ = watch.split()
+        # As `lethe run`'s projector while `lethe relay` holds the lease: no relay.
+        _tick(runtime, None, now)
+        tick_s, _ = watch.split()
+        last = _last_order_after(runtime.app, start, items)
+        relay.wait_until("relayed subject", lambda: positions.reached(last) is not None)
+    finally:
+        positions.stop()
+    done_s = positions.reached(last)
+    assert done_s is not None
+    return ErasureSample(
+        items,
+        command_s,
+        min(tick_s, done_s) - command_s,
+        max(0.0, done_s - tick_s),
+        max(0.0, tick_s - done_s),
+    )
+
+
+class PositionWatch(threading.Thread):
+    """The relay's position, sampled with the stopwatch's time."""
+
+    def __init__(self, app: Lethe, watch: Stopwatch, every_s: float = 0.01) -> None:
+        super().__init__(daemon=True)
+        self.app, self.watch, self.every_s = app, watch, every_s
+        self.samples: list[tuple[float, int]] = []
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            position = relay_position(self.app)
+            self.samples.append((self.watch.split()[0], position))
+            self._halt.wait(self.every_s)
+
+    def reached(self, position: int) -> float | None:
+        """When the relay was first seen at or past `position`."""
+        return next((t for t, p in list(self.samples) if p >= position), None)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+
+def _last_order_after(app: Lethe, start: int, items: int) -> int:
+    """The position of the subject's last order: its `items` orders follow `start`."""
+    orders = app.process_recorder.select_notifications(
+        start + 1, items + 1000, topics=[ORDERED]
+    )
+    if len(orders) != items:
+        raise RuntimeError(f"{len(orders)} orders for a subject of {items}")
+    return int(orders[-1].id)
+
+
+def _tick(runtime: Runtime, relay: WatchedRelay | None, now: datetime) -> None:
     """One tick of `lethe run`'s projector, in this thread."""
     projector = Projector(
         lambda: runtime.app,
@@ -152,13 +256,19 @@ def measure(
 ) -> tuple[list[Figure], dict[str, Any]]:
     """p50 and p99 over `subjects` subjects per run, `runs` runs on fresh databases."""
     per_run: list[list[ErasureSample]] = []
+    beside: list[list[ErasureSample]] = []
     for r in range(runs):
         with bench.database() as settings:
             per_run.append(erase_subjects(bench, settings, subjects, items))
+        with bench.database() as settings:
+            beside.append(erase_subjects_beside_relay(bench, settings, subjects, items))
         seconds = [s.seconds for s in per_run[-1]]
+        other = [s.seconds for s in beside[-1]]
         say(
             f"erasure run {r + 1}: p50 {percentile(seconds, 50):.2f} s, "
-            f"p99 {percentile(seconds, 99):.2f} s over {subjects} subjects"
+            f"p99 {percentile(seconds, 99):.2f} s over {subjects} subjects; "
+            f"beside `lethe relay` p50 {percentile(other, 50):.2f} s, "
+            f"p99 {percentile(other, 99):.2f} s"
         )
     size = f"{items:,} items per subject, {subjects} subjects per run"
     figures = [
@@ -173,5 +283,18 @@ def measure(
         )
         for p in (50, 99)
     ]
+    figures.append(
+        Figure(
+            "subject_erasure_beside_relay_p99_s",
+            "subject erasure p99, `lethe relay` beside: "
+            "command → last order acknowledged",
+            "s",
+            size,
+            [percentile([s.seconds for s in run], 99) for run in beside],
+            Target("<=", 2.0),
+            quick,
+        )
+    )
     everything = [asdict(s) | {"seconds": s.seconds} for run in per_run for s in run]
-    return figures, {"samples": everything}
+    alongside = [asdict(s) | {"seconds": s.seconds} for run in beside for s in run]
+    return figures, {"samples": everything, "beside_relay": alongside}

@@ -18,7 +18,9 @@ from kafka import KafkaAdminClient
 from psycopg import sql
 
 from lethe.consumers.signatures import Signer
+from lethe.domain.application import Lethe
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
+from lethe.ops.kafka.relay import TRACKING_NAME as RELAY_TRACKING
 from lethe.ops.kafka.settings import KafkaClientSettings
 from lethe.ops.kafka.signing import SigningProducer, write_key_pair
 from lethe.ops.kafka.topics import TopicSettings, ensure
@@ -206,6 +208,11 @@ def ensure_topics(
     finally:
         client.close()
     return topics
+
+
+def relay_position(app: Lethe) -> int:
+    """How far the relay has sent the log, every record acknowledged."""
+    return app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0
 
 
 def relay_producer(kafka: KafkaClientSettings) -> SigningProducer:

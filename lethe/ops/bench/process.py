@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +109,21 @@ class RunProcess:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def wait_until(
+        self,
+        what: str,
+        done: Callable[[], bool],
+        timeout_s: float = 300,
+        poll_s: float = 0.1,
+    ) -> None:
+        """Poll `done` until true; RuntimeError with the log's tail if this
+        process exits first or `timeout_s` passes."""
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            if not self.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"lethe {self.command}: no {what}:\n{self.tail()}")
+            time.sleep(poll_s)
 
     def lines(self, event: str) -> list[dict[str, Any]]:
         """The JSON log lines of one event name so far."""

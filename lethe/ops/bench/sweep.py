@@ -3,8 +3,6 @@ stores' answers, which the bench does not give)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,12 +13,16 @@ from lethe.consumers.codec import Catalogue
 from lethe.domain.application import Lethe
 from lethe.domain.sweep import Sweep
 from lethe.ops.bench import baseline
-from lethe.ops.bench.infra import BenchContext, Stopwatch, relay_producer
+from lethe.ops.bench.infra import (
+    BenchContext,
+    Stopwatch,
+    relay_position,
+    relay_producer,
+)
 from lethe.ops.bench.process import RunProcess
 from lethe.ops.bench.stats import Figure, Say, Target
 from lethe.ops.bench.sweep_solo import CAPTURED, ingest
 from lethe.ops.kafka.relay import ORDERED, Relay
-from lethe.ops.kafka.relay import TRACKING_NAME as RELAY_TRACKING
 from lethe.ops.runtime.bootstrap import build_runtime
 from lethe.ops.settings import Settings
 
@@ -77,7 +79,7 @@ def sweep_beside_relay(bench: BenchContext, settings: Settings, items: int) -> S
     topics = bench.contract_topics()
     relay = RunProcess(bench.env(settings, topics), command="relay")
     try:
-        _wait_for(relay, lambda: bool(relay.lines("lease taken")))
+        relay.wait_until("relay lease", lambda: bool(relay.lines("lease taken")))
         now = CAPTURED + timedelta(days=8)
         watch = Stopwatch()
         report = runtime.sweeper.sweep(now)
@@ -85,7 +87,9 @@ def sweep_beside_relay(bench: BenchContext, settings: Settings, items: int) -> S
         runtime.catch_up()
         caught_up_s, _ = watch.split()
         last = _last_order(runtime.app)
-        _wait_for(relay, lambda: _relayed_to(runtime.app) >= last, poll_s=0.02)
+        relay.wait_until(
+            "relayed sweep", lambda: relay_position(runtime.app) >= last, poll_s=0.02
+        )
         total_s, _ = watch.split()
     finally:
         relay.stop()
@@ -104,23 +108,6 @@ def _last_order(app: Lethe) -> int:
     if (below.topic, top.topic) != (ORDERED, SWEPT):
         raise RuntimeError(f"the log does not end with the sweep: {top.topic}")
     return int(below.id)
-
-
-def _relayed_to(app: Lethe) -> int:
-    return app.process_recorder.max_tracking_id(RELAY_TRACKING) or 0
-
-
-def _wait_for(
-    process: RunProcess,
-    done: Callable[[], bool],
-    timeout_s: float = 300,
-    poll_s: float = 0.1,
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        if not process.alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"lethe relay did not get there:\n{process.tail()}")
-        time.sleep(poll_s)
 
 
 def measure(
