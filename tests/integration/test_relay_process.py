@@ -4,17 +4,21 @@ relay process is killed. Nothing lost, every order under its one id."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain import identity
 from lethe.domain.application import IngestRecord
+from lethe.ops.cli.main import main
 from lethe.ops.kafka.broker import EmbeddedBroker
 from lethe.ops.kafka.rdkafka import RdKafkaProducer
 from lethe.ops.kafka.relay import ORDER_ID_HEADER, ORDERED, ORDERS_TOPIC, TRACKING_NAME
@@ -84,6 +88,13 @@ def last_order(runtime: Runtime) -> int:
     return orders[-1].id
 
 
+def status(env: dict[str, str]) -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["status", "--json"], env=env)
+    assert result.exit_code in (0, 1), result.output
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
 def borrowed_relay(runtime: Runtime, env: dict[str, str]) -> LeasedRelay:
     """The relay as `lethe run`'s projector makes it (build_projector)."""
     producer = RdKafkaProducer(
@@ -127,6 +138,13 @@ def test_lethe_relay_sends_the_sweep_and_lethe_run_takes_over_when_it_dies(
         assert not relay_lease(Settings.from_env(env)).held()
         assert run_side.relay_pending() == 0
         assert relay_position(runtime) == waiting_at
+        # `lethe status` says what waits, from the store alone.
+        waiting = status(env)
+        assert waiting["relay"] == {
+            "position": waiting_at,
+            "events_waiting": SECOND,
+            "counted_up_to": 1000,
+        }
     finally:
         process.kill()  # kill -9: its session, and the lock with it, go
 
@@ -139,6 +157,11 @@ def test_lethe_relay_sends_the_sweep_and_lethe_run_takes_over_when_it_dies(
         time.sleep(0.1)
     assert sent == SECOND
     assert relay_position(runtime) == last_order(runtime)
+    assert status(env)["relay"]["events_waiting"] == 0
+    shown = CliRunner().invoke(main, ["status"], env=env)
+    assert f"relay: sent to log position {last_order(runtime)}; nothing waits" in (
+        shown.output
+    )
     # Borrowed, so let go after the relay: a `lethe relay` could take it again.
     again = relay_lease(Settings.from_env(env))
     try:

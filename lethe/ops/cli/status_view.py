@@ -14,6 +14,7 @@ import click
 from rich.table import Table
 
 from lethe.ops.cli.support import echo_table, format_instant
+from lethe.ops.kafka.relay import Backlog, backlog
 from lethe.ops.runtime.bootstrap import Runtime
 from lethe.ops.runtime.preflight import describe_store
 from lethe.projections import aside
@@ -32,6 +33,7 @@ class Found:
     halts: list[aside.Halt]
     set_aside: list[aside.SetAside]
     service: list[str]  # what is wrong with `lethe run`, one line each
+    relay: Backlog  # as lethe run or lethe relay had left it
 
 
 def read_everything(runtime: Runtime, now: datetime) -> Found:
@@ -49,6 +51,7 @@ def read_everything(runtime: Runtime, now: datetime) -> Found:
 
     # Before catching up: the projector's lag is lethe run's, not this command's.
     before = health()
+    relay = backlog(runtime.app)
     runtime.catch_up()
     after = replace(
         health(), log_head=before.log_head, projector_position=before.projector_position
@@ -69,6 +72,7 @@ def read_everything(runtime: Runtime, now: datetime) -> Found:
         halts=aside.halts(views),
         set_aside=aside.set_aside(views),
         service=service_problems(after.runner, now),
+        relay=relay,
     )
 
 
@@ -114,6 +118,11 @@ def as_json_report(found: Found, attention: list[str]) -> dict[str, Any]:
                 "log_head": h.log_head,
                 "position": h.projector_position,
                 "lag": h.projector_lag,
+            },
+            "relay": {
+                "position": found.relay.position,
+                "events_waiting": found.relay.waiting,
+                "counted_up_to": found.relay.most,
             },
             "counts": {
                 "overdue": h.overdue,
@@ -173,6 +182,18 @@ def _echo_service(found: Found) -> None:
     click.echo(
         f"log: {h.log_head}, schedule read to {h.projector_position}"
         f" (lag {h.projector_lag})"
+    )
+    click.echo(_relay_line(found.relay))
+
+
+def _relay_line(relay: Backlog) -> str:
+    # Events, not records: an order goes as one record, a recall as one more.
+    if not relay.waiting:
+        return f"relay: sent to log position {relay.position}; nothing waits"
+    count = f"{relay.most}+" if relay.more else f"{relay.waiting}"
+    return (
+        f"relay: sent to log position {relay.position}; {count} orders, recalls"
+        " or tombstones wait to be sent"
     )
 
 

@@ -29,6 +29,7 @@ acknowledgements is ~5 ms, 2% of the relay's time, so there is nothing to hide.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -60,6 +61,8 @@ ERASED = get_topic(Item.Erased)
 RECALL_ANSWERED = get_topic(Item.RecallAnswered)
 WITHHELD = get_topic(Item.ErasureWithheld)
 INGESTED = get_topic(Item.Ingested)
+# What the relay reads from the log: every record it sends follows one of these.
+RELAYED_TOPICS = [ORDERED, REISSUED, REPLAYED, RECALLED, ERASED]
 ORDERS = (Item.ErasureOrdered, Item.ErasureReissued)
 # What the gate may keep back: an order, its re-sending, or its replay.
 GATED = (*ORDERS, Item.ErasureReplayed)
@@ -74,6 +77,27 @@ MARK_TOPICS = {
 WITHHOLD_ATTEMPTS = 5
 
 log = lethe_logging.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """How far the relay has sent the log, and what waits above it."""
+
+    position: int
+    waiting: int  # events whose records are not yet sent, counted up to `most`
+    most: int
+
+    @property
+    def more(self) -> bool:
+        return self.waiting >= self.most
+
+
+def backlog(app: Lethe, most: int = 1000) -> Backlog:
+    """What `lethe status` shows of the relay (in `lethe run` or `lethe relay`)."""
+    recorder = app.process_recorder
+    position = recorder.max_tracking_id(TRACKING_NAME) or 0
+    waiting = recorder.select_notifications(position + 1, most, topics=RELAYED_TOPICS)
+    return Backlog(position, len(waiting), most)
 
 
 class Producer(Protocol):
@@ -153,7 +177,7 @@ class Relay:
             max(self.position, self._read_to) + 1,
             size,
             stop=head,
-            topics=[ORDERED, REISSUED, REPLAYED, RECALLED, ERASED],
+            topics=RELAYED_TOPICS,
         )
         if notifications:
             events = [self._decode(n) for n in notifications]
