@@ -51,7 +51,6 @@ class AlwaysHeld:
 class PostgresLease:
     def __init__(self, settings: Settings, name: str = PROJECTOR_LEASE) -> None:
         self.settings = settings
-        self.name = name
         # One lease per store: the database and schema name it.
         self.key = f"{name}/{settings.postgres_dbname}/{settings.postgres_schema}"
         self._conn: psycopg.Connection | None = None

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from lethe.consumers.codec import Catalogue
 from lethe.domain.application import Lethe
-from lethe.ops import logging as lethe_logging
 from lethe.ops.kafka.relay import ORDERS_TOPIC, Producer, Relay
 from lethe.ops.kafka.shred_ledger import SHRED_LEDGER_TOPIC, LedgerRelay
 from lethe.ops.kafka.topics import TopicSettings
@@ -32,8 +31,6 @@ from lethe.ops.runtime.projector import Relaying
 from lethe.ops.settings import Settings
 
 POLL_INTERVAL_S = 0.2  # how often an idle `lethe relay` looks for new orders
-
-log = lethe_logging.get_logger("lethe.relayer")
 
 
 @dataclass(frozen=True)
