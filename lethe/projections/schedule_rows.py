@@ -8,6 +8,8 @@ from typing import Any, overload
 
 from lethe.domain.item import ErasureCause, Item
 from lethe.domain.subject import Subject
+from lethe.projections import row_updates
+from lethe.projections.row_updates import RowUpdate
 from lethe.projections.store import Statement
 
 DDL = [
@@ -98,9 +100,11 @@ def _schedule_state(due_at: datetime | None) -> str:
 
 
 def _item_update(assignments: str, *values: Any) -> Any:
+    # Registered: on PostgreSQL a run of it may go as one statement (row_updates).
+    sql = row_updates.register(RowUpdate("lethe_schedule", assignments)).sql
+
     def handler(e: Any) -> list[Statement]:
         params = [v(e) if callable(v) else v for v in values]
-        sql = f"UPDATE lethe_schedule SET {assignments} WHERE item_id = ?"
         return [(sql, (*params, str(e.originator_id)))]
 
     return handler

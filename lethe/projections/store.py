@@ -16,6 +16,8 @@ from eventsourcing.persistence import ProcessRecorder
 from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteFactory, SQLiteProcessRecorder
 
+from lethe.projections import row_updates
+
 Statement = tuple[str, Sequence[Any]]
 
 
@@ -45,11 +47,22 @@ class LethePostgresProcessRecorder(PostgresProcessRecorder):
         # instead of one a row. Same statements, same order, same transaction.
         # At most RUN_MOST a pipeline: what it sends before reading stays far
         # below the socket buffers (psycopg/psycopg#685, a pipeline that hung).
-        for sql, params in runs_of_same_sql(statements, RUN_MOST):
-            if len(params) == 1:
-                curs.execute(_to_pyformat(sql), params[0])
-            else:
-                curs.executemany(_to_pyformat(sql), params)
+        execute_statements(curs, statements)
+
+
+def execute_statements(curs: Any, statements: Sequence[Statement]) -> None:
+    """The statements on a psycopg cursor, in order; a run of a registered row
+    update as one statement over arrays (row_updates.py), else as one
+    executemany."""
+    for sql, params in runs_of_same_sql(statements, RUN_MOST):
+        update = row_updates.BY_SQL.get(sql) if len(params) > 1 else None
+        one = update.as_one(params) if update is not None else None
+        if one is not None:
+            curs.execute(*one)
+        elif len(params) == 1:
+            curs.execute(_to_pyformat(sql), params[0])
+        else:
+            curs.executemany(_to_pyformat(sql), params)
 
 
 class LetheSQLiteFactory(SQLiteFactory):
