@@ -84,15 +84,7 @@ def erase_subjects(
 
 def _erase(runtime: Runtime, relay: Relay, subject: int, items: int) -> ErasureSample:
     watch, now = Stopwatch(), datetime.now(UTC)
-    runtime.app.request_subject_erasure(
-        CONTROLLER,
-        _subject_id(subject),
-        f"bench-{uuid.uuid4().hex}",
-        "GDPR art. 17 request",
-        "bench",
-        None,
-        now,
-    )
+    _request(runtime, subject, now)
     command_s, _ = watch.split()
     watched = WatchedRelay(relay, watch, items)
     _tick(runtime, watched, now)
@@ -143,15 +135,7 @@ def _erase_beside(
     positions = PositionWatch(runtime.app, watch)
     positions.start()
     try:
-        runtime.app.request_subject_erasure(
-            CONTROLLER,
-            _subject_id(subject),
-            f"bench-{uuid.uuid4().hex}",
-            "GDPR art. 17 request",
-            "bench",
-            None,
-            now,
-        )
+        _request(runtime, subject, now)
         command_s, _ = watch.split()
         # As `lethe run`'s projector while `lethe relay` holds the lease: no relay.
         _tick(runtime, None, now)
@@ -203,6 +187,19 @@ def _last_order_after(app: Lethe, start: int, items: int) -> int:
     if len(orders) != items:
         raise RuntimeError(f"{len(orders)} orders for a subject of {items}")
     return int(orders[-1].id)
+
+
+def _request(runtime: Runtime, subject: int, now: datetime) -> None:
+    """The support person's command: erase this subject (GDPR art. 17)."""
+    runtime.app.request_subject_erasure(
+        CONTROLLER,
+        _subject_id(subject),
+        f"bench-{uuid.uuid4().hex}",
+        "GDPR art. 17 request",
+        "bench",
+        None,
+        now,
+    )
 
 
 def _tick(runtime: Runtime, relay: WatchedRelay | None, now: datetime) -> None:
